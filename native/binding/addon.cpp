@@ -1,0 +1,42 @@
+// Module entry: registers every binding and describes the build (`info()`).
+#include <napi.h>
+
+#include "binding/bindings.hpp"
+#include "cuda/raster_cuda.hpp"
+#include "kernels/raster.hpp"
+#include "ohlc_source_hash.h"
+
+namespace ohlc::binding {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("sourceHash", OHLC_SOURCE_HASH);
+  o.Set("openmp", have_openmp());
+  o.Set("threads", default_thread_count());
+  const cuda::DeviceInfo& dev = cuda::probe();
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("compiled", dev.compiled);
+  c.Set("available", dev.available);
+  c.Set("device", dev.device);
+  c.Set("name", dev.name);
+  c.Set("reason", dev.reason);
+  c.Set("memoryBytes", static_cast<double>(dev.memory_bytes));
+  c.Set("multiprocessors", dev.multiprocessors);
+  c.Set("computeCapability", std::to_string(dev.compute_major) + "." + std::to_string(dev.compute_minor));
+  o.Set("cuda", c);
+  return o;
+}
+
+}  // namespace
+}  // namespace ohlc::binding
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  using namespace ohlc::binding;
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  InitRaster(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(ohlc_native, InitAddon)

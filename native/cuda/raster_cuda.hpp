@@ -1,0 +1,32 @@
+// GPU backend of the rasterizer. Built from raster_cuda.cu where CMake finds a CUDA compiler,
+// else from cuda_stub.cpp, which reports the backend as unavailable.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "kernels/raster.hpp"
+
+namespace ohlc::cuda {
+
+struct DeviceInfo {
+  bool compiled = false;   // the addon was built with CUDA
+  bool available = false;  // a usable device answered at start-up
+  int device = -1;
+  std::string name;        // e.g. "NVIDIA H100 80GB HBM3"
+  std::string reason;      // why not available
+  size_t memory_bytes = 0;
+  int multiprocessors = 0;
+  int compute_major = 0;
+  int compute_minor = 0;
+};
+
+// Probes the driver and device once per process (cheap afterwards). Never throws.
+const DeviceInfo& probe();
+
+// Rasterizes on the GPU into host memory `out`, with the same contract as rasterize_cpu.
+// Returns kBadArgument with a message when the device fails mid-way.
+RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                             PixelType type, void* out, const std::atomic<bool>* cancel);
+
+}  // namespace ohlc::cuda

@@ -1,0 +1,14 @@
+// ohlc-native: candles -> OHLC bar-image datasets. Public API.
+export { rasterize, rasterizeAsync } from './images/rasterize.js';
+export type {
+  IntegerTypedArray,
+  OhlcColumns,
+  PixelDtype,
+  RasterizeAsyncOptions,
+  RasterizeOptions,
+  RasterResult,
+} from './images/rasterize.js';
+export type { DeviceChoice, ResolvedDevice } from './images/device.js';
+export { OhlcError, invalidParameterError } from './errors.js';
+export { buildInfo } from './info.js';
+export type { BuildInfo } from './info.js';
