@@ -12,3 +12,6 @@ export type { DeviceChoice, ResolvedDevice } from './images/device.js';
 export { OhlcError, invalidParameterError } from './errors.js';
 export { buildInfo } from './info.js';
 export type { BuildInfo } from './info.js';
+export { createDatasetWriter } from './storage/writer.js';
+export type { Compression, DatasetBatch, DatasetWriteResult, DatasetWriter, DatasetWriterOptions } from './storage/writer.js';
+export type { StorageFormat, StorageMode } from './storage/formats.js';

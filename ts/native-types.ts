@@ -43,9 +43,53 @@ export interface NativeRasterCall {
 
 export type NativeCallback = (err: Error | null) => void;
 
+export interface NativeWriterOptions {
+  /** 0 hdf5, 1 npz, 2 zarr, 3 png, 4 jpeg */
+  format: number;
+  path: string;
+  tempPath: string;
+  overwrite: boolean;
+  seqLen: number;
+  height: number;
+  dtype: 0 | 1;
+  horizons: number;
+  /** -1 fast, 0 none, 1..12 deflate level */
+  compression: number;
+  jpegQuality: number;
+  threads: number;
+}
+
+export interface NativeWriterBatch {
+  count: number;
+  images?: Uint8Array | Float32Array;
+  sequences?: Float64Array;
+  open?: Float64Array;
+  high?: Float64Array;
+  low?: Float64Array;
+  close?: Float64Array;
+  starts?: Float64Array;
+  timestamps: Float64Array;
+  labels?: Int8Array;
+  returns?: Float64Array;
+}
+
+export interface NativeWriterMetadata {
+  attributes: Array<{ name: string; kind: 'int' | 'float' | 'string' | 'int[]' | 'float[]'; value: number | string | number[] }>;
+  json: string;
+}
+
+export interface NativeWriter {
+  readonly rows: number;
+  /** Returns a function that cancels the append (the writer must then be aborted). */
+  append(batch: NativeWriterBatch, callback: NativeCallback): () => void;
+  close(metadata: NativeWriterMetadata, callback: NativeCallback): void;
+  abort(callback: NativeCallback): void;
+}
+
 export interface NativeAddon {
   info(): NativeInfo;
   rasterize(call: NativeRasterCall): void;
   /** Returns a function that cancels the work. */
   rasterizeAsync(call: NativeRasterCall, callback: NativeCallback): () => void;
+  openWriter(options: NativeWriterOptions, callback: (err: Error | null, writer?: NativeWriter) => void): void;
 }

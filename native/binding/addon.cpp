@@ -30,12 +30,17 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
 }  // namespace ohlc::binding
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   using namespace ohlc::binding;
+  env.SetInstanceData(new AddonData());
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   InitRaster(env, exports);
+  InitWriter(env, exports);
   return exports;
 }
 

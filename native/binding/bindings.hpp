@@ -5,6 +5,13 @@
 
 namespace ohlc::binding {
 
+// Per-environment state (worker threads each load the addon into their own environment).
+struct AddonData {
+  Napi::FunctionReference writer_constructor;
+};
+AddonData& addon_data(Napi::Env env);
+
 void InitRaster(Napi::Env env, Napi::Object exports);
+void InitWriter(Napi::Env env, Napi::Object exports);
 
 }  // namespace ohlc::binding

@@ -1,7 +1,6 @@
 // rasterize / rasterizeAsync: the binding of kernels/raster and cuda/raster_cuda.
 #include <cstring>
 #include <memory>
-#include <sstream>
 #include <vector>
 
 #include "binding/args.hpp"
@@ -92,15 +91,6 @@ RasterOutcome run(const CandleColumns& candles, const RasterCall& call, const Wi
   return rasterize_cpu(candles, windows, call.shape, call.type, call.out, call.threads, cancel);
 }
 
-std::string format_price(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
-}
-
 // The JS error for a failed outcome. `candle_offset` maps rebased candle indices back.
 Napi::Error outcome_error(Napi::Env env, const RasterOutcome& r, const WindowList& windows,
                           uint32_t seq_len, int64_t candle_offset, int64_t window_base) {
@@ -113,11 +103,10 @@ Napi::Error outcome_error(Napi::Env env, const RasterOutcome& r, const WindowLis
   if (r.status == RasterOutcome::kInvalidPrice) {
     const int64_t start = windows.start(r.window) + candle_offset;
     const int64_t candle = r.bad.candle + candle_offset;
-    std::ostringstream msg;
-    msg << "window " << r.window + window_base << " (candles " << start << ".." << start + seq_len - 1
-        << "): candle " << candle << " has " << price_field_name(r.bad.field) << " = "
-        << format_price(r.bad.value) << "; prices must be finite and > 0";
-    Napi::Error e = Napi::RangeError::New(env, msg.str());
+    BadPrice bad = r.bad;
+    bad.candle = candle;
+    Napi::Error e = Napi::RangeError::New(
+        env, describe_bad_window(r.window + static_cast<size_t>(window_base), start, seq_len, bad));
     e.Set("code", Napi::String::New(env, "ERR_OHLC_INVALID_PRICE"));
     e.Set("window", Napi::Number::New(env, static_cast<double>(r.window + window_base)));
     e.Set("candle", Napi::Number::New(env, static_cast<double>(candle)));

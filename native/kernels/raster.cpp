@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <sstream>
 
 #if OHLC_HAVE_OPENMP
 #include <omp.h>
@@ -18,6 +19,27 @@ const char* price_field_name(int32_t field) {
     case kClose: return "close";
     default: return "?";
   }
+}
+
+namespace {
+
+std::string format_price(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  std::ostringstream s;
+  s.precision(17);
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+std::string describe_bad_window(size_t window, int64_t start, uint32_t seq_len, const BadPrice& bad) {
+  std::ostringstream msg;
+  msg << "window " << window << " (candles " << start << ".." << start + seq_len - 1 << "): candle "
+      << bad.candle << " has " << price_field_name(bad.field) << " = " << format_price(bad.value)
+      << "; prices must be finite and > 0";
+  return msg.str();
 }
 
 int default_thread_count() {

@@ -51,6 +51,9 @@ struct BadPrice {
 
 const char* price_field_name(int32_t field);
 
+// "window 3 (candles 3..102): candle 57 has high = NaN; prices must be finite and > 0"
+std::string describe_bad_window(size_t window, int64_t start, uint32_t seq_len, const BadPrice& bad);
+
 // Scans a window: false (with `bad` filled) when a price is not finite and > 0,
 // else the window's lowest and highest price.
 bool window_range(const CandleColumns& c, int64_t start, uint32_t len, double* lo, double* hi,

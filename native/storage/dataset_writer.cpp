@@ -1,0 +1,211 @@
+#include "storage/dataset_writer.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#if OHLC_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace ohlc::storage {
+
+namespace {
+
+int thread_index() {
+#if OHLC_HAVE_OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Runs body(i) for i in [0, n) on `threads` threads; the first exception (lowest i) is rethrown.
+template <typename Body>
+void parallel_for(size_t n, int threads, Body body) {
+  std::vector<std::exception_ptr> errors(n > 0 ? 1 : 0);
+  std::atomic<int64_t> first_error{static_cast<int64_t>(n)};
+  (void)threads;
+#if OHLC_HAVE_OPENMP
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
+#endif
+  for (int64_t i = 0; i < static_cast<int64_t>(n); ++i) {
+    if (i > first_error.load(std::memory_order_relaxed)) continue;
+    try {
+      body(static_cast<size_t>(i));
+    } catch (...) {
+#if OHLC_HAVE_OPENMP
+#pragma omp critical(ohlc_parallel_for_error)
+#endif
+      {
+        if (i < first_error.load()) {
+          first_error.store(i);
+          errors[0] = std::current_exception();
+        }
+      }
+    }
+  }
+  if (!errors.empty() && errors[0]) std::rethrow_exception(errors[0]);
+}
+
+}  // namespace
+
+DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads)
+    : layout_(std::move(layout)), sink_(std::move(sink)) {
+  threads_ = threads > 0 ? threads : default_thread_count();
+  for (int t = 0; t < threads_; ++t) scratch_.push_back(std::make_unique<EncodeScratch>());
+}
+
+DatasetWriter::~DatasetWriter() {
+  if (state_ != State::kClosed) abort();
+}
+
+void DatasetWriter::check_open() const {
+  if (state_ == State::kFailed) throw StorageError("the writer failed earlier and can only be aborted");
+  if (state_ == State::kClosed) throw StorageError("the writer is closed");
+}
+
+void DatasetWriter::encode_images(const AppendBatch& batch,
+                                  std::vector<std::vector<uint8_t>>& encoded,
+                                  std::vector<uint32_t>& crcs, const std::atomic<bool>* cancel) {
+  const size_t image_bytes = layout_.image_bytes();
+  const bool draw = batch.images == nullptr;
+  const bool crc = sink_->needs_crc();
+  parallel_for(batch.count, threads_, [&](size_t i) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
+    EncodeScratch& scratch = *scratch_[thread_index()];
+    const uint8_t* raw;
+    if (draw) {
+      const int64_t start = batch.starts[i];
+      double lo, hi;
+      BadPrice bad;
+      if (!window_range(batch.candles, start, layout_.shape.seq_len, &lo, &hi, &bad)) {
+        throw InvalidWindowError(describe_bad_window(i, start, layout_.shape.seq_len, bad), i, bad);
+      }
+      scratch.image.resize(image_bytes);
+      draw_window(batch.candles, start, layout_.shape, lo, hi, layout_.pixel, scratch.image.data());
+      raw = scratch.image.data();
+    } else {
+      raw = batch.images + i * image_bytes;
+    }
+    sink_->encode(kImages, raw, image_bytes, scratch, encoded[i]);
+    if (crc) crcs[i] = crc32_of(raw, image_bytes);
+  });
+}
+
+void DatasetWriter::stage_rows(ArrayId a, const uint8_t* data, size_t count,
+                               std::vector<PendingChunk>& ready) {
+  const ArraySpec& spec = layout_.arrays[a];
+  const size_t row_bytes = spec.row_bytes();
+  const uint64_t per_chunk = spec.chunk_rows;
+  size_t used = 0;
+  // Top up the partial chunk first, then cut whole chunks straight from the input.
+  while (used < count) {
+    if (partial_rows_[a] == 0 && count - used >= per_chunk) {
+      PendingChunk c{a, next_chunk_[a]++, per_chunk, {}};
+      c.raw.assign(data + used * row_bytes, data + (used + per_chunk) * row_bytes);
+      ready.push_back(std::move(c));
+      used += per_chunk;
+      continue;
+    }
+    const size_t take = std::min<size_t>(per_chunk - partial_rows_[a], count - used);
+    partial_[a].insert(partial_[a].end(), data + used * row_bytes, data + (used + take) * row_bytes);
+    partial_rows_[a] += take;
+    used += take;
+    if (partial_rows_[a] == per_chunk) {
+      ready.push_back({a, next_chunk_[a]++, per_chunk, std::move(partial_[a])});
+      partial_[a].clear();
+      partial_rows_[a] = 0;
+    }
+  }
+}
+
+void DatasetWriter::write_chunks(std::vector<PendingChunk>& chunks) {
+  std::vector<std::vector<uint8_t>> encoded(chunks.size());
+  std::vector<uint32_t> crcs(chunks.size(), 0);
+  const bool crc = sink_->needs_crc();
+  parallel_for(chunks.size(), threads_, [&](size_t i) {
+    EncodeScratch& scratch = *scratch_[thread_index()];
+    sink_->encode(chunks[i].array, chunks[i].raw.data(), chunks[i].raw.size(), scratch, encoded[i]);
+    if (crc) crcs[i] = crc32_of(chunks[i].raw.data(), chunks[i].raw.size());
+  });
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    sink_->write_chunk(chunks[i].array, chunks[i].index, chunks[i].rows, encoded[i],
+                       chunks[i].raw.size(), crcs[i]);
+  }
+}
+
+void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* cancel) {
+  check_open();
+  if (batch.count == 0) return;
+  try {
+    std::vector<std::vector<uint8_t>> encoded(batch.count);
+    std::vector<uint32_t> crcs(batch.count, 0);
+    encode_images(batch, encoded, crcs, cancel);
+
+    std::vector<PendingChunk> ready;
+    std::vector<double> gathered;
+    const double* sequences = batch.sequences;
+    const uint32_t len = layout_.shape.seq_len;
+    if (!sequences) {
+      gathered.resize(batch.count * len * 4);
+      for (size_t i = 0; i < batch.count; ++i) {
+        double* row = gathered.data() + i * len * 4;
+        const int64_t s = batch.starts[i];
+        for (uint32_t j = 0; j < len; ++j) {
+          row[4 * j + 0] = batch.candles.open[s + j];
+          row[4 * j + 1] = batch.candles.high[s + j];
+          row[4 * j + 2] = batch.candles.low[s + j];
+          row[4 * j + 3] = batch.candles.close[s + j];
+        }
+      }
+      sequences = gathered.data();
+    }
+    stage_rows(kSequences, reinterpret_cast<const uint8_t*>(sequences), batch.count, ready);
+    stage_rows(kTimestamps, reinterpret_cast<const uint8_t*>(batch.timestamps), batch.count, ready);
+    if (layout_.has(kLabels)) {
+      stage_rows(kLabels, reinterpret_cast<const uint8_t*>(batch.labels), batch.count, ready);
+      stage_rows(kReturns, reinterpret_cast<const uint8_t*>(batch.returns), batch.count, ready);
+    }
+
+    sink_->grow(rows_ + batch.count);
+    const size_t image_bytes = layout_.image_bytes();
+    for (size_t i = 0; i < batch.count; ++i) {
+      sink_->write_chunk(kImages, rows_ + i, 1, encoded[i], image_bytes, crcs[i]);
+      std::vector<uint8_t>().swap(encoded[i]);
+    }
+    write_chunks(ready);
+    rows_ += batch.count;
+  } catch (...) {
+    state_ = State::kFailed;
+    throw;
+  }
+}
+
+void DatasetWriter::close(const DatasetMetadata& metadata) {
+  check_open();
+  try {
+    std::vector<PendingChunk> tail;
+    for (int a = kSequences; a < kArrayCount; ++a) {
+      if (!layout_.has(static_cast<ArrayId>(a)) || partial_rows_[a] == 0) continue;
+      PendingChunk c{static_cast<ArrayId>(a), next_chunk_[a]++, partial_rows_[a], std::move(partial_[a])};
+      if (sink_->pads_edge_chunks())
+        c.raw.resize(layout_.arrays[a].chunk_rows * layout_.arrays[a].row_bytes(), 0);
+      tail.push_back(std::move(c));
+      partial_rows_[a] = 0;
+    }
+    write_chunks(tail);
+    sink_->finish(rows_, metadata);
+    state_ = State::kClosed;
+  } catch (...) {
+    state_ = State::kFailed;
+    throw;
+  }
+}
+
+void DatasetWriter::abort() noexcept {
+  if (state_ == State::kClosed) return;
+  sink_->discard();
+  state_ = State::kClosed;
+}
+
+}  // namespace ohlc::storage

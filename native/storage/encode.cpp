@@ -1,0 +1,137 @@
+#include "storage/encode.hpp"
+
+#include <libdeflate.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#if __has_include("kernels/deflate/row_deflate.hpp")
+#include "kernels/deflate/row_deflate.hpp"
+#define OHLC_HAVE_ROW_DEFLATE 1
+#else
+#define OHLC_HAVE_ROW_DEFLATE 0  // TEMPORARY until kernels/deflate lands
+#endif
+#include "storage/layout.hpp"
+
+namespace ohlc::storage {
+
+EncodeScratch::EncodeScratch() = default;
+
+EncodeScratch::~EncodeScratch() {
+  if (compressor_) libdeflate_free_compressor(compressor_);
+}
+
+libdeflate_compressor* EncodeScratch::compressor(int level) {
+  level = std::clamp(level, 1, 12);
+  if (compressor_ && compressor_level_ == level) return compressor_;
+  if (compressor_) libdeflate_free_compressor(compressor_);
+  compressor_ = libdeflate_alloc_compressor(level);
+  compressor_level_ = level;
+  if (!compressor_) throw std::bad_alloc();
+  return compressor_;
+}
+
+namespace {
+
+void append_stored_blocks(const uint8_t* raw, size_t bytes, std::vector<uint8_t>& out) {
+  // Non-final stored blocks; a piece starts byte-aligned so each header is one byte.
+  size_t pos = 0;
+  do {
+    const size_t n = std::min<size_t>(65535, bytes - pos);
+    out.push_back(0x00);
+    out.push_back(static_cast<uint8_t>(n & 0xff));
+    out.push_back(static_cast<uint8_t>(n >> 8));
+    out.push_back(static_cast<uint8_t>(~n & 0xff));
+    out.push_back(static_cast<uint8_t>((~n >> 8) & 0xff));
+    out.insert(out.end(), raw + pos, raw + pos + n);
+    pos += n;
+  } while (pos < bytes);
+}
+
+void zlib_sync_piece(const uint8_t* raw, size_t bytes, int level, std::vector<uint8_t>& out) {
+  z_stream s{};
+  if (deflateInit2(&s, std::clamp(level, 1, 9), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::bad_alloc();
+  const size_t base = out.size();
+  out.resize(base + deflateBound(&s, bytes) + 64);
+  size_t produced = 0;
+  size_t fed = 0;
+  int rc = Z_OK;
+  // zlib counts in 32 bits: feed large inputs in slices, flushing after the last.
+  for (;;) {
+    const size_t n = std::min<size_t>(bytes - fed, size_t{1} << 30);
+    const bool last = fed + n == bytes;
+    s.next_in = const_cast<Bytef*>(raw + fed);
+    s.avail_in = static_cast<uInt>(n);
+    do {
+      if (out.size() - base - produced < 64) out.resize(out.size() * 2);
+      const size_t room = std::min<size_t>(out.size() - base - produced, size_t{1} << 30);
+      s.next_out = out.data() + base + produced;
+      s.avail_out = static_cast<uInt>(room);
+      rc = ::deflate(&s, last ? Z_SYNC_FLUSH : Z_NO_FLUSH);
+      produced += room - s.avail_out;
+    } while (s.avail_out == 0 || s.avail_in > 0);
+    fed += n;
+    if (last) break;
+  }
+  deflateEnd(&s);
+  out.resize(base + produced);
+  if (rc != Z_OK && rc != Z_BUF_ERROR) throw std::runtime_error("zlib deflate failed");
+}
+
+}  // namespace
+
+void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
+                 EncodeScratch& scratch, std::vector<uint8_t>& out) {
+  out.clear();
+#if OHLC_HAVE_ROW_DEFLATE
+  if (level == Compression::kFast) {
+    deflate::zlib_encode_rows(raw, bytes, row_bytes, out);
+    return;
+  }
+#else
+  (void)row_bytes;
+  if (level == Compression::kFast) level = 1;
+#endif
+  libdeflate_compressor* c = scratch.compressor(level == Compression::kNone ? 1 : level);
+  out.resize(libdeflate_zlib_compress_bound(c, bytes));
+  const size_t n = libdeflate_zlib_compress(c, raw, bytes, out.data(), out.size());
+  if (n == 0) throw std::runtime_error("libdeflate: output larger than its bound");
+  out.resize(n);
+}
+
+void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
+                          EncodeScratch&, std::vector<uint8_t>& out) {
+  out.clear();
+  if (bytes == 0) return;
+#if OHLC_HAVE_ROW_DEFLATE
+  if (level == Compression::kFast) {
+    deflate::encode_rows(raw, bytes, row_bytes, false, out);
+#else
+  (void)row_bytes;
+  if (level == Compression::kFast) level = 1;
+  if (false) {
+#endif
+  } else if (level == Compression::kNone) {
+    append_stored_blocks(raw, bytes, out);
+  } else {
+    zlib_sync_piece(raw, bytes, level, out);
+  }
+}
+
+const std::vector<uint8_t>& deflate_terminator() {
+  // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block code 0000000: ten bits, zero-padded.
+  static const std::vector<uint8_t> bytes = {0x03, 0x00};
+  return bytes;
+}
+
+uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc) {
+  return libdeflate_crc32(crc, data, bytes);
+}
+
+uint32_t crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+  return static_cast<uint32_t>(::crc32_combine(crc1, crc2, static_cast<z_off_t>(len2)));
+}
+
+}  // namespace ohlc::storage

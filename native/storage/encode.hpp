@@ -1,0 +1,45 @@
+// Chunk encoders shared by the formats: zlib streams (HDF5 deflate filter, Zarr "zlib"), and raw
+// deflate pieces that concatenate into one stream (zip members). `level` follows Compression.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+struct libdeflate_compressor;
+
+namespace ohlc::storage {
+
+// Per-thread state reused across chunks (compressors, a rasterizer scratch image).
+class EncodeScratch {
+ public:
+  EncodeScratch();
+  ~EncodeScratch();
+  EncodeScratch(const EncodeScratch&) = delete;
+  EncodeScratch& operator=(const EncodeScratch&) = delete;
+  libdeflate_compressor* compressor(int level);
+  std::vector<uint8_t> image;   // a drawn image before encoding
+  std::vector<uint8_t> buffer;  // format-specific staging (PNG scanlines, ...)
+
+ private:
+  libdeflate_compressor* compressor_ = nullptr;
+  int compressor_level_ = 0;
+};
+
+// A complete zlib (RFC 1950) stream. `row_bytes` guides the row-delta encoder.
+void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
+                 EncodeScratch& scratch, std::vector<uint8_t>& out);
+
+// Raw deflate data that ends byte-aligned and non-final, so pieces concatenate; the stream is
+// terminated with deflate_terminator(). Level kNone emits stored blocks.
+void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
+                          EncodeScratch& scratch, std::vector<uint8_t>& out);
+
+// The bytes that end a stream made of pieces: an empty final block.
+const std::vector<uint8_t>& deflate_terminator();
+
+uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc = 0);
+uint32_t crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
+
+}  // namespace ohlc::storage

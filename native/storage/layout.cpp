@@ -1,0 +1,56 @@
+#include "storage/layout.hpp"
+
+#include <algorithm>
+
+namespace ohlc::storage {
+
+const char* numpy_descr(ElemType t) {
+  switch (t) {
+    case ElemType::kU8: return "|u1";
+    case ElemType::kI8: return "|i1";
+    case ElemType::kI64: return "<i8";
+    case ElemType::kF32: return "<f4";
+    case ElemType::kF64: return "<f8";
+  }
+  return "|u1";
+}
+
+namespace {
+
+uint64_t rows_per_chunk(size_t row_bytes) {
+  constexpr size_t kTarget = 256 * 1024;
+  uint64_t rows = 1;
+  while (rows < 65536 && (rows * 2) * row_bytes <= kTarget) rows *= 2;
+  return rows;
+}
+
+}  // namespace
+
+DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint32_t horizons,
+                          Compression compression, int jpeg_quality) {
+  DatasetLayout l;
+  l.format = format;
+  l.shape = shape;
+  l.pixel = pixel;
+  l.horizons = horizons;
+  l.compression = compression;
+  l.jpeg_quality = jpeg_quality;
+  l.arrays.resize(kArrayCount);
+  l.arrays[kImages] = {kImages, "images", pixel == PixelType::U8 ? ElemType::kU8 : ElemType::kF32,
+                       {shape.height, shape.width()}, 1};
+  l.arrays[kSequences] = {kSequences, "sequences", ElemType::kF64, {shape.seq_len, 4}, 1};
+  l.arrays[kTimestamps] = {kTimestamps, "timestamps", ElemType::kI64, {}, 1};
+  if (horizons > 0) {
+    l.arrays[kLabels] = {kLabels, "labels", ElemType::kI8, {horizons}, 1};
+    l.arrays[kReturns] = {kReturns, "returns", ElemType::kF64, {horizons}, 1};
+  } else {
+    l.arrays[kLabels] = {kLabels, "", ElemType::kI8, {}, 1};
+    l.arrays[kReturns] = {kReturns, "", ElemType::kF64, {}, 1};
+  }
+  for (int a = kSequences; a < kArrayCount; ++a) {
+    if (!l.arrays[a].name.empty()) l.arrays[a].chunk_rows = rows_per_chunk(l.arrays[a].row_bytes());
+  }
+  return l;
+}
+
+}  // namespace ohlc::storage

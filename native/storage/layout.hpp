@@ -1,0 +1,91 @@
+// The arrays of a dataset (docs/DATASET.md) and how each is chunked, shared by every format.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/raster.hpp"
+
+namespace ohlc::storage {
+
+enum class Format : int32_t { kHdf5 = 0, kNpz = 1, kZarr = 2, kPng = 3, kJpeg = 4 };
+
+enum class ElemType : int32_t { kU8, kI8, kI64, kF32, kF64 };
+
+inline size_t elem_size(ElemType t) {
+  switch (t) {
+    case ElemType::kU8:
+    case ElemType::kI8: return 1;
+    case ElemType::kF32: return 4;
+    case ElemType::kI64:
+    case ElemType::kF64: return 8;
+  }
+  return 1;
+}
+
+// numpy's dtype string for a little-endian element type.
+const char* numpy_descr(ElemType t);
+
+enum ArrayId : int32_t { kImages = 0, kSequences = 1, kTimestamps = 2, kLabels = 3, kReturns = 4 };
+constexpr int kArrayCount = 5;
+
+struct ArraySpec {
+  ArrayId id;
+  std::string name;
+  ElemType type;
+  std::vector<uint64_t> row_shape;  // shape of one row (everything after N)
+  uint64_t chunk_rows = 1;          // rows per stored chunk
+  size_t row_elems() const {
+    size_t n = 1;
+    for (uint64_t d : row_shape) n *= static_cast<size_t>(d);
+    return n;
+  }
+  size_t row_bytes() const { return row_elems() * elem_size(type); }
+};
+
+// Compression: kFast is the row-delta deflate encoder (kernels/deflate), kNone stores raw bytes,
+// levels 1..12 go through libdeflate (zlib-compatible output either way).
+struct Compression {
+  static constexpr int kFast = -1;
+  static constexpr int kNone = 0;
+  int level = kFast;
+};
+
+struct DatasetLayout {
+  Format format = Format::kHdf5;
+  ImageShape shape;
+  PixelType pixel = PixelType::U8;
+  uint32_t horizons = 0;  // K; labels/returns exist only when K > 0
+  Compression compression;
+  int jpeg_quality = 95;
+  std::vector<ArraySpec> arrays;  // indexed by ArrayId for the arrays present
+
+  size_t image_bytes() const { return shape.pixels() * pixel_bytes(pixel); }
+  bool has(ArrayId id) const { return id < static_cast<int>(arrays.size()) && !arrays[id].name.empty(); }
+};
+
+// Builds the array list: images [N,H,W], sequences [N,L,4] f64, timestamps [N] i64, and with
+// horizons, labels [N,K] i8 and returns [N,K] f64. Row arrays are chunked at about 256 KiB.
+DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint32_t horizons,
+                          Compression compression, int jpeg_quality);
+
+// One metadata attribute as the TS layer hands it over (HDF5 needs types; other formats use JSON).
+struct Attribute {
+  enum Kind { kInt, kFloat, kString, kIntList, kFloatList };
+  std::string name;
+  Kind kind = kString;
+  int64_t int_value = 0;
+  double float_value = 0;
+  std::string string_value;
+  std::vector<int64_t> int_list;
+  std::vector<double> float_list;
+};
+
+struct DatasetMetadata {
+  std::vector<Attribute> attributes;
+  std::string json;  // the same metadata as one JSON object
+};
+
+}  // namespace ohlc::storage

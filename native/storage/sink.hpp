@@ -1,0 +1,45 @@
+// A Sink is one file format's side of a dataset writer: how chunks are encoded (called from many
+// threads at once) and where the encoded bytes go (called in order from one thread).
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "storage/encode.hpp"
+#include "storage/layout.hpp"
+
+namespace ohlc::storage {
+
+// Any failure of a writer or reader; the binding turns it into a JS Error with the message.
+class StorageError : public std::runtime_error {
+ public:
+  explicit StorageError(const std::string& msg) : std::runtime_error(msg) {}
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Encodes `bytes` raw bytes of array `a` (one image, or a chunk of rows). Thread-safe.
+  virtual void encode(ArrayId a, const uint8_t* raw, size_t bytes, EncodeScratch& scratch,
+                      std::vector<uint8_t>& out) const = 0;
+  // True where a chunk at the end of an array is stored full size (HDF5, Zarr): the writer then
+  // zero-pads it before encoding.
+  virtual bool pads_edge_chunks() const { return true; }
+  // True where write_chunk needs the CRC-32 of the raw bytes (zip members).
+  virtual bool needs_crc() const { return false; }
+
+  // The dataset now holds `rows` rows (called before the chunks of those rows are written).
+  virtual void grow(uint64_t rows) = 0;
+  // Chunk `index` of array `a` holds `rows` rows (rows * chunk_rows before it).
+  virtual void write_chunk(ArrayId a, uint64_t index, uint64_t rows, const std::vector<uint8_t>& encoded,
+                           size_t raw_bytes, uint32_t raw_crc) = 0;
+  // Writes the metadata, completes the file(s) and moves them to their final name.
+  virtual void finish(uint64_t rows, const DatasetMetadata& metadata) = 0;
+  // Removes everything written so far. Must not throw.
+  virtual void discard() noexcept = 0;
+};
+
+}  // namespace ohlc::storage

@@ -1,0 +1,74 @@
+// Dataset metadata (docs/DATASET.md): assembled once, then handed to the addon both as typed
+// attributes (HDF5) and as one JSON document (Zarr attributes, NPZ and picture sidecars).
+import { packageInfo } from '../info.js';
+
+export interface NativeAttribute {
+  name: string;
+  kind: 'int' | 'float' | 'string' | 'int[]' | 'float[]';
+  value: number | string | number[];
+}
+
+/** Keys stored as JSON text in HDF5 attributes (objects there have no other portable form). */
+const JSON_KEYS = new Set(['config', 'sources', 'skipped']);
+
+export interface CoreMetadata {
+  seq_len: number;
+  height: number;
+  width: number;
+  dtype: string;
+  horizons: number[];
+}
+
+/** The full metadata object of one output file. */
+export function datasetMetadata(core: CoreMetadata, caller: Record<string, unknown>, createdAt: Date): Record<string, unknown> {
+  const { name, version } = packageInfo();
+  return {
+    symbol: '',
+    interval: '',
+    stride: 1,
+    config: {},
+    sources: [],
+    skipped: {},
+    ...caller,
+    ...core,
+    background: 1,
+    layout: 'ohlc-4px',
+    created_at: createdAt.toISOString(),
+    generator: `${name} ${version}`,
+  };
+}
+
+function attribute(name: string, value: unknown): NativeAttribute {
+  if (typeof value === 'number') return { name, kind: Number.isInteger(value) ? 'int' : 'float', value };
+  if (typeof value === 'boolean') return { name, kind: 'int', value: value ? 1 : 0 };
+  if (typeof value === 'string' && !JSON_KEYS.has(name)) return { name, kind: 'string', value };
+  if (Array.isArray(value) && value.every((v) => typeof v === 'number') && !JSON_KEYS.has(name)) {
+    const ints = value.every((v) => Number.isInteger(v));
+    return { name, kind: ints ? 'int[]' : 'float[]', value: value as number[] };
+  }
+  return { name, kind: 'string', value: JSON.stringify(value ?? null) };
+}
+
+export function nativeMetadata(meta: Record<string, unknown>): { attributes: NativeAttribute[]; json: string } {
+  const attributes = Object.entries(meta)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => attribute(k, v));
+  return { attributes, json: JSON.stringify(meta) };
+}
+
+/** Reverses the HDF5 encoding: JSON-text attributes back to objects. */
+export function decodeAttributes(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (JSON_KEYS.has(k) && typeof v === 'string') {
+      try {
+        out[k] = JSON.parse(v);
+        continue;
+      } catch {
+        // fall through: keep the text
+      }
+    }
+    out[k] = v;
+  }
+  return out;
+}

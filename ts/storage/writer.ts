@@ -1,0 +1,399 @@
+// createDatasetWriter: streams images and their arrays into HDF5, NPZ, Zarr or picture folders.
+// The addon encodes on all cores and writes off the JS thread; this layer validates, splits
+// appends across batch-mode files, serialises operations and turns errors into clear messages.
+// Every output is written under a temporary name and renamed when complete.
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { abortError, invalidParameterError, OhlcError, rethrowNative, throwIfAborted } from '../errors.js';
+import type { IntegerTypedArray, OhlcColumns, PixelDtype } from '../images/rasterize.js';
+import { native } from '../native.js';
+import type { NativeWriter, NativeWriterBatch } from '../native-types.js';
+import {
+  checkBoolean,
+  checkInteger,
+  checkKnownKeys,
+  checkObject,
+  checkOneOf,
+  checkOptionalInteger,
+  checkSignal,
+  checkString,
+  isPlainObject,
+} from '../validate.js';
+import {
+  batchOutputPath,
+  FORMAT_CODE,
+  formatFromExtension,
+  singleOutputPath,
+  STORAGE_FORMATS,
+  temporaryPath,
+  type StorageFormat,
+  type StorageMode,
+} from './formats.js';
+import { datasetMetadata, nativeMetadata } from './metadata.js';
+
+export type Compression = 'fast' | 'none' | number;
+
+export interface DatasetWriterOptions {
+  /** Default: from the path's extension (.h5 .npz .zarr), else 'hdf5'. */
+  format?: StorageFormat;
+  /** 'single' (default): one output; 'batch': <stem>_00000.<ext>, ... of at most imagesPerFile images. */
+  mode?: StorageMode;
+  imagesPerFile?: number;
+  seqLen: number;
+  height: number;
+  dtype?: PixelDtype;
+  /** Label horizons in bars; labels and returns arrays have one column per horizon. */
+  horizons?: number[];
+  /** Extra metadata stored with every output (symbol, interval, stride, config, sources, skipped, ...). */
+  metadata?: Record<string, unknown>;
+  /** 'fast' (default: the row-delta deflate encoder), 'none', or a deflate level 1..12 (smaller, slower). */
+  compression?: Compression;
+  /** JPEG quality 1..100 (default 95). */
+  quality?: number;
+  /** Replace existing outputs (default false: an existing output is an error). */
+  overwrite?: boolean;
+  /** Compression threads; 0 or absent for all cores. */
+  threads?: number;
+}
+
+/** One append: images with their sequences, or candle windows to draw (sequences then come from the candles). */
+export interface DatasetBatch {
+  images?: Uint8Array | Float32Array;
+  sequences?: Float64Array;
+  candles?: OhlcColumns;
+  starts?: IntegerTypedArray | Float64Array;
+  /** Open time (ms, UTC) of each window's last candle. */
+  timestamps: Float64Array | BigInt64Array;
+  labels?: Int8Array;
+  returns?: Float64Array;
+}
+
+export interface DatasetWriteResult {
+  /** Absolute paths of the outputs, in order. */
+  files: string[];
+  count: number;
+}
+
+export interface DatasetWriter {
+  readonly format: StorageFormat;
+  /** Images appended so far. */
+  readonly count: number;
+  append(batch: DatasetBatch, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Completes the outputs (metadata may add or replace keys, e.g. final skip counts). */
+  close(metadata?: Record<string, unknown>): Promise<DatasetWriteResult>;
+  /** Removes the output in progress; outputs already completed in batch mode stay. */
+  abort(): Promise<void>;
+}
+
+const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads'];
+const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns'];
+
+interface Resolved {
+  path: string;
+  format: StorageFormat;
+  mode: StorageMode;
+  imagesPerFile: number;
+  seqLen: number;
+  height: number;
+  dtype: PixelDtype;
+  horizons: number[];
+  metadata: Record<string, unknown>;
+  compression: number;
+  quality: number;
+  overwrite: boolean;
+  threads: number;
+}
+
+function resolveOptions(path: unknown, options: unknown): Resolved {
+  const p = resolve(checkString('path', path));
+  const o = checkObject('options', options);
+  checkKnownKeys('options', o, OPTION_KEYS);
+  const format = checkOneOf('format', o.format, STORAGE_FORMATS, formatFromExtension(p) ?? 'hdf5');
+  const mode = checkOneOf('mode', o.mode, ['single', 'batch'] as const, 'single');
+  const horizons = o.horizons ?? [];
+  if (!Array.isArray(horizons)) throw invalidParameterError('horizons', 'an array of positive integers', horizons);
+  horizons.forEach((h, i) => checkInteger(`horizons[${i}]`, h, 1, 1_000_000));
+  if (o.metadata !== undefined && !isPlainObject(o.metadata)) throw invalidParameterError('metadata', 'an object', o.metadata);
+  let compression: number;
+  if (o.compression === undefined || o.compression === 'fast') compression = -1;
+  else if (o.compression === 'none') compression = 0;
+  else compression = checkInteger('compression', o.compression, 1, 12);
+  return {
+    path: p,
+    format,
+    mode,
+    imagesPerFile: checkOptionalInteger('imagesPerFile', o.imagesPerFile, 50_000, 1),
+    seqLen: checkInteger('seqLen', o.seqLen, 1, 1 << 24),
+    height: checkInteger('height', o.height, 2, 1 << 24),
+    dtype: checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8'),
+    horizons: horizons as number[],
+    metadata: (o.metadata as Record<string, unknown>) ?? {},
+    compression,
+    quality: checkOptionalInteger('quality', o.quality, 95, 1, 100),
+    overwrite: checkBoolean('overwrite', o.overwrite, false),
+    threads: checkOptionalInteger('threads', o.threads, 0, 0, 4096),
+  };
+}
+
+function openNative(opts: Resolved, path: string, tempPath: string): Promise<NativeWriter> {
+  return new Promise((resolvePromise, reject) => {
+    native().openWriter(
+      {
+        format: FORMAT_CODE[opts.format],
+        path,
+        tempPath,
+        overwrite: opts.overwrite,
+        seqLen: opts.seqLen,
+        height: opts.height,
+        dtype: opts.dtype === 'uint8' ? 0 : 1,
+        horizons: opts.horizons.length,
+        compression: opts.compression,
+        jpegQuality: opts.quality,
+        threads: opts.threads,
+      },
+      (err, writer) => {
+        if (err) reject(storageError(err, path));
+        else resolvePromise(writer!);
+      },
+    );
+  });
+}
+
+function storageError(err: Error, path: string, signal?: AbortSignal): Error {
+  if ((err as { code?: string }).code === 'ABORT_ERR') return abortError(signal);
+  if ((err as { code?: string }).code === 'ERR_OHLC_INVALID_PRICE') {
+    try {
+      rethrowNative(err);
+    } catch (e) {
+      return e as Error;
+    }
+  }
+  return new OhlcError('ERR_OHLC_STORAGE', `${path}: ${err.message}`, { cause: err });
+}
+
+function call<T>(fn: (cb: (err: Error | null, value?: T) => void) => void, path: string, signal?: AbortSignal): Promise<T> {
+  return new Promise((resolvePromise, reject) => {
+    fn((err, value) => (err ? reject(storageError(err, path, signal)) : resolvePromise(value as T)));
+  });
+}
+
+/** A validated batch, as the addon takes it. */
+function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriterBatch, 'count'>; count: number; slice(from: number, to: number): NativeWriterBatch } {
+  const b = checkObject('batch', batch);
+  checkKnownKeys('batch', b, BATCH_KEYS);
+  const pixels = opts.height * 4 * opts.seqLen;
+  const k = opts.horizons.length;
+
+  const ts = b.timestamps;
+  if (!(ts instanceof Float64Array) && !(ts instanceof BigInt64Array)) throw invalidParameterError('batch.timestamps', 'a Float64Array or BigInt64Array of ms since the epoch', ts);
+  const count = ts.length;
+  const timestamps = ts instanceof Float64Array ? ts : Float64Array.from(ts, (v) => Number(v));
+  for (let i = 0; i < count; i++) {
+    if (!Number.isSafeInteger(timestamps[i])) throw invalidParameterError(`batch.timestamps[${i}]`, 'an integer number of ms', timestamps[i], true);
+  }
+
+  let images: Uint8Array | Float32Array | undefined;
+  let sequences: Float64Array | undefined;
+  let candles: OhlcColumns | undefined;
+  let starts: Float64Array | undefined;
+  if (b.images !== undefined) {
+    const Expected = opts.dtype === 'uint8' ? Uint8Array : Float32Array;
+    if (!(b.images instanceof Expected)) throw invalidParameterError('batch.images', `a ${Expected.name} (dtype ${opts.dtype})`, b.images);
+    if (b.images.length !== count * pixels) {
+      throw invalidParameterError('batch.images', `${count} images of ${opts.height}x${4 * opts.seqLen} (${count * pixels} elements, one per timestamp)`, b.images, true);
+    }
+    if (!(b.sequences instanceof Float64Array)) throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices', b.sequences);
+    if (b.sequences.length !== count * opts.seqLen * 4) throw invalidParameterError('batch.sequences', `a Float64Array of ${count * opts.seqLen * 4} elements`, b.sequences, true);
+    if (b.candles !== undefined || b.starts !== undefined) throw invalidParameterError('batch.candles', 'absent when images are given', b.candles ?? b.starts);
+    images = b.images;
+    sequences = b.sequences;
+  } else {
+    if (b.candles === undefined) throw invalidParameterError('batch.images', 'images (with sequences) or candles (with starts)', undefined);
+    const c = checkObject('batch.candles', b.candles);
+    for (const f of ['open', 'high', 'low', 'close'] as const) {
+      if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`batch.candles.${f}`, 'a Float64Array', c[f]);
+    }
+    candles = c as unknown as OhlcColumns;
+    const n = candles.open.length;
+    for (const f of ['high', 'low', 'close'] as const) {
+      if (candles[f].length !== n) throw invalidParameterError(`batch.candles.${f}`, `a Float64Array of length ${n}`, candles[f], true);
+    }
+    const s = b.starts;
+    if (!ArrayBuffer.isView(s) || s instanceof DataView || s instanceof Float32Array) {
+      throw invalidParameterError('batch.starts', 'an integer typed array of window starts', s);
+    }
+    if ((s as unknown as ArrayLike<unknown>).length !== count) throw invalidParameterError('batch.starts', `${count} starts (one per timestamp)`, s, true);
+    starts = new Float64Array(count);
+    const src = s as unknown as ArrayLike<number | bigint>;
+    for (let i = 0; i < count; i++) {
+      const v = Number(src[i]);
+      if (!Number.isInteger(v) || v < 0 || v + opts.seqLen > n) {
+        throw invalidParameterError(`batch.starts[${i}]`, `a start between 0 and ${n - opts.seqLen}`, src[i], true);
+      }
+      starts[i] = v;
+    }
+    if (b.sequences !== undefined) throw invalidParameterError('batch.sequences', 'absent when drawing from candles (taken from them)', b.sequences);
+  }
+
+  let labels: Int8Array | undefined;
+  let returns: Float64Array | undefined;
+  if (k > 0) {
+    if (!(b.labels instanceof Int8Array) || b.labels.length !== count * k) throw invalidParameterError('batch.labels', `an Int8Array of ${count * k} elements (count x ${k} horizons)`, b.labels);
+    if (!(b.returns instanceof Float64Array) || b.returns.length !== count * k) throw invalidParameterError('batch.returns', `a Float64Array of ${count * k} elements (count x ${k} horizons)`, b.returns);
+    labels = b.labels;
+    returns = b.returns;
+  } else if (b.labels !== undefined || b.returns !== undefined) {
+    throw invalidParameterError('batch.labels', 'absent (the writer was created without horizons)', b.labels ?? b.returns);
+  }
+
+  const native = { images, sequences, open: candles?.open, high: candles?.high, low: candles?.low, close: candles?.close, starts, timestamps, labels, returns };
+  return {
+    native,
+    count,
+    slice(from, to) {
+      const n = to - from;
+      return {
+        count: n,
+        images: images?.subarray(from * pixels, to * pixels),
+        sequences: sequences?.subarray(from * opts.seqLen * 4, to * opts.seqLen * 4),
+        open: candles?.open,
+        high: candles?.high,
+        low: candles?.low,
+        close: candles?.close,
+        starts: starts?.subarray(from, to),
+        timestamps: timestamps.subarray(from, to),
+        labels: labels?.subarray(from * k, to * k),
+        returns: returns?.subarray(from * k, to * k),
+      };
+    },
+  };
+}
+
+export async function createDatasetWriter(path: string, options: DatasetWriterOptions): Promise<DatasetWriter> {
+  const opts = resolveOptions(path, options);
+  const createdAt = new Date();
+  const outputPath = (i: number) => (opts.mode === 'batch' ? batchOutputPath(opts.path, opts.format, i) : singleOutputPath(opts.path, opts.format));
+
+  await mkdir(dirname(outputPath(0)), { recursive: true });
+  if (!opts.overwrite) {
+    const first = outputPath(0);
+    if (await stat(first).then(() => true, () => false)) {
+      throw new OhlcError('ERR_OHLC_EXISTS', `${first} already exists (pass overwrite: true to replace it)`);
+    }
+  }
+
+  const files: string[] = [];
+  let current: NativeWriter | undefined;
+  let currentPath = '';
+  let currentCount = 0;
+  let fileIndex = 0;
+  let total = 0;
+  let state: 'open' | 'closed' | 'failed' = 'open';
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const coreMeta = { seq_len: opts.seqLen, height: opts.height, width: 4 * opts.seqLen, dtype: opts.dtype, horizons: opts.horizons };
+  const fileMetadata = (extra: Record<string, unknown>) => {
+    const meta = datasetMetadata(coreMeta, { ...opts.metadata, ...extra }, createdAt);
+    if (opts.mode === 'batch') Object.assign(meta, { batch_index: fileIndex, first_index: total - currentCount, images_per_file: opts.imagesPerFile });
+    return nativeMetadata(meta);
+  };
+
+  const openNext = async () => {
+    currentPath = outputPath(fileIndex);
+    current = await openNative(opts, currentPath, temporaryPath(currentPath));
+    currentCount = 0;
+  };
+  const closeCurrent = async (extra: Record<string, unknown>) => {
+    const w = current!;
+    current = undefined;
+    await call<void>((cb) => w.close(fileMetadata(extra), cb), currentPath);
+    files.push(currentPath);
+    fileIndex++;
+  };
+  const failWith = async (err: unknown): Promise<never> => {
+    state = 'failed';
+    const w = current;
+    current = undefined;
+    if (w) await new Promise<void>((r) => w.abort(() => r()));
+    throw err;
+  };
+
+  // Operations run one after another, in call order.
+  const serial = <T>(op: () => Promise<T>): Promise<T> => {
+    const run = queue.then(op, op);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const checkUsable = () => {
+    if (state === 'closed') throw new OhlcError('ERR_OHLC_STORAGE', 'the dataset writer is closed');
+    if (state === 'failed') throw new OhlcError('ERR_OHLC_STORAGE', 'the dataset writer failed earlier and was aborted');
+  };
+
+  await openNext();
+
+  const writer: DatasetWriter = {
+    format: opts.format,
+    get count() {
+      return total;
+    },
+    append(batch, appendOptions = {}) {
+      checkUsable();
+      const prepared = checkBatch(batch, opts);
+      const signal = checkSignal('signal', appendOptions.signal);
+      return serial(async () => {
+        checkUsable();
+        throwIfAborted(signal);
+        let from = 0;
+        while (from < prepared.count) {
+          if (!current) await openNext().catch(failWith);
+          const room = opts.mode === 'batch' ? opts.imagesPerFile - currentCount : Infinity;
+          const to = Math.min(prepared.count, from + room);
+          const part = prepared.slice(from, to);
+          const w = current!;
+          try {
+            await new Promise<void>((res, rej) => {
+              const onAbort = () => cancel();
+              const cancel = w.append(part, (err) => {
+                signal?.removeEventListener('abort', onAbort);
+                if (err) rej(storageError(err, currentPath, signal));
+                else res();
+              });
+              signal?.addEventListener('abort', onAbort, { once: true });
+            });
+          } catch (err) {
+            // A native failure leaves the file inconsistent: drop it, and say so.
+            await failWith(err);
+          }
+          currentCount += to - from;
+          total += to - from;
+          from = to;
+          if (opts.mode === 'batch' && currentCount >= opts.imagesPerFile) await closeCurrent({}).catch(failWith);
+        }
+      });
+    },
+    close(metadata = {}) {
+      if (!isPlainObject(metadata)) return Promise.reject(invalidParameterError('metadata', 'an object', metadata));
+      return serial(async () => {
+        checkUsable();
+        if (current && (currentCount > 0 || files.length === 0)) await closeCurrent(metadata).catch(failWith);
+        else if (current) {
+          const w = current;
+          current = undefined;
+          await call<void>((cb) => w.abort(cb), currentPath);
+        }
+        state = 'closed';
+        return { files: [...files], count: total };
+      });
+    },
+    abort() {
+      return serial(async () => {
+        if (state === 'closed') return;
+        state = 'closed';
+        const w = current;
+        current = undefined;
+        if (w) await call<void>((cb) => w.abort(cb), currentPath);
+      });
+    },
+  };
+  return writer;
+}
