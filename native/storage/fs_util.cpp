@@ -59,3 +59,104 @@ void sync_file(const std::string& path) {
 }
 
 }  // namespace ohlc::storage
+
+namespace ohlc::storage {
+
+namespace {
+[[noreturn]] void io_fail(const std::string& what, const std::string& path, int err) {
+  throw StorageError(what + " " + path + ": " + std::strerror(err));
+}
+}  // namespace
+
+File File::create(const std::string& path) {
+  File f;
+  f.path_ = path;
+  f.fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (f.fd_ < 0) io_fail("cannot create", path, errno);
+  return f;
+}
+
+File File::open_read(const std::string& path) {
+  File f;
+  f.path_ = path;
+  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd_ < 0) io_fail("cannot open", path, errno);
+  return f;
+}
+
+File::File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+
+File& File::operator=(File&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void File::write(const void* data, size_t bytes) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::write(fd_, p, bytes);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_fail("cannot write", path_, errno);
+    }
+    p += n;
+    bytes -= static_cast<size_t>(n);
+  }
+}
+
+void File::write_at(uint64_t offset, const void* data, size_t bytes) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd_, p, bytes, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_fail("cannot write", path_, errno);
+    }
+    p += n;
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<size_t>(n);
+  }
+}
+
+void File::read_at(uint64_t offset, void* data, size_t bytes) const {
+  auto* p = static_cast<uint8_t*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd_, p, bytes, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_fail("cannot read", path_, errno);
+    }
+    if (n == 0) throw StorageError(path_ + " is truncated (unexpected end of file)");
+    p += n;
+    offset += static_cast<uint64_t>(n);
+    bytes -= static_cast<size_t>(n);
+  }
+}
+
+uint64_t File::size() const {
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  if (end < 0) io_fail("cannot seek", path_, errno);
+  return static_cast<uint64_t>(end);
+}
+
+void File::sync() {
+  if (::fsync(fd_) != 0) io_fail("cannot flush", path_, errno);
+}
+
+void File::close() {
+  if (fd_ < 0) return;
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) io_fail("cannot close", path_, errno);
+}
+
+}  // namespace ohlc::storage

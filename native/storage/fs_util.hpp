@@ -2,6 +2,8 @@
 // final name only when complete, so no reader ever sees a half-written file under a final name.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace ohlc::storage {
@@ -18,5 +20,35 @@ void make_directories(const std::string& path);
 
 // Flushes a file's data to disk (fsync); throws on failure.
 void sync_file(const std::string& path);
+
+}  // namespace ohlc::storage
+
+namespace ohlc::storage {
+
+// A file descriptor with whole-buffer reads and writes that throw StorageError naming the path.
+class File {
+ public:
+  static File create(const std::string& path);  // new file, fails if it exists
+  static File open_read(const std::string& path);
+  File() = default;
+  File(File&& o) noexcept;
+  File& operator=(File&& o) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
+
+  void write(const void* data, size_t bytes);                 // at the end
+  void write_at(uint64_t offset, const void* data, size_t bytes);
+  void read_at(uint64_t offset, void* data, size_t bytes) const;  // exact, else throws
+  uint64_t size() const;
+  void sync();
+  void close();
+  bool is_open() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+};
 
 }  // namespace ohlc::storage

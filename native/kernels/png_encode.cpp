@@ -1,0 +1,84 @@
+#include "kernels/png_encode.hpp"
+
+#include <libdeflate.h>
+
+#include <cstring>
+#include <memory>
+
+#include "kernels/deflate/row_deflate.hpp"
+
+namespace ohlc::png {
+namespace {
+
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 24));
+  out.push_back(static_cast<uint8_t>(v >> 16));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+// Appends a chunk: length, type, data, CRC-32 over type and data.
+void chunk(std::vector<uint8_t>& out, const char type[4], const uint8_t* data, size_t size) {
+  put32(out, static_cast<uint32_t>(size));
+  const size_t at = out.size();
+  out.insert(out.end(), type, type + 4);
+  if (size) out.insert(out.end(), data, data + size);
+  put32(out, libdeflate_crc32(0, out.data() + at, size + 4));
+}
+
+template <typename T>
+bool pack_rows(const T* px, uint32_t height, uint32_t width, std::vector<uint8_t>& lines) {
+  const size_t stride = 1 + (width + 7) / 8;
+  lines.assign(stride * height, 0);
+  for (uint32_t y = 0; y < height; ++y) {
+    uint8_t* line = lines.data() + y * stride;  // line[0] = filter type 0 (None)
+    const T* row = px + static_cast<size_t>(y) * width;
+    for (uint32_t x = 0; x < width; ++x) {
+      const T v = row[x];
+      if (v == T(1)) line[1 + x / 8] |= static_cast<uint8_t>(0x80u >> (x % 8));
+      else if (v != T(0)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width, int level,
+                   std::vector<uint8_t>& lines, std::vector<uint8_t>& out) {
+  const bool ok = type == PixelType::U8
+                      ? pack_rows(static_cast<const uint8_t*>(pixels), height, width, lines)
+                      : pack_rows(static_cast<const float*>(pixels), height, width, lines);
+  if (!ok) return false;
+  const size_t stride = 1 + (width + 7) / 8;
+
+  std::vector<uint8_t> idat;
+  if (level < 0) {
+    deflate::zlib_encode_rows(lines.data(), lines.size(), stride, idat);
+  } else {
+    std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
+        libdeflate_alloc_compressor(level < 1 ? 1 : level > 12 ? 12 : level), libdeflate_free_compressor);
+    if (!c) throw std::bad_alloc();
+    idat.resize(libdeflate_zlib_compress_bound(c.get(), lines.size()));
+    idat.resize(libdeflate_zlib_compress(c.get(), lines.data(), lines.size(), idat.data(), idat.size()));
+  }
+
+  out.clear();
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  out.insert(out.end(), signature, signature + 8);
+  uint8_t ihdr[13];
+  const uint32_t dims[2] = {width, height};
+  for (int i = 0; i < 2; ++i)
+    for (int b = 0; b < 4; ++b) ihdr[4 * i + b] = static_cast<uint8_t>(dims[i] >> (24 - 8 * b));
+  ihdr[8] = 1;   // bit depth
+  ihdr[9] = 0;   // grayscale
+  ihdr[10] = 0;  // deflate
+  ihdr[11] = 0;  // adaptive filtering (each line says None)
+  ihdr[12] = 0;  // no interlace
+  chunk(out, "IHDR", ihdr, sizeof ihdr);
+  chunk(out, "IDAT", idat.data(), idat.size());
+  chunk(out, "IEND", nullptr, 0);
+  return true;
+}
+
+}  // namespace ohlc::png
