@@ -138,23 +138,32 @@ void write_stored(const uint8_t* raw, size_t raw_size, bool final, BitWriter& ou
 void write_tokens(const uint32_t* tokens, size_t count, const uint16_t* lcode,
                   const uint8_t* llen, const uint16_t* dcode, const uint8_t* dlen,
                   BitWriter& out) {
+  // Each length's code and extra bits, joined once per block instead of once per match.
+  uint32_t len_bits[256];
+  uint8_t len_count[256];
+  for (int len3 = 0; len3 < 256; ++len3) {
+    const int li = kLengthIndex[len3];
+    const int lsym = 257 + li;
+    len_bits[len3] = lcode[lsym] | ((len3 + 3u - kLengthBase[li]) << llen[lsym]);
+    len_count[len3] = static_cast<uint8_t>(llen[lsym] + kLengthExtra[li]);
+  }
+  BitCursor c = out.cursor();
   for (size_t i = 0; i < count; ++i) {
     const uint32_t t = tokens[i];
     if (!(t & kMatchFlag)) {
-      out.put(lcode[t], llen[t]);
+      c.put(lcode[t], llen[t]);
       continue;
     }
     const uint32_t len3 = t & 0xFF;
-    const int li = kLengthIndex[len3];
-    const int lsym = 257 + li;
-    const uint64_t lextra = len3 + 3 - kLengthBase[li];
-    out.put(lcode[lsym] | (lextra << llen[lsym]), llen[lsym] + kLengthExtra[li]);
     const uint32_t d1 = (t >> 8) & 0x7FFF;
     const int ds = dist_symbol(d1);
-    const uint64_t dextra = d1 + 1 - kDistBase[ds];
-    out.put(dcode[ds] | (dextra << dlen[ds]), dlen[ds] + kDistExtra[ds]);
+    const uint64_t dist_bits = dcode[ds] | (uint64_t{d1 + 1 - kDistBase[ds]} << dlen[ds]);
+    // At most 15 + 5 + 15 + 13 = 48 bits: one put.
+    c.put(len_bits[len3] | (dist_bits << len_count[len3]),
+          len_count[len3] + dlen[ds] + kDistExtra[ds]);
   }
-  out.put(lcode[kEndOfBlock], llen[kEndOfBlock]);
+  c.put(lcode[kEndOfBlock], llen[kEndOfBlock]);
+  out.update(c);
 }
 
 void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, bool final,
