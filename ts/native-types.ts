@@ -1,4 +1,5 @@
 // The addon's surface as the TS layer calls it: plain typed arrays and numbers, validated first.
+import type { NativeKlines, NativeKlinesCall, NativeKlinesCallback } from './data/native-klines.js';
 
 export interface NativeCudaInfo {
   compiled: boolean;
@@ -91,5 +92,7 @@ export interface NativeAddon {
   rasterize(call: NativeRasterCall): void;
   /** Returns a function that cancels the work. */
   rasterizeAsync(call: NativeRasterCall, callback: NativeCallback): () => void;
+  parseKlines(csv: Uint8Array, call: NativeKlinesCall): NativeKlines;
+  parseKlinesAsync(csv: Uint8Array, call: NativeKlinesCall, callback: NativeKlinesCallback): () => void;
   openWriter(options: NativeWriterOptions, callback: (err: Error | null, writer?: NativeWriter) => void): void;
 }
