@@ -1,6 +1,6 @@
 // Checks and measures the row DEFLATE encoder (kernels/deflate).
 //
-//   deflate_check [--seed N] [--cases N]   fuzz: every stream is decoded by zlib's inflate (an
+//   deflate_check [--seed N] [--cases N]   fuzz (fixed edge cases + N random ones): every stream is decoded by zlib's inflate (an
 //                                          independent decoder) and compared byte for byte
 //   deflate_check --bench [--images N]     images/s and bytes/image against zlib and libdeflate
 //
@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/deflate/deflate_tables.hpp"
@@ -113,8 +115,11 @@ struct Stats {
 // Encoder and the free functions (which must agree), appended after existing bytes.
 void check_case(const std::string& name, const Bytes& data, size_t row_bytes, dfl::Encoder& enc,
                 Rng& rng, Stats& st) {
-  const uint8_t* src = data.data();
+  // An exact-size copy, so a sanitizer build catches any read past the end.
   const size_t size = data.size();
+  const std::unique_ptr<uint8_t[]> exact(new uint8_t[size ? size : 1]);
+  if (size) std::memcpy(exact.get(), data.data(), size);
+  const uint8_t* src = exact.get();
   const std::string where = name + " (size " + std::to_string(size) + ", row_bytes " +
                             std::to_string(row_bytes) + ")";
   Bytes comp, plain, other;
@@ -262,6 +267,41 @@ void check_huffman(Rng& rng) {
   }
 }
 
+// Encoders on several threads at once (each with its own Encoder, or the free functions) must
+// produce exactly what one thread does: nothing is shared.
+void check_threads(const Candles& candles, Rng& rng) {
+  const ohlc::ImageShape shape{60, 200};
+  const size_t count = 64;
+  Bytes images;
+  rasterize(candles, uniform(rng, 0, 100), count, shape, ohlc::PixelType::U8, images);
+  const size_t image_bytes = shape.pixels();
+  std::vector<Bytes> want(count);
+  for (size_t i = 0; i < count; ++i)
+    dfl::zlib_encode_rows(images.data() + i * image_bytes, image_bytes, shape.width(), want[i]);
+  const unsigned nthreads = 4;
+  std::vector<std::vector<Bytes>> got(nthreads, std::vector<Bytes>(count));
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < nthreads; ++t) {
+    threads.emplace_back([&, t] {
+      dfl::Encoder enc;
+      for (int rep = 0; rep < 4; ++rep) {
+        for (size_t i = 0; i < count; ++i) {
+          Bytes& out = got[t][i];
+          out.clear();
+          const uint8_t* src = images.data() + i * image_bytes;
+          if ((i + t) % 2) enc.zlib_encode_rows(src, image_bytes, shape.width(), out);
+          else dfl::zlib_encode_rows(src, image_bytes, shape.width(), out);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (unsigned t = 0; t < nthreads; ++t)
+    for (size_t i = 0; i < count; ++i)
+      if (got[t][i] != want[i]) fail("thread " + std::to_string(t) + " encoded image " +
+                                     std::to_string(i) + " differently from a single thread");
+}
+
 int run_fuzz(uint64_t seed, size_t cases_wanted) {
   const auto t0 = std::chrono::steady_clock::now();
   Rng rng(seed);
@@ -310,9 +350,10 @@ int run_fuzz(uint64_t seed, size_t cases_wanted) {
 
   // Real bar images, uint8 and float32.
   const Candles candles = random_walk(rng, 4000);
+  check_threads(candles, rng);
   Bytes img;
   size_t n_generated = 0;
-  while (st.cases < cases_wanted) {
+  while (n_generated < cases_wanted) {
     const size_t kind = n_generated++ % 8;
     Bytes d;
     size_t rb = 0;
@@ -414,24 +455,21 @@ int run_bench(uint64_t seed, size_t images) {
     dfl::Encoder enc;
     libdeflate_compressor* ld1 = libdeflate_alloc_compressor(1);
     libdeflate_compressor* ld6 = libdeflate_alloc_compressor(6);
-    z_stream z1{}, z6{};
-    deflateInit(&z1, 1);
-    deflateInit(&z6, 6);
     Bytes out(compressBound(static_cast<uLong>(image_bytes)) + 64);
     Bytes mine, plain;
     std::string why;
 
-    std::vector<BenchResult> results = {{"row_deflate (zlib format)"}, {"zlib level 1"},
-                                        {"zlib level 6"},              {"libdeflate level 1"},
+    std::vector<BenchResult> results = {{"row_deflate (zlib format)"},
+                                        {"zlib compress2 level 1"},
+                                        {"zlib compress2 level 6"},
+                                        {"libdeflate level 1"},
                                         {"libdeflate level 6"}};
-    auto zlib_one = [&](z_stream& z, const uint8_t* src) {
-      deflateReset(&z);
-      z.next_in = const_cast<Bytef*>(src);
-      z.avail_in = static_cast<uInt>(image_bytes);
-      z.next_out = out.data();
-      z.avail_out = static_cast<uInt>(out.size());
-      if (deflate(&z, Z_FINISH) != Z_STREAM_END) fail("zlib deflate");
-      return out.size() - z.avail_out;
+    // compress2 as HDF5's deflate filter and most writers call it (a fresh stream per image).
+    auto zlib_one = [&](int level, const uint8_t* src) {
+      uLongf dest_len = static_cast<uLongf>(out.size());
+      if (compress2(out.data(), &dest_len, src, static_cast<uLong>(image_bytes), level) != Z_OK)
+        fail("zlib compress2");
+      return static_cast<size_t>(dest_len);
     };
 
     Bytes images_buf;
@@ -450,8 +488,8 @@ int run_bench(uint64_t seed, size_t images) {
               enc.zlib_encode_rows(src, image_bytes, row_bytes, mine);
               bytes += mine.size();
               break;
-            case 1: bytes += zlib_one(z1, src); break;
-            case 2: bytes += zlib_one(z6, src); break;
+            case 1: bytes += zlib_one(1, src); break;
+            case 2: bytes += zlib_one(6, src); break;
             default:
               bytes += libdeflate_zlib_compress(m == 3 ? ld1 : ld6, src, image_bytes, out.data(),
                                                 out.size());
@@ -473,8 +511,6 @@ int run_bench(uint64_t seed, size_t images) {
     }
     libdeflate_free_compressor(ld1);
     libdeflate_free_compressor(ld6);
-    deflateEnd(&z1);
-    deflateEnd(&z6);
 
     std::printf("\n%zu images %ux%u %s (%zu bytes each), one thread, zlib format\n", images,
                 shape.height, shape.width(), type == ohlc::PixelType::U8 ? "uint8" : "float32",
