@@ -15,3 +15,5 @@ export type { BuildInfo } from './info.js';
 export { createDatasetWriter } from './storage/writer.js';
 export type { Compression, DatasetBatch, DatasetWriteResult, DatasetWriter, DatasetWriterOptions } from './storage/writer.js';
 export type { StorageFormat, StorageMode } from './storage/formats.js';
+export { downloadCryptoData, writeSampleArchives, INTERVALS, MARKETS } from './data/index.js';
+export type { Candles, CandleSource, DataLogger, DataProgress, DataSource, DownloadOptions, Gap, Interval, MalformedRowPolicy, Market, SampleArchive, SampleOptions, SampleResult } from './data/index.js';

@@ -1,0 +1,138 @@
+// A stand-in for data.binance.vision on 127.0.0.1: serves the archives a test puts in (at their
+// Binance paths, each with its .CHECKSUM), counts every request, and injects faults per path.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { archivePath, checksumFor, klinesCsv, zipMembers, type CsvFixture, type CsvResult } from './klines-fixtures.js';
+
+export type Fault =
+  /** Answer with this status and no body. */
+  | { kind: 'status'; status: number }
+  /** Close the connection without answering. */
+  | { kind: 'drop' }
+  /** Announce the full length, send half, close. */
+  | { kind: 'truncate' }
+  /** Send the headers and the first bytes, then nothing (until the client gives up). */
+  | { kind: 'stall' }
+  /** Serve other bytes than the stored ones (a corrupt archive, a wrong checksum). */
+  | { kind: 'body'; body: Buffer | string };
+
+interface QueuedFault {
+  fault: Fault;
+  remaining: number;
+}
+
+export class BinanceServer {
+  /** Paths requested, in order (without the leading '/'). */
+  readonly requests: string[] = [];
+  private readonly files = new Map<string, Buffer>();
+  private readonly faults = new Map<string, QueuedFault[]>();
+  private readonly sockets = new Set<Socket>();
+  private inFlight = 0;
+  /** The most requests ever open at once. */
+  maxInFlight = 0;
+
+  private constructor(private readonly server: Server, readonly baseUrl: string) {}
+
+  static async start(): Promise<BinanceServer> {
+    let self: BinanceServer | undefined;
+    const server = createServer((req, res) => self!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    self = new BinanceServer(server, `http://127.0.0.1:${port}/`);
+    server.on('connection', (s: Socket) => {
+      self!.sockets.add(s);
+      s.once('close', () => self!.sockets.delete(s));
+    });
+    return self;
+  }
+
+  put(path: string, body: Buffer | string): void {
+    this.files.set(path, Buffer.isBuffer(body) ? body : Buffer.from(body));
+  }
+
+  remove(path: string): void {
+    this.files.delete(path);
+  }
+
+  /** Stores an archive and its .CHECKSUM at `path` (a Binance path ending in .zip). */
+  putArchive(path: string, zip: Buffer): void {
+    this.put(path, zip);
+    this.put(`${path}.CHECKSUM`, checksumFor(zip, path.slice(path.lastIndexOf('/') + 1)));
+  }
+
+  /** Generates the CSV, zips it as one member named like the archive, and serves it. */
+  async serveKlines(market: 'spot' | 'um' | 'cm', granularity: 'monthly' | 'daily', symbol: string, interval: string, period: string, fixture: CsvFixture): Promise<CsvResult & { path: string; zip: Buffer }> {
+    const result = klinesCsv(fixture);
+    const path = archivePath(market, granularity, symbol, interval, period);
+    const zip = await zipMembers([{ name: `${symbol}-${interval}-${period}.csv`, data: result.csv }]);
+    this.putArchive(path, zip);
+    return { ...result, path, zip };
+  }
+
+  /** The next `times` requests for `path` get `fault`. */
+  fault(path: string, fault: Fault, times = 1): void {
+    const queue = this.faults.get(path) ?? [];
+    queue.push({ fault, remaining: times });
+    this.faults.set(path, queue);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  requestCount(match?: (path: string) => boolean): number {
+    return match ? this.requests.filter(match).length : this.requests.length;
+  }
+
+  resetCounts(): void {
+    this.requests.length = 0;
+    this.maxInFlight = 0;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private nextFault(path: string): Fault | undefined {
+    const queue = this.faults.get(path);
+    const head = queue?.[0];
+    if (!head) return undefined;
+    if (--head.remaining <= 0) queue!.shift();
+    return head.fault;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\//, '');
+    this.requests.push(path);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
+
+    const fault = this.nextFault(path);
+    const stored = this.files.get(path);
+    if (fault?.kind === 'status') {
+      res.writeHead(fault.status).end();
+      return;
+    }
+    if (fault?.kind === 'drop') {
+      req.socket.destroy();
+      return;
+    }
+    const body = fault?.kind === 'body' ? Buffer.from(fault.body) : stored;
+    if (!body) {
+      res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    if (fault?.kind === 'truncate') {
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => req.socket.destroy());
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      res.write(body.subarray(0, Math.min(16, body.length - 1)));
+      return; // never ends; close() destroys the socket
+    }
+    res.end(body);
+  }
+}

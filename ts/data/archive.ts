@@ -1,0 +1,115 @@
+// One archive, from the cache or the network: fetched with its .CHECKSUM, verified (a mismatch
+// is fetched once more, then fails), opened, and only then committed to the cache.
+import { pathToFileURL } from 'node:url';
+import { OhlcError } from '../errors.js';
+import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
+import { sha256Hex, parseChecksum, type ArchiveCache } from './cache.js';
+import { DAY_MS } from './dates.js';
+import { fetchWithRetries, type HttpSettings } from './http.js';
+import type { DataLogger } from './types.js';
+import { readCsvMember } from './zip.js';
+
+export interface NetworkSettings {
+  baseUrl: string;
+  verify: boolean;
+  http: HttpSettings;
+}
+
+export interface ArchiveContext {
+  cache: ArchiveCache;
+  /** null: offline (synthetic archives); a cache miss is then a bug, reported as an error. */
+  network: NetworkSettings | null;
+  interval: Interval;
+  logger: DataLogger;
+}
+
+export interface ObtainedArchive {
+  ref: ArchiveRef;
+  url: string;
+  sha256: string;
+  /** The inflated CSV member. */
+  csv: Buffer;
+  cached: boolean;
+  verified: boolean;
+}
+
+export type Obtained = { status: 'ok'; archive: ObtainedArchive } | { status: 'not-found'; url: string };
+
+// Longest plausible row: two 16-digit µs timestamps and ten numbers of up to ~22 characters.
+const MAX_ROW_BYTES = 400;
+const SLACK_BYTES = 64 << 10;
+const MAX_CHECKSUM_BYTES = 4096;
+
+/** The most CSV bytes a genuine archive of this interval and period can hold (the ZIP-bomb cap). */
+export function csvByteLimit(interval: Interval, ref: Pick<ArchiveRef, 'granularity'>): number {
+  const span = ref.granularity === 'monthly' ? 31 * DAY_MS : DAY_MS;
+  const rows = Math.floor(span / (intervalMs(interval) ?? 28 * DAY_MS)) + 2;
+  return rows * MAX_ROW_BYTES + SLACK_BYTES;
+}
+
+function archiveUrl(ref: ArchiveRef, ctx: ArchiveContext, path: string): string {
+  return ctx.network ? ctx.network.baseUrl + ref.path : pathToFileURL(path).href;
+}
+
+/** The cached archive, re-verified and opened; null when it is not (or no longer) cached. */
+export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<ObtainedArchive | null> {
+  const cached = await ctx.cache.read(ref);
+  if (!cached) {
+    ctx.logger.debug('cache miss', { file: ref.name });
+    return null;
+  }
+  ctx.logger.debug('cache hit', { file: ref.name, path: cached.path });
+  const member = await readCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
+  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, csv: member.csv, cached: true, verified: true };
+}
+
+/** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
+export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<Obtained> {
+  const net = ctx.network;
+  if (!net) throw new OhlcError('ERR_OHLC_INTERNAL', `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
+  const url = net.baseUrl + ref.path;
+  const csvLimit = csvByteLimit(ctx.interval, ref);
+
+  for (let round = 1; ; round++) {
+    const started = Date.now();
+    const zip = await fetchWithRetries(url, csvLimit + SLACK_BYTES, net.http);
+    if (zip.status === 'not-found') return { status: 'not-found', url };
+    const sum = await fetchWithRetries(checksumName(url), MAX_CHECKSUM_BYTES, net.http);
+    const actual = sha256Hex(zip.body);
+    let expected: string | null = null;
+    let problem: string | null = null;
+    if (sum.status === 'not-found') problem = `${checksumName(url)} does not exist (HTTP 404)`;
+    else {
+      try {
+        expected = parseChecksum(sum.body.toString('utf8'), ref.name);
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+    }
+    ctx.logger.info('downloaded', { file: ref.name, bytes: zip.body.length, ms: Date.now() - started });
+
+    if (expected === actual && sum.status === 'ok') {
+      // Opened before it is committed: a corrupt ZIP never reaches the cache.
+      const member = await readCsvMember(ref.name, zip.body, csvLimit);
+      await ctx.cache.commit(ref, zip.body, sum.body);
+      return { status: 'ok', archive: { ref, url, sha256: actual, csv: member.csv, cached: false, verified: true } };
+    }
+    if (!net.verify) {
+      ctx.logger.warn('verify: false: using an archive that does not match its checksum; it is not cached', { file: ref.name, expected, actual, problem });
+      const member = await readCsvMember(ref.name, zip.body, csvLimit);
+      return { status: 'ok', archive: { ref, url, sha256: actual, csv: member.csv, cached: false, verified: false } };
+    }
+    if (round === 1) {
+      ctx.logger.warn('checksum mismatch; downloading the archive again', { file: ref.name, expected, actual, problem });
+      continue;
+    }
+    const what = problem ? `${problem}; the archive's SHA-256 is ${actual}` : `${checksumName(ref.name)} expects SHA-256 ${expected} but the archive's is ${actual}`;
+    const err = new OhlcError(
+      'ERR_OHLC_CHECKSUM',
+      `${ref.name} failed verification twice: ${what}. Binance has published mismatched checksums before; ` +
+        'retry later, point baseUrl at a mirror, or pass verify: false to use it unverified (it is then not cached).',
+    );
+    Object.assign(err, { file: ref.name, url, expected, actual });
+    throw err;
+  }
+}

@@ -1,0 +1,112 @@
+// Binance Vision's vocabulary: markets, intervals, symbols and where each archive lives.
+// Symbols and intervals are checked against Binance's own forms before they reach a URL or a
+// path, so no user string can walk out of the cache directory or off the mirror.
+import { invalidParameterError } from '../errors.js';
+
+export const MARKETS = ['spot', 'um', 'cm'] as const;
+export type Market = (typeof MARKETS)[number];
+
+export const INTERVALS = ['1s', '1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1mo'] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+export type Granularity = 'monthly' | 'daily';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+const FIXED_INTERVAL_MS: Record<Exclude<Interval, '1mo'>, number> = {
+  '1s': 1000,
+  '1m': MINUTE,
+  '3m': 3 * MINUTE,
+  '5m': 5 * MINUTE,
+  '15m': 15 * MINUTE,
+  '30m': 30 * MINUTE,
+  '1h': HOUR,
+  '2h': 2 * HOUR,
+  '4h': 4 * HOUR,
+  '6h': 6 * HOUR,
+  '8h': 8 * HOUR,
+  '12h': 12 * HOUR,
+  '1d': DAY,
+  '3d': 3 * DAY,
+  '1w': 7 * DAY,
+};
+
+/** The fixed length of a candle in ms, or null for '1mo' (calendar months). */
+export function intervalMs(interval: Interval): number | null {
+  return interval === '1mo' ? null : FIXED_INTERVAL_MS[interval];
+}
+
+/** Daily archives exist only for intervals up to 1d; 3d, 1w and 1mo come monthly only. */
+export function hasDailyArchives(interval: Interval): boolean {
+  return interval !== '3d' && interval !== '1w' && interval !== '1mo';
+}
+
+// BTCUSDT, 1000SHIBUSDT, BTCUSD_PERP, BTCUSDT_240628: uppercase letters and digits, optionally
+// one "_SUFFIX" (futures only). Anything else (lowercase, '/', '.', '%', spaces) is refused.
+const SYMBOL = /^[A-Z0-9]{2,32}(?:_[A-Z0-9]{1,16})?$/;
+
+export function checkSymbol(value: unknown, market: Market): string {
+  const expected = 'a Binance symbol: uppercase letters and digits such as "BTCUSDT", or with a futures suffix such as "BTCUSD_PERP"';
+  if (typeof value !== 'string') throw invalidParameterError('symbol', expected, value);
+  if (!SYMBOL.test(value)) throw invalidParameterError('symbol', expected, value, true);
+  if (market === 'spot' && value.includes('_')) {
+    throw invalidParameterError('symbol', 'a spot symbol without "_" (suffixes such as "_PERP" are futures: market "um" or "cm")', value, true);
+  }
+  if (market === 'cm' && !value.includes('_')) {
+    throw invalidParameterError('symbol', 'a COIN-M symbol with its contract suffix, such as "BTCUSD_PERP"', value, true);
+  }
+  return value;
+}
+
+export function checkInterval(value: unknown): Interval {
+  const expected = `one of ${INTERVALS.join(', ')}`;
+  if (typeof value !== 'string') throw invalidParameterError('interval', expected, value);
+  if (!(INTERVALS as readonly string[]).includes(value)) throw invalidParameterError('interval', expected, value, true);
+  return value as Interval;
+}
+
+/** An http(s) URL with no query or fragment, returned with a trailing '/'. */
+export function checkBaseUrl(value: unknown): string {
+  const expected = 'an http(s) URL such as "https://data.binance.vision/"';
+  if (typeof value !== 'string') throw invalidParameterError('baseUrl', expected, value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalidParameterError('baseUrl', expected, value, true);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw invalidParameterError('baseUrl', `${expected}, without query or fragment`, value, true);
+  }
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+/** One archive: its file name and its path under the mirror root (and under the cache). */
+export interface ArchiveRef {
+  granularity: Granularity;
+  /** 'YYYY-MM' (monthly) or 'YYYY-MM-DD' (daily). */
+  period: string;
+  /** e.g. BTCUSDT-1m-2020-01.zip */
+  name: string;
+  /** e.g. data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2020-01.zip */
+  path: string;
+}
+
+const MARKET_ROOT: Record<Market, string> = {
+  spot: 'data/spot',
+  um: 'data/futures/um',
+  cm: 'data/futures/cm',
+};
+
+/** Only call with a symbol and interval that passed checkSymbol / checkInterval. */
+export function archiveRef(market: Market, symbol: string, interval: Interval, granularity: Granularity, period: string): ArchiveRef {
+  const name = `${symbol}-${interval}-${period}.zip`;
+  return { granularity, period, name, path: `${MARKET_ROOT[market]}/${granularity}/klines/${symbol}/${interval}/${name}` };
+}
+
+/** The companion checksum file of an archive path or name. */
+export function checksumName(archive: string): string {
+  return `${archive}.CHECKSUM`;
+}

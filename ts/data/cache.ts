@@ -1,0 +1,128 @@
+// The archive cache: <root>/<Binance path>, each archive beside its .CHECKSUM. Files are written
+// under a temporary name and renamed into place, the archive last and only once verified, so a
+// final name never holds a partial or unverified file. Reads re-verify against the cached
+// checksum; a corrupt archive is deleted so it gets fetched again.
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { OhlcError } from '../errors.js';
+import { checksumName, type ArchiveRef } from './binance.js';
+import type { DataLogger } from './types.js';
+
+export interface CachedArchive {
+  data: Buffer;
+  sha256: string;
+  path: string;
+}
+
+/** Temporary files end in this (and are ignored by git). */
+export const TEMP_SUFFIX = '.partial';
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+const CHECKSUM_LINE = /^([0-9a-fA-F]{64}) [ *]?(\S+)\s*$/;
+
+/**
+ * The hash in a Binance .CHECKSUM file: "<sha256 hex>  <file name>", maybe without a final
+ * newline. Throws when the text is anything else or names another file.
+ */
+export function parseChecksum(text: string, archiveName: string): string {
+  const m = CHECKSUM_LINE.exec(text.replace(/^\uFEFF/, '').trim());
+  if (!m) throw new OhlcError('ERR_OHLC_CHECKSUM', `${checksumName(archiveName)} is not "<sha256>  <file name>": ${JSON.stringify(text.slice(0, 100))}`);
+  if (m[2] !== archiveName) throw new OhlcError('ERR_OHLC_CHECKSUM', `${checksumName(archiveName)} is for another file: ${JSON.stringify(m[2])}`);
+  return m[1].toLowerCase();
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+  const temp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+  try {
+    await writeFile(temp, data, { flag: 'wx' });
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+export class ArchiveCache {
+  readonly root: string;
+
+  constructor(root: string, private readonly logger: DataLogger) {
+    this.root = resolve(root);
+  }
+
+  /** The cached archive's path. Refs are built from validated parts; this re-checks containment. */
+  pathOf(ref: ArchiveRef): string {
+    const path = join(this.root, ...ref.path.split('/'));
+    if (!path.startsWith(this.root + sep)) throw new OhlcError('ERR_OHLC_INTERNAL', `archive path escapes the cache: ${ref.path}`);
+    return path;
+  }
+
+  /** Whether both the archive and its checksum are there (not verified). */
+  async has(ref: ArchiveRef): Promise<boolean> {
+    const path = this.pathOf(ref);
+    try {
+      await Promise.all([access(path), access(checksumName(path))]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The verified cached archive, or null (absent, or corrupt and now deleted). */
+  async read(ref: ArchiveRef): Promise<CachedArchive | null> {
+    const path = this.pathOf(ref);
+    let data: Buffer;
+    let sum: string;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+    try {
+      sum = await readFile(checksumName(path), 'utf8');
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      this.logger.warn('cached archive has no .CHECKSUM beside it; fetching it again', { file: ref.name });
+      await this.remove(ref);
+      return null;
+    }
+    let expected: string;
+    try {
+      expected = parseChecksum(sum, ref.name);
+    } catch (err) {
+      this.logger.warn('cached .CHECKSUM is unreadable; fetching the archive again', { file: ref.name, reason: (err as Error).message });
+      await this.remove(ref);
+      return null;
+    }
+    const actual = sha256Hex(data);
+    if (actual !== expected) {
+      this.logger.warn('cached archive does not match its checksum; deleting it and fetching it again', { file: ref.name, expected, actual });
+      await this.remove(ref);
+      return null;
+    }
+    return { data, sha256: actual, path };
+  }
+
+  /** Stores a verified archive and the checksum text it was verified against. */
+  async commit(ref: ArchiveRef, archive: Uint8Array, checksum: Uint8Array): Promise<string> {
+    const path = this.pathOf(ref);
+    await mkdir(dirname(path), { recursive: true });
+    await writeAtomically(checksumName(path), checksum);
+    await writeAtomically(path, archive);
+    return path;
+  }
+
+  async remove(ref: ArchiveRef): Promise<void> {
+    const path = this.pathOf(ref);
+    await rm(path, { force: true });
+    await rm(checksumName(path), { force: true });
+  }
+}

@@ -1,0 +1,268 @@
+// downloadCryptoData: Binance Vision kline archives (or synthetic ones) -> one sorted,
+// de-duplicated columnar series with its gaps. Archives come from the cache when there and
+// intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
+import { abortError, OhlcError, throwIfAborted } from '../errors.js';
+import { intervalMs } from './binance.js';
+import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
+import { ArchiveCache } from './cache.js';
+import { DAY_MS } from './dates.js';
+import { Limiter } from './limit.js';
+import { computeGaps, mergeKlines, missingBetween } from './merge.js';
+import { resolveDownloadOptions, type ResolvedDownload } from './options.js';
+import { parseKlinesCsvAsync, type ParsedKlines } from './parse.js';
+import { planArchives, type ArchivePlan, type DayUnit, type MonthUnit, type PlanUnit } from './plan.js';
+import { writeResolvedSample } from './sample.js';
+import type { CandleSource, Candles, DataProgress, DownloadOptions, Gap } from './types.js';
+
+/** A daily archive this recent may simply not be published yet. */
+const DAILY_PUBLISH_LAG_MS = 2 * DAY_MS;
+/** Monthly archives can lag weeks; with no daily fallback (3d, 1w, 1mo) a month this recent may be missing. */
+const MONTHLY_PUBLISH_LAG_MS = 31 * DAY_MS;
+
+interface LoadedArchive {
+  source: CandleSource;
+  klines: ParsedKlines;
+}
+
+interface Unpublished {
+  name: string;
+  start: number;
+  end: number;
+}
+
+interface UnitResult {
+  archives: LoadedArchive[];
+  unpublished: Unpublished[];
+}
+
+export function notFoundError(url: string): OhlcError {
+  const err = new OhlcError(
+    'ERR_OHLC_NOT_FOUND',
+    `${url} does not exist (HTTP 404). Check the symbol, interval, market and dates (there are no archives before a symbol ` +
+      'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
+  );
+  (err as OhlcError & { url: string }).url = url;
+  return err;
+}
+
+class ProgressReporter {
+  private downloaded = 0;
+  private parsed = 0;
+  private downloadTotal: number;
+  private parseTotal: number;
+
+  constructor(private readonly report: ((p: DataProgress) => void) | undefined, total: number) {
+    this.downloadTotal = total;
+    this.parseTotal = total;
+  }
+
+  /** A monthly archive replaced by `days` daily ones. */
+  split(days: number): void {
+    this.downloadTotal += days - 1;
+    this.parseTotal += days - 1;
+  }
+
+  obtained(file: string): void {
+    this.report?.({ phase: 'download', done: ++this.downloaded, total: this.downloadTotal, file });
+  }
+
+  missing(file: string): void {
+    this.parseTotal--;
+    this.obtained(file);
+  }
+
+  parsedOne(file: string): void {
+    this.report?.({ phase: 'parse', done: ++this.parsed, total: this.parseTotal, file });
+  }
+}
+
+/** Like Promise.all, but waits for every task before throwing the first failure. */
+async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+class SeriesLoader {
+  constructor(
+    private readonly o: ResolvedDownload,
+    private readonly ctx: ArchiveContext,
+    private readonly plan: ArchivePlan,
+    private readonly progress: ProgressReporter,
+    private readonly signal: AbortSignal,
+    private readonly synthetic: boolean,
+  ) {}
+
+  load(unit: PlanUnit): Promise<UnitResult> {
+    return unit.kind === 'day' ? this.loadDay(unit) : this.loadMonth(unit);
+  }
+
+  private async loadMonth(unit: MonthUnit): Promise<UnitResult> {
+    const { archive: ref } = unit;
+    const cached = await readCachedArchive(ref, this.ctx);
+    if (cached) return { archives: [await this.parse(cached)], unpublished: [] };
+    // A month that fell back to its days before: when they are all cached, no network at all.
+    if (unit.days.length > 0 && (await this.allCached(unit.days))) {
+      this.o.logger.info('using the cached daily archives of a month without a cached monthly archive', { month: ref.period });
+      return this.loadDays(unit);
+    }
+    const got = await downloadArchive(ref, this.ctx);
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive)], unpublished: [] };
+    if (unit.days.length > 0) {
+      this.o.logger.info('monthly archive not published yet; falling back to daily archives', { file: ref.name, url: got.url, days: unit.days.length });
+      return this.loadDays(unit);
+    }
+    if (unit.end > this.plan.today - MONTHLY_PUBLISH_LAG_MS) {
+      this.o.logger.warn('monthly archive not published yet; its month is reported as a gap', { file: ref.name, url: got.url });
+      this.progress.missing(ref.name);
+      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }] };
+    }
+    throw notFoundError(got.url);
+  }
+
+  private async allCached(days: DayUnit[]): Promise<boolean> {
+    const present = await Promise.all(days.map((d) => this.ctx.cache.has(d.archive)));
+    return present.every(Boolean);
+  }
+
+  private async loadDays(unit: MonthUnit): Promise<UnitResult> {
+    this.progress.split(unit.days.length);
+    const results = await settleAll(unit.days.map((d) => this.loadDay(d)));
+    return { archives: results.flatMap((r) => r.archives), unpublished: results.flatMap((r) => r.unpublished) };
+  }
+
+  private async loadDay(unit: DayUnit): Promise<UnitResult> {
+    const { archive: ref } = unit;
+    const cached = await readCachedArchive(ref, this.ctx);
+    if (cached) return { archives: [await this.parse(cached)], unpublished: [] };
+    const got = await downloadArchive(ref, this.ctx);
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive)], unpublished: [] };
+    if (unit.start >= this.plan.today - DAILY_PUBLISH_LAG_MS) {
+      this.o.logger.warn('daily archive not published yet; its day is reported as a gap', { file: ref.name, url: got.url });
+      this.progress.missing(ref.name);
+      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }] };
+    }
+    throw notFoundError(got.url);
+  }
+
+  private async parse(archive: ObtainedArchive): Promise<LoadedArchive> {
+    const { ref } = archive;
+    this.progress.obtained(ref.name);
+    const klines = await parseKlinesCsvAsync(archive.csv, { name: ref.name, onMalformedRow: this.o.onMalformedRow, signal: this.signal });
+    if (klines.skipped > 0) {
+      this.o.logger.warn('skipped malformed rows', { file: ref.name, skipped: klines.skipped, first: klines.firstSkipped });
+    }
+    this.progress.parsedOne(ref.name);
+    return {
+      source: { name: ref.name, url: archive.url, sha256: archive.sha256, rows: klines.rows, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified },
+      klines,
+    };
+  }
+}
+
+/** Gaps for unpublished archives past the last candle (earlier ones already show between candles). */
+function trailingGaps(openTime: Float64Array, unpublished: Unpublished[], step: number | null): Gap[] {
+  const spans = [...unpublished].sort((a, b) => a.start - b.start);
+  const gaps: Gap[] = [];
+  const last = openTime.length > 0 ? openTime[openTime.length - 1] : null;
+  for (let i = 0; i < spans.length; i++) {
+    const start = spans[i].start;
+    let end = spans[i].end;
+    while (i + 1 < spans.length && spans[i + 1].start <= end) end = Math.max(end, spans[++i].end);
+    if (last !== null && last >= start) continue;
+    // With no candle before it at all, the gap counts from where one would have opened.
+    const from = last ?? (step === null ? Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() - 1, 1) : start - step);
+    const missing = step === null ? missingBetween(from, end, null) : Math.ceil((end - from) / step) - 1;
+    if (missing > 0) gaps.push({ from, to: end, missing });
+  }
+  return gaps;
+}
+
+async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { baseUrl: string; verify: boolean } | null, synthetic: boolean): Promise<Candles> {
+  const plan = planArchives({ market: o.market, symbol: o.symbol, interval: o.interval, range: o.range, now: o.now });
+  if (plan.notRequested.length > 0) o.logger.debug('not requested: today, future days or months still in progress', { periods: plan.notRequested });
+
+  // One internal signal: the caller's abort, or the first failure, stops every other archive.
+  const inner = new AbortController();
+  const onAbort = () => inner.abort(o.signal?.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const http = { timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
+  const ctx: ArchiveContext = {
+    cache: new ArchiveCache(cacheRoot, o.logger),
+    network: network ? { ...network, http } : null,
+    interval: o.interval,
+    logger: o.logger,
+  };
+  const progress = new ProgressReporter(o.onProgress, plan.units.length);
+  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic);
+  const slots = new Limiter(o.concurrency);
+  let failure: unknown;
+  let results: (UnitResult | null)[];
+  try {
+    results = await Promise.all(
+      plan.units.map((unit) =>
+        slots.run(() => loader.load(unit), inner.signal).catch((err: unknown) => {
+          failure ??= err;
+          inner.abort();
+          return null;
+        }),
+      ),
+    );
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  if (o.signal?.aborted) throw abortError(o.signal);
+  if (failure !== undefined) throw failure;
+
+  const archives = results.flatMap((r) => r?.archives ?? []);
+  const unpublished = results.flatMap((r) => r?.unpublished ?? []);
+  const merged = mergeKlines(
+    archives.map((a) => a.klines),
+    o.range.start,
+    o.range.end,
+  );
+  if (merged.conflicts > 0) {
+    o.logger.warn('rows with the same open time but other values; kept the first of each', { conflicts: merged.conflicts });
+  }
+  if (merged.duplicates > 0) o.logger.info('dropped duplicate rows', { duplicates: merged.duplicates });
+  const step = intervalMs(o.interval);
+  const gaps = [...computeGaps(merged.openTime, step), ...trailingGaps(merged.openTime, unpublished, step)];
+  if (gaps.length > 0) o.logger.debug('gaps', { gaps: gaps.length, missing: gaps.reduce((n, g) => n + g.missing, 0) });
+
+  return {
+    symbol: o.symbol,
+    interval: o.interval,
+    market: o.market,
+    intervalMs: step,
+    openTime: merged.openTime,
+    open: merged.open,
+    high: merged.high,
+    low: merged.low,
+    close: merged.close,
+    volume: merged.volume,
+    length: merged.openTime.length,
+    gaps,
+    sources: archives.map((a) => a.source),
+    duplicates: merged.duplicates,
+    conflicts: merged.conflicts,
+    skippedRows: archives.reduce((n, a) => n + a.klines.skipped, 0),
+    notPublished: unpublished.map((u) => u.name),
+  };
+}
+
+/**
+ * Downloads (or reads from the cache) every kline archive of a symbol and interval between two
+ * UTC dates, verifies and parses them, and returns one sorted, de-duplicated columnar series
+ * with its gaps. `source: 'sample'` generates synthetic archives instead and needs no network.
+ */
+export async function downloadCryptoData(options: DownloadOptions): Promise<Candles> {
+  const o = resolveDownloadOptions(options);
+  throwIfAborted(o.signal);
+  if (o.source === 'sample') {
+    const sample = await writeResolvedSample({ ...o, onProgress: undefined });
+    return loadSeries(o, sample.root, null, true);
+  }
+  if (!o.verify) o.logger.warn('verify: false: archives that do not match their .CHECKSUM are used unverified (and not cached)');
+  return loadSeries(o, o.cacheDir, { baseUrl: o.baseUrl, verify: o.verify }, false);
+}

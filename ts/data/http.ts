@@ -1,0 +1,125 @@
+// HTTP for archives, on Node's global fetch: a timeout on silence (connecting, waiting for headers,
+// or between body chunks), bounded retries with exponential backoff on connection errors,
+// timeouts, truncated bodies and 5xx (never on 404), a size cap, and prompt abort.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { abortError, OhlcError, throwIfAborted } from '../errors.js';
+import type { Limiter } from './limit.js';
+import type { DataLogger } from './types.js';
+
+export interface HttpSettings {
+  timeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  logger: DataLogger;
+  /** Aborts every request and backoff wait. */
+  signal: AbortSignal;
+  /** Bounds the requests in flight. */
+  limiter: Limiter;
+}
+
+export type Fetched = { status: 'ok'; body: Buffer } | { status: 'not-found' };
+
+/** A failure worth another attempt. */
+class TransientError extends Error {}
+
+function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: string; message?: string } | undefined;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${err.message} (${detail})` : err.message;
+}
+
+async function discard(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => undefined);
+}
+
+async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promise<Fetched> {
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, s.timeoutMs);
+  };
+  const onAbort = () => controller.abort(s.signal.reason);
+  s.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    arm();
+    const res = await fetch(url, { signal: controller.signal, redirect: 'follow' });
+    if (res.status === 404) {
+      await discard(res);
+      return { status: 'not-found' };
+    }
+    if (!res.ok) {
+      await discard(res);
+      if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
+      throw new OhlcError('ERR_OHLC_HTTP', `${url} answered HTTP ${res.status} ${res.statusText}. Check baseUrl, or point it at a mirror of data.binance.vision.`);
+    }
+    const encoding = res.headers.get('content-encoding');
+    const declared = encoding && encoding !== 'identity' ? NaN : Number(res.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) {
+      await discard(res);
+      throw new OhlcError('ERR_OHLC_TOO_LARGE', `${url} is ${declared} bytes, more than the ${maxBytes} bytes such a file can hold; refusing it`);
+    }
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    if (res.body) {
+      for await (const chunk of res.body) {
+        arm();
+        received += chunk.byteLength;
+        if (received > maxBytes) {
+          controller.abort();
+          throw new OhlcError('ERR_OHLC_TOO_LARGE', `${url} sent more than the ${maxBytes} bytes such a file can hold; refusing it`);
+        }
+        chunks.push(chunk);
+      }
+    }
+    if (Number.isFinite(declared) && received !== declared) throw new TransientError(`body truncated: ${received} of ${declared} bytes`);
+    return { status: 'ok', body: Buffer.concat(chunks, received) };
+  } catch (err) {
+    if (s.signal.aborted) throw abortError(s.signal);
+    if (timedOut) throw new TransientError(`no data for ${s.timeoutMs} ms`);
+    if (err instanceof OhlcError || err instanceof TransientError) throw err;
+    // fetch reports refused or dropped connections and cut bodies as TypeErrors with a cause.
+    throw new TransientError(describeNetworkError(err));
+  } finally {
+    clearTimeout(timer);
+    s.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * GETs `url` into memory: { status: 'ok', body }, or { status: 'not-found' } on 404 (callers
+ * decide what a missing file means). Other failures end in an OhlcError naming the URL.
+ */
+export async function fetchWithRetries(url: string, maxBytes: number, s: HttpSettings): Promise<Fetched> {
+  for (let attempt = 0; ; attempt++) {
+    throwIfAborted(s.signal);
+    try {
+      return await s.limiter.run(() => fetchOnce(url, maxBytes, s), s.signal);
+    } catch (err) {
+      if (!(err instanceof TransientError)) throw err;
+      if (attempt >= s.retries) {
+        const e = new OhlcError(
+          'ERR_OHLC_NETWORK',
+          `Could not download ${url}: ${err.message} (${attempt + 1} attempt${attempt ? 's' : ''}). ` +
+            'Check the network connection; archives already in cacheDir need no network, so a re-run reuses them; ' +
+            'or point baseUrl at a reachable mirror of data.binance.vision.',
+        );
+        (e as OhlcError & { url: string }).url = url;
+        throw e;
+      }
+      // Jitter keeps concurrent retries from hitting the server in lockstep.
+      const delayMs = Math.round(s.retryDelayMs * 2 ** attempt * (1 + Math.random() * 0.25));
+      s.logger.warn('request failed, retrying', { url, reason: err.message, retry: attempt + 1, retries: s.retries, delayMs });
+      try {
+        await sleep(delayMs, undefined, { signal: s.signal });
+      } catch {
+        throw abortError(s.signal);
+      }
+    }
+  }
+}
