@@ -17,3 +17,5 @@ export type { Compression, DatasetBatch, DatasetWriteResult, DatasetWriter, Data
 export type { StorageFormat, StorageMode } from './storage/formats.js';
 export { downloadCryptoData, writeSampleArchives, INTERVALS, MARKETS } from './data/index.js';
 export type { Candles, CandleSource, DataLogger, DataProgress, DataSource, DownloadOptions, Gap, Interval, MalformedRowPolicy, Market, SampleArchive, SampleOptions, SampleResult } from './data/index.js';
+export { loadImagesFromStorage } from './storage/load.js';
+export type { LoadedDataset, LoadOptions } from './storage/load.js';

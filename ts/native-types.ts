@@ -87,6 +87,13 @@ export interface NativeWriter {
   abort(callback: NativeCallback): void;
 }
 
+export interface NativeReadResult {
+  rows: number;
+  arrays: Array<{ name: string; type: 'u8' | 'i8' | 'i64' | 'f32' | 'f64'; shape: number[]; data: ArrayBuffer }>;
+  attributes: Record<string, number | string | number[]>;
+  metadataJson: string;
+}
+
 export interface NativeAddon {
   info(): NativeInfo;
   rasterize(call: NativeRasterCall): void;
@@ -94,5 +101,7 @@ export interface NativeAddon {
   rasterizeAsync(call: NativeRasterCall, callback: NativeCallback): () => void;
   parseKlines(csv: Uint8Array, call: NativeKlinesCall): NativeKlines;
   parseKlinesAsync(csv: Uint8Array, call: NativeKlinesCall, callback: NativeKlinesCallback): () => void;
+  readDataset(path: string, format: 'hdf5' | 'npz', rows: Float64Array, callback: (err: Error | null, result?: NativeReadResult) => void): void;
+  decodeJpeg(bytes: Uint8Array, callback: (err: Error | null, result?: { height: number; width: number; pixels: ArrayBuffer }) => void): void;
   openWriter(options: NativeWriterOptions, callback: (err: Error | null, writer?: NativeWriter) => void): void;
 }

@@ -41,7 +41,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   InitRaster(env, exports);
   InitWriter(env, exports);
-  InitKlines(env, exports);
+  InitReader(env, exports);
   return exports;
 }
 

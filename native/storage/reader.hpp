@@ -1,0 +1,33 @@
+// Reading datasets back: the selected rows of every array plus the metadata, touching only the
+// chunks those rows live in (HDF5) or streaming each member once (NPZ).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/layout.hpp"
+#include "storage/sink.hpp"
+
+namespace ohlc::storage {
+
+struct ArrayData {
+  std::string name;
+  ElemType type = ElemType::kU8;
+  std::vector<uint64_t> shape;  // of the whole array in the file
+  std::vector<uint8_t> data;    // the selected rows, in the order asked for
+};
+
+struct DatasetContents {
+  uint64_t rows = 0;  // rows of `images` in the file
+  std::vector<ArrayData> arrays;
+  std::vector<Attribute> attributes;  // HDF5 root attributes
+  std::string metadata_json;          // NPZ metadata member
+};
+
+// `rows` must be sorted and unique (the TS layer maps other orders onto them); empty reads the
+// shapes and metadata only. Throws StorageError naming the file on anything unexpected.
+DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows);
+DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows);
+
+}  // namespace ohlc::storage
