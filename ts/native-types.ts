@@ -101,7 +101,7 @@ export interface NativeAddon {
   rasterizeAsync(call: NativeRasterCall, callback: NativeCallback): () => void;
   parseKlines(csv: Uint8Array, call: NativeKlinesCall): NativeKlines;
   parseKlinesAsync(csv: Uint8Array, call: NativeKlinesCall, callback: NativeKlinesCallback): () => void;
-  readDataset(path: string, format: 'hdf5' | 'npz', rows: Float64Array, callback: (err: Error | null, result?: NativeReadResult) => void): void;
+  readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, callback: (err: Error | null, result?: NativeReadResult) => void): void;
   decodeJpeg(bytes: Uint8Array, callback: (err: Error | null, result?: { height: number; width: number; pixels: ArrayBuffer }) => void): void;
   openWriter(options: NativeWriterOptions, callback: (err: Error | null, writer?: NativeWriter) => void): void;
 }

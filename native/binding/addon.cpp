@@ -42,6 +42,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   InitRaster(env, exports);
   InitWriter(env, exports);
   InitReader(env, exports);
+  InitKlines(env, exports);
   return exports;
 }
 

@@ -14,5 +14,6 @@ AddonData& addon_data(Napi::Env env);
 void InitRaster(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);
 void InitReader(Napi::Env env, Napi::Object exports);
+void InitKlines(Napi::Env env, Napi::Object exports);
 
 }  // namespace ohlc::binding

@@ -58,12 +58,13 @@ Napi::Error storage_error(Napi::Env env, const std::string& message) {
 
 class ReadWorker : public Napi::AsyncWorker {
  public:
-  ReadWorker(Napi::Function cb, std::string path, bool npz, std::vector<uint64_t> rows)
-      : Napi::AsyncWorker(cb, "ohlc-native:read"), path_(std::move(path)), npz_(npz), rows_(std::move(rows)) {}
+  ReadWorker(Napi::Function cb, std::string path, std::string format, std::vector<uint64_t> rows)
+      : Napi::AsyncWorker(cb, "ohlc-native:read"), path_(std::move(path)), format_(std::move(format)), rows_(std::move(rows)) {}
 
   void Execute() override {
     try {
-      contents_ = npz_ ? storage::read_npz(path_, rows_) : storage::read_hdf5(path_, rows_);
+      contents_ = format_ == "hdf5" ? storage::read_hdf5(path_, rows_)
+                                    : storage::read_npz(path_, rows_, format_ == "npz");
     } catch (const std::exception& e) {
       error_ = e.what();
       failed_ = true;
@@ -100,7 +101,7 @@ class ReadWorker : public Napi::AsyncWorker {
 
  private:
   std::string path_;
-  bool npz_;
+  std::string format_;  // hdf5, npz, or npz-arrays (a picture folder's sidecar)
   std::vector<uint64_t> rows_;
   storage::DatasetContents contents_;
   std::string error_;
@@ -112,7 +113,8 @@ Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
   if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[3].IsFunction())
     throw_argument(env, "arguments", "(path, format, rows, callback)");
   const std::string format = info[1].As<Napi::String>().Utf8Value();
-  if (format != "hdf5" && format != "npz") throw_argument(env, "format", "'hdf5' or 'npz'");
+  if (format != "hdf5" && format != "npz" && format != "npz-arrays")
+    throw_argument(env, "format", "'hdf5', 'npz' or 'npz-arrays'");
   TypedView<double> rows = typed_view<double>(env, info[2], "rows");
   std::vector<uint64_t> list(rows.length);
   for (size_t i = 0; i < rows.length; ++i) {
@@ -121,7 +123,7 @@ Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
       throw_argument(env, "rows", "sorted, unique, non-negative integers");
     list[i] = static_cast<uint64_t>(v);
   }
-  (new ReadWorker(info[3].As<Napi::Function>(), info[0].As<Napi::String>().Utf8Value(), format == "npz",
+  (new ReadWorker(info[3].As<Napi::Function>(), info[0].As<Napi::String>().Utf8Value(), format,
                   std::move(list)))->Queue();
   return env.Undefined();
 }

@@ -134,7 +134,7 @@ struct RowCollector {
 
 }  // namespace
 
-DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows) {
+DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StorageError(path + " does not exist");
   File file = File::open_read(path);
@@ -149,8 +149,7 @@ DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& r
     zip::Entry* e = find(std::string(name) + ".npy");
     if (!e) {
       if (std::strcmp(name, "labels") == 0 || std::strcmp(name, "returns") == 0) continue;
-      // Picture folders keep their arrays in an NPZ without images.
-      if (std::strcmp(name, "images") == 0) continue;
+      if (std::strcmp(name, "images") == 0 && !require_images) continue;
       throw StorageError(path + " has no '" + name + "' array: not an ohlc-native dataset");
     }
     zip::locate_data(file, *e);

@@ -28,6 +28,7 @@ struct DatasetContents {
 // `rows` must be sorted and unique (the TS layer maps other orders onto them); empty reads the
 // shapes and metadata only. Throws StorageError naming the file on anything unexpected.
 DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows);
-DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows);
+// `require_images` false reads a picture folder's arrays.npz, which has no images member.
+DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images = true);
 
 }  // namespace ohlc::storage

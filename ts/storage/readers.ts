@@ -28,7 +28,7 @@ export interface OpenedFile {
   read(rows: Float64Array): Promise<FileRows>;
 }
 
-function nativeRead(path: string, format: 'hdf5' | 'npz', rows: Float64Array): Promise<NativeReadResult> {
+function nativeRead(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array): Promise<NativeReadResult> {
   return new Promise((resolve, reject) => {
     native().readDataset(path, format, rows, (err, result) => {
       if (err) reject(new OhlcError('ERR_OHLC_STORAGE', err.message, { cause: err }));
@@ -65,7 +65,7 @@ function nativeRows(result: NativeReadResult): FileRows {
   };
 }
 
-async function openNativeFile(path: string, format: 'hdf5' | 'npz'): Promise<OpenedFile> {
+async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays'): Promise<OpenedFile> {
   const head = await nativeRead(path, format, new Float64Array(0));
   const metadata = format === 'hdf5' ? decodeAttributes(head.attributes) : parseJson(head.metadataJson, path);
   return { path, rows: head.rows, metadata, read: async (rows) => nativeRows(await nativeRead(path, format, rows)) };
@@ -145,7 +145,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
     if (err instanceof OhlcError) throw err;
     throw new OhlcError('ERR_OHLC_STORAGE', `${path} is not a picture dataset folder (no readable metadata.json)`, { cause: err });
   }
-  const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz');
+  const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz-arrays');
   const height = Number(metadata.height);
   const width = Number(metadata.width);
   const float = metadata.dtype === 'float32';

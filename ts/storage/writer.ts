@@ -336,7 +336,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
     get count() {
       return total;
     },
-    append(batch, appendOptions = {}) {
+    async append(batch, appendOptions = {}) {
       checkUsable();
       const prepared = checkBatch(batch, opts);
       const signal = checkSignal('signal', appendOptions.signal);
@@ -371,8 +371,8 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
         }
       });
     },
-    close(metadata = {}) {
-      if (!isPlainObject(metadata)) return Promise.reject(invalidParameterError('metadata', 'an object', metadata));
+    async close(metadata = {}) {
+      if (!isPlainObject(metadata)) throw invalidParameterError('metadata', 'an object', metadata);
       return serial(async () => {
         checkUsable();
         if (current && (currentCount > 0 || files.length === 0)) await closeCurrent(metadata).catch(failWith);

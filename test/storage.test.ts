@@ -1,0 +1,487 @@
+// Dataset storage: every format and mode round-trips against the rasterizer, opens with the stock
+// readers (h5py, h5dump, numpy.load, zarr), never leaves a half-written file under a final name,
+// and refuses bad arguments and broken files with clear errors.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createDatasetWriter, loadImagesFromStorage, rasterize, type StorageFormat } from '../ts/index.js';
+import { findPython, hasCommand, runPython } from './helpers/python.js';
+import { randomWalk, rng, type Columns } from './helpers/random.js';
+
+const SEQ = 20;
+const H = 48;
+const PIXELS = H * 4 * SEQ;
+const HORIZONS = [1, 3];
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ohlc-storage-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Fixture {
+  candles: Columns;
+  starts: Int32Array;
+  timestamps: Float64Array;
+  labels: Int8Array;
+  returns: Float64Array;
+  images: Uint8Array;
+  sequences: Float64Array;
+}
+
+function fixture(count: number, seed: number): Fixture {
+  const rand = rng(seed);
+  const candles = randomWalk(count + SEQ + 5, rand);
+  const starts = Int32Array.from({ length: count }, (_, i) => i + (i % 3));
+  const timestamps = Float64Array.from(starts, (s) => 1_600_000_000_000 + (s + SEQ - 1) * 60_000);
+  const labels = Int8Array.from({ length: count * HORIZONS.length }, () => Math.floor(rand() * 3) - 1);
+  const returns = Float64Array.from(labels, (l) => (l < 0 ? NaN : (rand() - 0.5) / 10));
+  const { images } = rasterize(candles, { seqLen: SEQ, height: H, starts });
+  const sequences = new Float64Array(count * SEQ * 4);
+  starts.forEach((s, i) => {
+    for (let j = 0; j < SEQ; j++) {
+      sequences.set([candles.open[s + j], candles.high[s + j], candles.low[s + j], candles.close[s + j]], (i * SEQ + j) * 4);
+    }
+  });
+  return { candles, starts, timestamps, labels, returns, images, sequences };
+}
+
+/** Appends in uneven slices, alternating drawn-from-candles and given images. */
+async function writeAll(path: string, format: StorageFormat, f: Fixture, extra: Record<string, unknown> = {}) {
+  const w = await createDatasetWriter(path, { format, seqLen: SEQ, height: H, horizons: HORIZONS, metadata: { symbol: 'TESTUSDT', interval: '1m', stride: 1 }, ...extra });
+  const cuts = [0, 7, 8, 33, f.starts.length];
+  for (let c = 0; c + 1 < cuts.length; c++) {
+    const [a, b] = [cuts[c], cuts[c + 1]];
+    const k = HORIZONS.length;
+    const rows = { timestamps: f.timestamps.subarray(a, b), labels: f.labels.subarray(a * k, b * k), returns: f.returns.subarray(a * k, b * k) };
+    if (c % 2 === 0) await w.append({ candles: f.candles, starts: f.starts.subarray(a, b), ...rows });
+    else await w.append({ images: f.images.subarray(a * PIXELS, b * PIXELS), sequences: f.sequences.subarray(a * SEQ * 4, b * SEQ * 4), ...rows });
+  }
+  return w.close({ skipped: { gap: 2 } });
+}
+
+function assertSameRows(loaded: Awaited<ReturnType<typeof loadImagesFromStorage>>, f: Fixture, indices: number[], exactImages = true) {
+  assert.deepEqual(loaded.shape, [indices.length, H, 4 * SEQ]);
+  const k = HORIZONS.length;
+  indices.forEach((idx, i) => {
+    const got = loaded.images.subarray(i * PIXELS, (i + 1) * PIXELS);
+    const want = f.images.subarray(idx * PIXELS, (idx + 1) * PIXELS);
+    if (exactImages) assert.deepEqual(Array.from(got), Array.from(want), `image ${idx}`);
+    else {
+      let diff = 0;
+      for (let p = 0; p < PIXELS; p++) if (got[p] !== want[p]) diff++;
+      assert.ok(diff <= PIXELS * 0.002, `image ${idx}: ${diff} of ${PIXELS} pixels differ after JPEG`);
+    }
+    assert.deepEqual(Array.from(loaded.sequences.subarray(i * SEQ * 4, (i + 1) * SEQ * 4)), Array.from(f.sequences.subarray(idx * SEQ * 4, (idx + 1) * SEQ * 4)));
+    assert.equal(loaded.timestamps[i], f.timestamps[idx]);
+    assert.deepEqual(Array.from(loaded.labels!.subarray(i * k, (i + 1) * k)), Array.from(f.labels.subarray(idx * k, (idx + 1) * k)));
+    assert.deepEqual(Array.from(loaded.returns!.subarray(i * k, (i + 1) * k)), Array.from(f.returns.subarray(idx * k, (idx + 1) * k)));
+  });
+}
+
+const FORMATS: StorageFormat[] = ['hdf5', 'npz', 'zarr', 'png', 'jpeg'];
+
+describe('storage: round trip', () => {
+  const f = fixture(90, 1);
+  for (const format of FORMATS) {
+    it(`${format}, single file`, async () => {
+      const r = await writeAll(join(dir, `single-${format}`), format, f);
+      assert.equal(r.count, 90);
+      assert.equal(r.files.length, 1);
+      const all = await loadImagesFromStorage(r.files[0]);
+      assert.equal(all.total, 90);
+      assert.equal(all.format, format);
+      assertSameRows(all, f, Array.from({ length: 90 }, (_, i) => i), format !== 'jpeg');
+      const some = await loadImagesFromStorage(r.files[0], format, { indices: [89, 0, 45, 45, 12] });
+      assertSameRows(some, f, [89, 0, 45, 45, 12], format !== 'jpeg');
+      const range = await loadImagesFromStorage(r.files[0], { indices: { start: 30, end: 41 } });
+      assertSameRows(range, f, Array.from({ length: 11 }, (_, i) => 30 + i), format !== 'jpeg');
+      const m = all.metadata;
+      assert.equal(m.symbol, 'TESTUSDT');
+      assert.equal(m.seq_len, SEQ);
+      assert.equal(m.height, H);
+      assert.equal(m.width, 4 * SEQ);
+      assert.equal(m.dtype, 'uint8');
+      assert.equal(m.layout, 'ohlc-4px');
+      assert.equal(m.background, 1);
+      assert.deepEqual(m.horizons, HORIZONS);
+      assert.deepEqual(m.skipped, { gap: 2 });
+      assert.match(String(m.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.match(String(m.generator), /^ohlc-native \d+\.\d+\.\d+/);
+    });
+
+    it(`${format}, batch mode`, async () => {
+      const r = await writeAll(join(dir, `batch-${format}`), format, f, { mode: 'batch', imagesPerFile: 25 });
+      assert.equal(r.count, 90);
+      assert.equal(r.files.length, 4);
+      r.files.forEach((file, i) => assert.match(file, new RegExp(`batch-${format}_0000${i}`)));
+      // Each file is complete on its own...
+      const third = await loadImagesFromStorage(r.files[2]);
+      assert.equal(third.total, 25);
+      assertSameRows(third, f, Array.from({ length: 25 }, (_, i) => 50 + i), format !== 'jpeg');
+      assert.equal(third.metadata.first_index, 50);
+      // ...and the set loads by its first file or its stem, across files.
+      const byFirst = await loadImagesFromStorage(r.files[0], { indices: [24, 25, 89, 0] });
+      assert.equal(byFirst.total, 90);
+      assertSameRows(byFirst, f, [24, 25, 89, 0], format !== 'jpeg');
+      const byStem = await loadImagesFromStorage(join(dir, `batch-${format}`), { indices: { start: 70 } });
+      assertSameRows(byStem, f, Array.from({ length: 20 }, (_, i) => 70 + i), format !== 'jpeg');
+    });
+  }
+
+  for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) {
+    it(`${format}: float32 images and explicit compression levels`, async () => {
+      const g = fixture(12, 2);
+      const starts = g.starts;
+      for (const compression of ['fast', 'none', 6] as const) {
+        const w = await createDatasetWriter(join(dir, `f32-${format}-${compression}`), { format, seqLen: SEQ, height: H, dtype: 'float32', compression });
+        await w.append({ candles: g.candles, starts, timestamps: g.timestamps });
+        const { files } = await w.close();
+        const back = await loadImagesFromStorage(files[0]);
+        assert.ok(back.images instanceof Float32Array);
+        assert.equal(back.metadata.dtype, 'float32');
+        assert.deepEqual(Array.from(back.images), Array.from(g.images), `${format} ${compression}`);
+        assert.equal(back.labels, undefined);
+      }
+    });
+  }
+
+  it('writes an empty dataset that loads with zero images', async () => {
+    const w = await createDatasetWriter(join(dir, 'empty.h5'), { seqLen: SEQ, height: H });
+    const { files, count } = await w.close();
+    assert.equal(count, 0);
+    const back = await loadImagesFromStorage(files[0]);
+    assert.equal(back.total, 0);
+    assert.equal(back.images.length, 0);
+  });
+});
+
+describe('storage: stock readers', () => {
+  const f = fixture(40, 3);
+  const files: Partial<Record<StorageFormat, string>> = {};
+  before(async () => {
+    for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) files[format] = (await writeAll(join(dir, `interop-${format}`), format, f)).files[0];
+  });
+
+  const expected = () => ({
+    imageSums: Array.from({ length: 40 }, (_, i) => f.images.subarray(i * PIXELS, (i + 1) * PIXELS).reduce((a, b) => a + b, 0)),
+    firstSequence: Array.from(f.sequences.subarray(0, SEQ * 4)),
+    timestamps: Array.from(f.timestamps),
+    labels: Array.from(f.labels),
+  });
+
+  // Prints shapes, dtypes, per-image sums and a few values as the stock reader sees them.
+  const SUMMARY = `
+import json, sys, numpy as np
+def summary(images, sequences, timestamps, labels, returns, meta):
+    return dict(shape=list(images.shape), dtype=str(images.dtype), imageSums=[int(x) for x in images.reshape(images.shape[0], -1).sum(axis=1)],
+                seqShape=list(sequences.shape), seqDtype=str(sequences.dtype), firstSequence=[float(x) for x in sequences[0].reshape(-1)],
+                tsDtype=str(timestamps.dtype), timestamps=[int(x) for x in timestamps], labelsDtype=str(labels.dtype), labels=[int(x) for x in labels.reshape(-1)],
+                returnsNan=int(np.isnan(returns).sum()), symbol=meta['symbol'], horizons=[int(h) for h in meta['horizons']], seq_len=int(meta['seq_len']))
+`;
+
+  function check(s: Record<string, unknown>) {
+    const e = expected();
+    assert.deepEqual(s.shape, [40, H, 4 * SEQ]);
+    assert.equal(s.dtype, 'uint8');
+    assert.deepEqual(s.imageSums, e.imageSums);
+    assert.deepEqual(s.seqShape, [40, SEQ, 4]);
+    assert.equal(s.seqDtype, 'float64');
+    assert.deepEqual(s.firstSequence, e.firstSequence);
+    assert.equal(s.tsDtype, 'int64');
+    assert.deepEqual(s.timestamps, e.timestamps);
+    assert.equal(s.labelsDtype, 'int8');
+    assert.deepEqual(s.labels, e.labels);
+    assert.equal(s.returnsNan, Array.from(f.labels).filter((l) => l < 0).length);
+    assert.equal(s.symbol, 'TESTUSDT');
+    assert.deepEqual(s.horizons, HORIZONS);
+    assert.equal(s.seq_len, SEQ);
+  }
+
+  it('h5py reads the HDF5 file, and images use the deflate filter with one image per chunk', (t) => {
+    if (!findPython()) return t.skip('python3 with h5py/numpy/zarr not installed (scripts/setup.sh --test)');
+    const s = runPython<Record<string, unknown>>(
+      `${SUMMARY}
+import h5py
+f = h5py.File(sys.argv[1], 'r')
+d = summary(f['images'][:], f['sequences'][:], f['timestamps'][:], f['labels'][:], f['returns'][:], dict(f.attrs))
+d['compression'] = f['images'].compression
+d['chunks'] = list(f['images'].chunks)
+d['one'] = int(f['images'][7].sum())
+d['configType'] = type(f.attrs['created_at']).__name__
+print(json.dumps(d))`,
+      [files.hdf5!],
+    );
+    check(s);
+    assert.equal(s.compression, 'gzip');
+    assert.deepEqual(s.chunks, [1, H, 4 * SEQ]);
+    assert.equal(s.one, expected().imageSums[7]);
+    assert.equal(s.configType, 'str');
+  });
+
+  it('h5dump lists the datasets, the deflate filter and the attributes', (t) => {
+    if (!hasCommand('h5dump')) return t.skip('h5dump not installed (hdf5-tools)');
+    const r = spawnSync('h5dump', ['-H', '-p', files.hdf5!], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const name of ['images', 'sequences', 'timestamps', 'labels', 'returns']) assert.match(r.stdout, new RegExp(`DATASET "${name}"`));
+    assert.match(r.stdout, /DATASET "images" \{[^]*?CHUNKED \( 1, 48, 80 \)[^]*?FILTERS \{\s*COMPRESSION DEFLATE/);
+    assert.match(r.stdout, /ATTRIBUTE "layout"/);
+    const data = spawnSync('h5dump', ['-d', 'timestamps', files.hdf5!], { encoding: 'utf8' });
+    assert.equal(data.status, 0, data.stderr);
+    assert.match(data.stdout, new RegExp(String(f.timestamps[0])));
+  });
+
+  it('numpy.load reads the NPZ without pickle', (t) => {
+    if (!findPython()) return t.skip('python3 with h5py/numpy/zarr not installed');
+    const s = runPython<Record<string, unknown>>(
+      `${SUMMARY}
+f = np.load(sys.argv[1], allow_pickle=False)
+meta = json.loads(f['metadata'].item())
+d = summary(f['images'], f['sequences'], f['timestamps'], f['labels'], f['returns'], meta)
+d['files'] = sorted(f.files)
+print(json.dumps(d))`,
+      [files.npz!],
+    );
+    check(s);
+    assert.deepEqual(s.files, ['images', 'labels', 'metadata', 'returns', 'sequences', 'timestamps']);
+  });
+
+  it('zarr-python opens the Zarr store', (t) => {
+    if (!findPython()) return t.skip('python3 with h5py/numpy/zarr not installed');
+    const s = runPython<Record<string, unknown>>(
+      `${SUMMARY}
+import zarr
+g = zarr.open(sys.argv[1], mode='r')
+d = summary(g['images'][:], g['sequences'][:], g['timestamps'][:], g['labels'][:], g['returns'][:], dict(g.attrs))
+d['one'] = int(g['images'][7].sum())
+d['chunks'] = list(g['images'].chunks)
+print(json.dumps(d))`,
+      [files.zarr!],
+    );
+    check(s);
+    assert.equal(s.one, expected().imageSums[7]);
+    assert.deepEqual(s.chunks, [1, H, 4 * SEQ]);
+  });
+
+  it('PNG pictures are 1-bit grayscale, white 255 / black 0, with the arrays in arrays.npz', async (t) => {
+    const folder = files.png!;
+    const names = readdirSync(folder).sort();
+    assert.equal(names.filter((n) => n.endsWith('.png')).length, 40);
+    assert.ok(names.includes('000000000.png') && names.includes('000000039.png'));
+    assert.ok(names.includes('metadata.json') && names.includes('arrays.npz'));
+    const png = readFileSync(join(folder, '000000007.png'));
+    assert.equal(png[24], 1, 'bit depth 1');
+    assert.equal(png[25], 0, 'colour type grayscale');
+    const { PNG } = await import('pngjs');
+    const img = PNG.sync.read(png);
+    let white = 0;
+    for (let p = 0; p < PIXELS; p++) {
+      assert.ok(img.data[4 * p] === 0 || img.data[4 * p] === 255);
+      if (img.data[4 * p] === 255) white++;
+    }
+    assert.equal(white, expected().imageSums[7]);
+    if (!findPython()) return t.skip('python3 not installed for the sidecar check');
+    const s = runPython<{ files: string[]; ts: number[] }>(
+      `import json, sys, numpy as np
+f = np.load(sys.argv[1], allow_pickle=False)
+print(json.dumps(dict(files=sorted(f.files), ts=[int(x) for x in f['timestamps']])))`,
+      [join(folder, 'arrays.npz')],
+    );
+    assert.deepEqual(s.files, ['labels', 'metadata', 'returns', 'sequences', 'timestamps']);
+    assert.deepEqual(s.ts, Array.from(f.timestamps));
+  });
+});
+
+describe('storage: nothing half-written under a final name', () => {
+  const f = fixture(30, 4);
+  const leftovers = (d: string) => readdirSync(d).filter((n) => n.includes('.partial'));
+
+  for (const format of FORMATS) {
+    it(`${format}: abort() removes the output in progress`, async () => {
+      const sub = mkdtempSync(join(dir, `abort-${format}-`));
+      const w = await createDatasetWriter(join(sub, 'out'), { format, seqLen: SEQ, height: H });
+      await w.append({ candles: f.candles, starts: f.starts, timestamps: f.timestamps });
+      assert.ok(leftovers(sub).length >= 1, 'the output is being written under a temporary name');
+      assert.deepEqual(readdirSync(sub).filter((n) => !n.includes('.partial')), []);
+      await w.abort();
+      assert.deepEqual(readdirSync(sub), []);
+      await assert.rejects(w.append({ candles: f.candles, starts: f.starts, timestamps: f.timestamps }), /closed/);
+    });
+  }
+
+  it('an AbortSignal stops an append and aborts the writer', async () => {
+    const sub = mkdtempSync(join(dir, 'signal-'));
+    const w = await createDatasetWriter(join(sub, 'out.h5'), { seqLen: SEQ, height: H });
+    await assert.rejects(w.append({ candles: f.candles, starts: f.starts, timestamps: f.timestamps }, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+    await w.abort();
+    assert.deepEqual(readdirSync(sub), []);
+  });
+
+  it('a failing append (invalid price) drops the output and says so', async () => {
+    const sub = mkdtempSync(join(dir, 'fail-'));
+    const bad = fixture(10, 5);
+    bad.candles.low[4] = NaN;
+    const w = await createDatasetWriter(join(sub, 'out.h5'), { seqLen: SEQ, height: H });
+    await assert.rejects(w.append({ candles: bad.candles, starts: bad.starts, timestamps: bad.timestamps }), /candle 4 has low = NaN/);
+    await assert.rejects(w.close(), /failed earlier/);
+    assert.deepEqual(readdirSync(sub), []);
+  });
+
+  it('a process killed mid-write leaves no file under the final name', async () => {
+    const sub = mkdtempSync(join(dir, 'kill-'));
+    const script = join(sub, 'writer.mts');
+    const index = fileURLToPath(new URL('../ts/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createDatasetWriter, rasterize } from ${JSON.stringify(index)};
+const n = 400, o = new Float64Array(n).fill(1).map((v, i) => 100 + Math.sin(i));
+const c = { open: o, high: o.map((v) => v + 1), low: o.map((v) => v - 1), close: o };
+const starts = Int32Array.from({ length: 300 }, (_, i) => i);
+const timestamps = Float64Array.from(starts, (s) => s * 60000);
+for (const format of ['hdf5', 'npz', 'zarr', 'png']) {
+  const w = await createDatasetWriter(${JSON.stringify(sub)} + '/out-' + format, { format, seqLen: 50, height: 200 });
+  await w.append({ candles: c, starts, timestamps });
+}
+process.stdout.write('appended\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('appended') && resolve());
+      child.on('exit', (code) => reject(new Error(`writer exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const names = readdirSync(sub).filter((n) => n !== 'writer.mts');
+    assert.ok(names.length >= 4, 'the writers had started');
+    for (const n of names) assert.match(n, /^\.out-(hdf5\.h5|npz\.npz|zarr\.zarr|png)\.\d+-\w+\.partial(\.\w+)?$/);
+    for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) {
+      await assert.rejects(loadImagesFromStorage(join(sub, `out-${format}`), format), /does not exist/);
+    }
+  });
+
+  it('refuses to overwrite an existing output unless asked', async () => {
+    const p = join(dir, 'exists.h5');
+    for (const overwrite of [false, true]) {
+      const w = await createDatasetWriter(p, { seqLen: SEQ, height: H, overwrite: true });
+      await w.append({ candles: f.candles, starts: f.starts.subarray(0, 2 + Number(overwrite)), timestamps: f.timestamps.subarray(0, 2 + Number(overwrite)) });
+      await w.close();
+    }
+    await assert.rejects(createDatasetWriter(p, { seqLen: SEQ, height: H }), /exists\.h5 already exists \(pass overwrite: true to replace it\)/);
+    assert.equal((await loadImagesFromStorage(p)).total, 3);
+  });
+});
+
+describe('storage: broken files fail to load with a clear error', () => {
+  const f = fixture(30, 6);
+  let h5: string;
+  let npz: string;
+  let zarrDir: string;
+  let pngDir: string;
+  before(async () => {
+    h5 = (await writeAll(join(dir, 'broken-src'), 'hdf5', f)).files[0];
+    npz = (await writeAll(join(dir, 'broken-src'), 'npz', f)).files[0];
+    zarrDir = (await writeAll(join(dir, 'broken-src'), 'zarr', f)).files[0];
+    pngDir = (await writeAll(join(dir, 'broken-src'), 'png', f)).files[0];
+  });
+
+  it('a truncated HDF5 file', async () => {
+    const p = join(dir, 'trunc.h5');
+    writeFileSync(p, readFileSync(h5).subarray(0, Math.floor(statSync(h5).size / 2)));
+    await assert.rejects(loadImagesFromStorage(p), /trunc\.h5.*(cannot be opened|truncated|cannot read|corrupt)/i);
+  });
+
+  it('a truncated NPZ file', async () => {
+    const p = join(dir, 'trunc.npz');
+    writeFileSync(p, readFileSync(npz).subarray(0, Math.floor(statSync(npz).size / 2)));
+    await assert.rejects(loadImagesFromStorage(p), /trunc\.npz is not a ZIP\/NPZ archive .*truncated/);
+  });
+
+  it('an NPZ whose images member is cut short', async () => {
+    const p = join(dir, 'cut.npz');
+    const bytes = Buffer.from(readFileSync(npz));
+    bytes.fill(0, 400, 2000); // inside the images deflate stream
+    writeFileSync(p, bytes);
+    await assert.rejects(loadImagesFromStorage(p), /cut\.npz: member images\.npy is (corrupt|truncated)/);
+  });
+
+  it('a file of another format, and garbage', async () => {
+    await assert.rejects(loadImagesFromStorage(npz, 'hdf5'), /is not an HDF5 file/);
+    await assert.rejects(loadImagesFromStorage(h5, 'npz'), /is not a ZIP\/NPZ archive/);
+    const junk = join(dir, 'junk.h5');
+    writeFileSync(junk, 'not really hdf5');
+    await assert.rejects(loadImagesFromStorage(junk), /junk\.h5 is not an HDF5 file/);
+    const other = join(dir, 'other.npz');
+    const z = spawnSync('zip', ['-q', '-j', other, junk]);
+    if (z.status === 0) await assert.rejects(loadImagesFromStorage(other), /has no 'images' array: not an ohlc-native dataset/);
+  });
+
+  it('a Zarr store with a chunk missing its metadata, and a broken picture', async () => {
+    rmSync(join(zarrDir, 'images', '.zarray'));
+    await assert.rejects(loadImagesFromStorage(zarrDir), /has no 'images' array/);
+    writeFileSync(join(pngDir, '000000003.png'), 'garbage');
+    await assert.rejects(loadImagesFromStorage(pngDir, { indices: [3] }), /000000003\.png is not a valid PNG/);
+    assert.equal((await loadImagesFromStorage(pngDir, { indices: [4] })).total, 30, 'other pictures still load');
+  });
+
+  it('a missing file, and indices out of range', async () => {
+    await assert.rejects(loadImagesFromStorage(join(dir, 'missing.h5')), /missing\.h5 does not exist/);
+    await assert.rejects(loadImagesFromStorage(h5, { indices: [30] }), (e: Error) => e instanceof RangeError && /below 30 \(the dataset holds 30 images\) for indices\[0\] but received 30/.test(e.message));
+    await assert.rejects(loadImagesFromStorage(h5, { indices: { start: 5, end: 31 } }), RangeError);
+    await assert.rejects(loadImagesFromStorage(h5, { indices: [-1] }), RangeError);
+    await assert.rejects(loadImagesFromStorage(h5, 'tiff' as never), /for format but received "tiff"/);
+  });
+});
+
+describe('storage: bad arguments', () => {
+  const f = fixture(4, 7);
+  const ok = { seqLen: SEQ, height: H };
+  it('createDatasetWriter names each bad option', async () => {
+    const p = join(dir, 'args.h5');
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...ok, format: 'tiff' }, /for format but received "tiff"/],
+      [{ ...ok, mode: 'many' }, /for mode but received "many"/],
+      [{ ...ok, imagesPerFile: 0 }, /integer >= 1 for imagesPerFile but received 0/],
+      [{ ...ok, seqLen: 0 }, /for seqLen but received 0/],
+      [{ ...ok, height: 1 }, /for height but received 1/],
+      [{ ...ok, dtype: 'int16' }, /for dtype/],
+      [{ ...ok, horizons: [0] }, /for horizons\[0\] but received 0/],
+      [{ ...ok, horizons: 5 }, /array of positive integers for horizons/],
+      [{ ...ok, compression: 13 }, /between 1 and 12 for compression but received 13/],
+      [{ ...ok, compression: 'zstd' }, /for compression but received "zstd"/],
+      [{ ...ok, quality: 101 }, /for quality/],
+      [{ ...ok, metadata: 'x' }, /an object for metadata/],
+      [{ ...ok, colour: 1 }, /options\.colour/],
+    ];
+    for (const [options, message] of cases) await assert.rejects(createDatasetWriter(p, options as never), message);
+    await assert.rejects(createDatasetWriter(42 as never, ok), /non-empty string for path but received 42/);
+    assert.equal(existsSync(p), false);
+  });
+
+  it('append names each bad batch field, and the writer stays usable', async () => {
+    const w = await createDatasetWriter(join(dir, 'append-args.h5'), { ...ok, horizons: [1] });
+    const base = { candles: f.candles, starts: f.starts, timestamps: f.timestamps, labels: new Int8Array(4), returns: new Float64Array(4) };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ ...base, timestamps: [1, 2] }, /Float64Array or BigInt64Array of ms since the epoch for batch\.timestamps/],
+      [{ ...base, timestamps: new Float64Array([1.5, 2, 3, 4]) }, /integer number of ms for batch\.timestamps\[0\] but received 1\.5/],
+      [{ ...base, starts: Int32Array.from([0, 1, 2]) }, /4 starts \(one per timestamp\) for batch\.starts/],
+      [{ ...base, starts: Int32Array.from([0, 1, 2, 1000]) }, /start between 0 and \d+ for batch\.starts\[3\] but received 1000/],
+      [{ ...base, labels: new Int8Array(3) }, /Int8Array of 4 elements \(count x 1 horizons\) for batch\.labels/],
+      [{ ...base, returns: undefined }, /for batch\.returns/],
+      [{ timestamps: f.timestamps, labels: base.labels, returns: base.returns }, /images \(with sequences\) or candles \(with starts\) for batch\.images/],
+      [{ ...base, candles: undefined, images: new Uint8Array(10), sequences: new Float64Array(4 * SEQ * 4) }, /4 images of 48x80 .* for batch\.images but received Uint8Array\(10\)/],
+      [{ ...base, candles: undefined, images: new Float32Array(4 * PIXELS), sequences: new Float64Array(4 * SEQ * 4) }, /a Uint8Array \(dtype uint8\) for batch\.images/],
+      [{ ...base, candles: undefined, images: new Uint8Array(4 * PIXELS) }, /for batch\.sequences but received undefined/],
+      [{ ...base, extra: 1 }, /batch\.extra/],
+    ];
+    for (const [batch, message] of cases) await assert.rejects(w.append(batch as never), message);
+    await w.append(base);
+    const { count } = await w.close();
+    assert.equal(count, 4);
+  });
+});
