@@ -532,7 +532,7 @@ int run_bench(uint64_t seed, size_t images) {
 int main(int argc, char** argv) {
   bool bench = false;
   uint64_t seed = 1;
-  size_t cases = 3000;
+  size_t cases = 8000;
   size_t images = 2000;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

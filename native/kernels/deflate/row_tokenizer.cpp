@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
+// OHLC_DEFLATE_PORTABLE forces the plain path (to test it on x86).
+#if defined(__SSE2__) && !defined(OHLC_DEFLATE_PORTABLE)
 #include <emmintrin.h>
 #endif
 
@@ -11,17 +12,11 @@ namespace ohlc::deflate {
 
 namespace {
 
-inline uint64_t load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
 // How many leading bytes of a and b agree, up to `max`. b may overlap a (b < a).
 // Row matches run for hundreds to thousands of bytes, so this is the tokenizer's hot loop:
-// 16 bytes per compare with SSE2 (baseline on x86-64, so no dispatch), 64 per iteration once
-// a run proves long; 8-byte words elsewhere.
-#if defined(__SSE2__)
+// SSE2 (baseline on x86-64, so no dispatch): one 16-byte compare for the many short runs, then
+// 64 bytes per iteration; 8-byte words elsewhere.
+#if defined(__SSE2__) && !defined(OHLC_DEFLATE_PORTABLE)
 inline unsigned mismatch_mask16(const uint8_t* a, const uint8_t* b) {
   const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
   const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
@@ -38,8 +33,16 @@ inline size_t common_length(const uint8_t* a, const uint8_t* b, size_t max) {
         return _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + k)),
                               _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + k)));
       };
-      const __m128i all = _mm_and_si128(_mm_and_si128(eq(0), eq(16)), _mm_and_si128(eq(32), eq(48)));
-      if (_mm_movemask_epi8(all) != 0xFFFF) break;  // the 16-byte steps below find where
+      const __m128i e0 = eq(0), e1 = eq(16), e2 = eq(32), e3 = eq(48);
+      const __m128i all = _mm_and_si128(_mm_and_si128(e0, e1), _mm_and_si128(e2, e3));
+      if (_mm_movemask_epi8(all) != 0xFFFF) {
+        const auto bits = [](__m128i e) {
+          return static_cast<uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(e)));
+        };
+        const uint64_t equal =
+            bits(e0) | (bits(e1) << 16) | (bits(e2) << 32) | (bits(e3) << 48);
+        return i + static_cast<size_t>(__builtin_ctzll(~equal));
+      }
       i += 64;
     }
     while (i + 16 <= max) {
@@ -110,17 +113,16 @@ inline size_t emit_match(size_t len, size_t dist, uint32_t* tokens, size_t n, Bl
 
 }  // namespace
 
-#ifndef SHORT_DISTS
-#define SHORT_DISTS 1, 4
-#endif
 size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_distance,
                      uint32_t* tokens, size_t max_tokens, size_t* count, BlockStats& stats) {
   std::memset(&stats, 0, sizeof stats);
   size_t n = 0;
-  // data[i] == data[i - row_distance] for pos <= i < row_end: the row match is measured once
-  // per run, not once per 258-byte piece.
+  // Runs are measured once, not once per 258-byte piece: data[i] == data[i - d] for
+  // pos <= i < end. (An end cut short by the token room never understates a later limit,
+  // since each token covers at most 258 bytes.)
   size_t row_end = 0;
-  static constexpr size_t kShort[] = {SHORT_DISTS};
+  constexpr size_t kShortDist[2] = {1, 4};
+  size_t short_end[2] = {0, 0};
   while (pos < size && n < max_tokens) {
     // A long match must not outrun the token buffer; the next block picks it up again.
     const size_t limit = std::min(size - pos, (max_tokens - n) * kMaxMatch);
@@ -129,15 +131,21 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
       if (row_end <= pos) row_end = pos + match_at(data, pos, row_distance, limit);
       row_len = std::min(row_end - pos, limit);
     }
-    // Short distances cost no (or few) extra bits: they win whenever they reach as far as the
-    // row match's next piece. Checking the last byte they would need first rejects most of
-    // them without a scan.
+    // Short distances cost no extra bits: they win whenever they reach as far as the row
+    // match's next piece. Checking the last byte they would need first rejects most of them
+    // without a scan.
     const size_t need = std::max<size_t>(kMinMatch, std::min<size_t>(row_len, kMaxMatch));
     size_t short_len = 0, short_dist = 0;
     if (need <= limit) {
-      for (size_t d : kShort) {
-        if (pos < d || data[pos + need - 1] != data[pos + need - 1 - d]) continue;
-        const size_t l = match_at(data, pos, d, limit);
+      for (int k = 0; k < 2; ++k) {
+        const size_t d = kShortDist[k];
+        size_t l = 0;
+        if (short_end[k] > pos) {
+          l = std::min(short_end[k] - pos, limit);
+        } else if (pos >= d && data[pos + need - 1] == data[pos + need - 1 - d]) {
+          short_end[k] = pos + match_at(data, pos, d, limit);
+          l = short_end[k] - pos;
+        }
         if (l > short_len) {
           short_len = l;
           short_dist = d;
@@ -145,8 +153,12 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
       }
     }
     if (short_len >= need) {
-      n = emit_match(short_len, short_dist, tokens, n, stats);
-      pos += short_len;
+      // While the row match goes on, only whole 258s: a short tail would cost a token that
+      // the row match's next piece absorbs anyway.
+      size_t take = short_len;
+      if (row_len > short_len && short_len >= kMaxMatch) take = short_len / kMaxMatch * kMaxMatch;
+      n = emit_match(take, short_dist, tokens, n, stats);
+      pos += take;
     } else if (row_len >= kMinMatch) {
       // One piece at a time, so a cheaper short match gets its chance at each piece.
       const size_t piece = row_len >= kMaxMatch + kMinMatch
