@@ -30,6 +30,8 @@ export class BinanceServer {
   private inFlight = 0;
   /** The most requests ever open at once. */
   maxInFlight = 0;
+  /** Delay before answering each request (to observe concurrency). */
+  latencyMs = 0;
 
   private constructor(private readonly server: Server, readonly baseUrl: string) {}
 
@@ -80,6 +82,19 @@ export class BinanceServer {
     this.faults.clear();
   }
 
+  /** Forgets every file, fault and count. */
+  reset(): void {
+    this.files.clear();
+    this.faults.clear();
+    this.resetCounts();
+    this.latencyMs = 0;
+  }
+
+  /** The bytes stored at `path`. */
+  stored(path: string): Buffer | undefined {
+    return this.files.get(path);
+  }
+
   requestCount(match?: (path: string) => boolean): number {
     return match ? this.requests.filter(match).length : this.requests.length;
   }
@@ -108,7 +123,12 @@ export class BinanceServer {
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     res.once('close', () => this.inFlight--);
+    if (this.latencyMs > 0) setTimeout(() => this.answer(path, req, res), this.latencyMs);
+    else this.answer(path, req, res);
+  }
 
+  private answer(path: string, req: IncomingMessage, res: ServerResponse): void {
+    if (res.destroyed) return;
     const fault = this.nextFault(path);
     const stored = this.files.get(path);
     if (fault?.kind === 'status') {

@@ -82,7 +82,11 @@ export function klinesCsv(f: CsvFixture): CsvResult {
 export function zipMembers(members: Array<{ name: string; data: string | Buffer }>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const zip = new yazl.ZipFile();
-    for (const m of members) zip.addBuffer(Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data), m.name, { mtime: new Date(Date.UTC(2024, 0, 1)) });
+    const mtime = new Date(Date.UTC(2024, 0, 1));
+    for (const m of members) {
+      if (m.name.endsWith('/')) zip.addEmptyDirectory(m.name, { mtime });
+      else zip.addBuffer(Buffer.isBuffer(m.data) ? m.data : Buffer.from(m.data), m.name, { mtime });
+    }
     const chunks: Buffer[] = [];
     zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
     zip.outputStream.once('error', reject);

@@ -1,6 +1,7 @@
 // downloadCryptoData: Binance Vision kline archives (or synthetic ones) -> one sorted,
 // de-duplicated columnar series with its gaps. Archives come from the cache when there and
 // intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
+import { setMaxListeners } from 'node:events';
 import { abortError, OhlcError, throwIfAborted } from '../errors.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
@@ -185,6 +186,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
 
   // One internal signal: the caller's abort, or the first failure, stops every other archive.
   const inner = new AbortController();
+  setMaxListeners(Infinity, inner.signal); // one listener per request, wait and parse in flight
   const onAbort = () => inner.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   const http = { timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };

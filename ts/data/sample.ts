@@ -166,6 +166,6 @@ export async function writeResolvedSample(o: ResolvedSeries): Promise<SampleResu
  * Writes deterministic synthetic archives for a symbol, interval and date range into
  * <cacheDir>/synthetic/, in Binance Vision's layout (for `ohlc-native sample` and offline work).
  */
-export function writeSampleArchives(options: SampleOptions): Promise<SampleResult> {
+export async function writeSampleArchives(options: SampleOptions): Promise<SampleResult> {
   return writeResolvedSample(resolveSampleOptions(options));
 }
