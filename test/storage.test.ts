@@ -150,6 +150,16 @@ describe('storage: round trip', () => {
     });
   }
 
+  it('stores given images with sequences taken from candle windows (the GPU path)', async () => {
+    const g = fixture(9, 8);
+    const w = await createDatasetWriter(join(dir, 'images-and-candles.h5'), { seqLen: SEQ, height: H });
+    await w.append({ images: g.images, candles: g.candles, starts: g.starts, timestamps: g.timestamps });
+    const { files } = await w.close();
+    const back = await loadImagesFromStorage(files[0]);
+    assert.deepEqual(Array.from(back.images), Array.from(g.images));
+    assert.deepEqual(Array.from(back.sequences), Array.from(g.sequences));
+  });
+
   it('writes an empty dataset that loads with zero images', async () => {
     const w = await createDatasetWriter(join(dir, 'empty.h5'), { seqLen: SEQ, height: H });
     const { files, count } = await w.close();
@@ -476,7 +486,8 @@ describe('storage: bad arguments', () => {
       [{ timestamps: f.timestamps, labels: base.labels, returns: base.returns }, /images \(with sequences\) or candles \(with starts\) for batch\.images/],
       [{ ...base, candles: undefined, images: new Uint8Array(10), sequences: new Float64Array(4 * SEQ * 4) }, /4 images of 48x80 .* for batch\.images but received Uint8Array\(10\)/],
       [{ ...base, candles: undefined, images: new Float32Array(4 * PIXELS), sequences: new Float64Array(4 * SEQ * 4) }, /a Uint8Array \(dtype uint8\) for batch\.images/],
-      [{ ...base, candles: undefined, images: new Uint8Array(4 * PIXELS) }, /for batch\.sequences but received undefined/],
+      [{ ...base, candles: undefined, starts: undefined, images: new Uint8Array(4 * PIXELS) }, /for batch\.sequences but received undefined/],
+      [{ ...base, candles: undefined }, /the candles the starts refer to for batch\.candles/],
       [{ ...base, extra: 1 }, /batch\.extra/],
     ];
     for (const [batch, message] of cases) await assert.rejects(w.append(batch as never), message);

@@ -184,7 +184,11 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     auto pin = [&](const char* name) { pins->emplace_back(b.Get(name)); };
     auto starts = std::make_shared<std::vector<int64_t>>();
 
-    if (!b.Get("images").IsUndefined()) {
+    // Images are given, or drawn here from candle windows; sequences are given, or gathered
+    // from the candle windows (which then must be given too).
+    const bool has_images = !b.Get("images").IsUndefined();
+    const bool has_candles = !b.Get("open").IsUndefined();
+    if (has_images) {
       const size_t need = count * layout.shape.pixels();
       if (layout.pixel == PixelType::U8) {
         auto v = typed_property<uint8_t>(b, "images");
@@ -196,11 +200,14 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
         batch->images = reinterpret_cast<const uint8_t*>(v.data);
       }
       pin("images");
+    }
+    if (!b.Get("sequences").IsUndefined()) {
       auto s = typed_property<double>(b, "sequences");
       if (s.length < count * len * 4) throw_argument(env, "sequences", "count * seqLen * 4 long");
       batch->sequences = s.data;
       pin("sequences");
-    } else {
+    }
+    if (has_candles) {
       auto o = typed_property<double>(b, "open");
       auto h = typed_property<double>(b, "high");
       auto l = typed_property<double>(b, "low");
@@ -220,6 +227,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       }
       batch->starts = starts->data();
     }
+    if (!has_images && !has_candles) throw_argument(env, "batch", "images or candle windows");
+    if (!batch->sequences && !has_candles) throw_argument(env, "sequences", "given, or candle windows to take them from");
 
     auto ts = typed_property<double>(b, "timestamps");
     if (ts.length < count) throw_argument(env, "timestamps", "count long");

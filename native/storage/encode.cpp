@@ -6,12 +6,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#if __has_include("kernels/deflate/row_deflate.hpp")
-#include "kernels/deflate/row_deflate.hpp"
-#define OHLC_HAVE_ROW_DEFLATE 1
-#else
-#define OHLC_HAVE_ROW_DEFLATE 0  // TEMPORARY until kernels/deflate lands
-#endif
 #include "storage/layout.hpp"
 
 namespace ohlc::storage {
@@ -85,15 +79,10 @@ void zlib_sync_piece(const uint8_t* raw, size_t bytes, int level, std::vector<ui
 void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
                  EncodeScratch& scratch, std::vector<uint8_t>& out) {
   out.clear();
-#if OHLC_HAVE_ROW_DEFLATE
   if (level == Compression::kFast) {
-    deflate::zlib_encode_rows(raw, bytes, row_bytes, out);
+    scratch.rows.zlib_encode_rows(raw, bytes, row_bytes, out);
     return;
   }
-#else
-  (void)row_bytes;
-  if (level == Compression::kFast) level = 1;
-#endif
   libdeflate_compressor* c = scratch.compressor(level == Compression::kNone ? 1 : level);
   out.resize(libdeflate_zlib_compress_bound(c, bytes));
   const size_t n = libdeflate_zlib_compress(c, raw, bytes, out.data(), out.size());
@@ -102,17 +91,11 @@ void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
 }
 
 void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
-                          EncodeScratch&, std::vector<uint8_t>& out) {
+                          EncodeScratch& scratch, std::vector<uint8_t>& out) {
   out.clear();
   if (bytes == 0) return;
-#if OHLC_HAVE_ROW_DEFLATE
   if (level == Compression::kFast) {
-    deflate::encode_rows(raw, bytes, row_bytes, false, out);
-#else
-  (void)row_bytes;
-  if (level == Compression::kFast) level = 1;
-  if (false) {
-#endif
+    scratch.rows.encode_rows(raw, bytes, row_bytes, false, out);
   } else if (level == Compression::kNone) {
     append_stored_blocks(raw, bytes, out);
   } else {

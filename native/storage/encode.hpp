@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/deflate/row_deflate.hpp"
+
 struct libdeflate_compressor;
 
 namespace ohlc::storage {
@@ -21,6 +23,7 @@ class EncodeScratch {
   libdeflate_compressor* compressor(int level);
   std::vector<uint8_t> image;   // a drawn image before encoding
   std::vector<uint8_t> buffer;  // format-specific staging (PNG scanlines, ...)
+  deflate::Encoder rows;        // the row-delta encoder's scratch
 
  private:
   libdeflate_compressor* compressor_ = nullptr;

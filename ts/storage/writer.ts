@@ -56,7 +56,10 @@ export interface DatasetWriterOptions {
   threads?: number;
 }
 
-/** One append: images with their sequences, or candle windows to draw (sequences then come from the candles). */
+/**
+ * One append: images with their sequences, or candle windows (candles + starts) to draw here; with
+ * both images and candle windows, the images are stored and the sequences taken from the candles.
+ */
 export interface DatasetBatch {
   images?: Uint8Array | Float32Array;
   sequences?: Float64Array;
@@ -202,13 +205,9 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
     if (b.images.length !== count * pixels) {
       throw invalidParameterError('batch.images', `${count} images of ${opts.height}x${4 * opts.seqLen} (${count * pixels} elements, one per timestamp)`, b.images, true);
     }
-    if (!(b.sequences instanceof Float64Array)) throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices', b.sequences);
-    if (b.sequences.length !== count * opts.seqLen * 4) throw invalidParameterError('batch.sequences', `a Float64Array of ${count * opts.seqLen * 4} elements`, b.sequences, true);
-    if (b.candles !== undefined || b.starts !== undefined) throw invalidParameterError('batch.candles', 'absent when images are given', b.candles ?? b.starts);
     images = b.images;
-    sequences = b.sequences;
-  } else {
-    if (b.candles === undefined) throw invalidParameterError('batch.images', 'images (with sequences) or candles (with starts)', undefined);
+  }
+  if (b.candles !== undefined) {
     const c = checkObject('batch.candles', b.candles);
     for (const f of ['open', 'high', 'low', 'close'] as const) {
       if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`batch.candles.${f}`, 'a Float64Array', c[f]);
@@ -232,7 +231,16 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
       }
       starts[i] = v;
     }
-    if (b.sequences !== undefined) throw invalidParameterError('batch.sequences', 'absent when drawing from candles (taken from them)', b.sequences);
+  } else if (b.starts !== undefined) {
+    throw invalidParameterError('batch.candles', 'the candles the starts refer to', b.candles);
+  }
+  if (!images && !candles) throw invalidParameterError('batch.images', 'images (with sequences) or candles (with starts)', undefined);
+  if (b.sequences !== undefined) {
+    if (!(b.sequences instanceof Float64Array)) throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices', b.sequences);
+    if (b.sequences.length !== count * opts.seqLen * 4) throw invalidParameterError('batch.sequences', `a Float64Array of ${count * opts.seqLen * 4} elements`, b.sequences, true);
+    sequences = b.sequences;
+  } else if (!candles) {
+    throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices (or candles with starts to take them from)', b.sequences);
   }
 
   let labels: Int8Array | undefined;
