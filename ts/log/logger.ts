@@ -1,0 +1,77 @@
+// Pipeline logging with pino: structured JSON lines in logs/pipeline_YYYYMMDD_HHMMSS.log, and
+// the same records, human-readable, on the console (stderr, so stdout stays clean for --json).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { DataLogger } from '../data/types.js';
+
+export interface PipelineLogger {
+  /** The underlying pino logger (fields first, message second). */
+  pino: Logger;
+  /** The log file, or null when logging to the console only. */
+  file: string | null;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  debug(message: string, fields?: Record<string, unknown>): void;
+  /** Flushes both destinations (before exit). */
+  flush(): void;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export interface LoggerOptions {
+  /** Folder for pipeline_YYYYMMDD_HHMMSS.log; null: no file. */
+  logsDir: string | null;
+  /** Console level: 'info' normally, 'warn' with --quiet, 'silent' to mute. */
+  consoleLevel?: pino.LevelWithSilent;
+  now?: Date;
+  /** Console destination (default stderr). */
+  consoleFd?: number;
+}
+
+export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
+  const streams: pino.StreamEntry[] = [];
+  let file: string | null = null;
+  let fileStream: pino.DestinationStream | undefined;
+  if (options.logsDir) {
+    mkdirSync(options.logsDir, { recursive: true });
+    file = join(options.logsDir, `pipeline_${stamp(options.now ?? new Date())}.log`);
+    fileStream = pino.destination({ dest: file, sync: true, append: true, mkdir: true });
+    streams.push({ level: 'debug', stream: fileStream });
+  }
+  const consoleLevel = options.consoleLevel ?? 'info';
+  const fd = options.consoleFd ?? 2;
+  const consoleStream = pretty({
+    destination: fd,
+    sync: true,
+    colorize: fd === 2 ? process.stderr.isTTY === true : process.stdout.isTTY === true,
+    ignore: 'pid,hostname',
+    translateTime: 'SYS:HH:MM:ss',
+    singleLine: true,
+  });
+  if (consoleLevel !== 'silent') streams.push({ level: consoleLevel as pino.Level, stream: consoleStream });
+  const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
+  const call = (level: 'info' | 'warn' | 'error' | 'debug') => (message: string, fields?: Record<string, unknown>) =>
+    fields ? logger[level](fields, message) : logger[level](message);
+  return {
+    pino: logger,
+    file,
+    info: call('info'),
+    warn: call('warn'),
+    error: call('error'),
+    debug: call('debug'),
+    flush() {
+      (fileStream as { flushSync?: () => void } | undefined)?.flushSync?.();
+    },
+  };
+}
+
+/** The data layer's logger interface over a pipeline logger. */
+export function dataLogger(log: PipelineLogger): DataLogger {
+  return { info: log.info, warn: log.warn, debug: log.debug };
+}
