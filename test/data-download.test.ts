@@ -109,8 +109,11 @@ describe('downloadCryptoData: archives, cache and merge', () => {
   it('falls back to daily archives when the monthly one is missing, and reuses them with no request', async () => {
     const febDays = dayRange(FEB, 29);
     const rows = await serve1h([], febDays);
-    const got = await download({ startDate: '2024-02', endDate: '2024-02' });
+    const progress: DataProgress[] = [];
+    const got = await download({ startDate: '2024-02', endDate: '2024-02', onProgress: (p) => progress.push(p) });
     assertCandles(got, febDays.flatMap((d) => rows.get(d)!));
+    const last = (phase: string) => progress.filter((p) => p.phase === phase).at(-1)!;
+    assert.deepEqual([last('download').done, last('download').total, last('parse').done, last('parse').total], [29, 29, 29, 29]);
     assert.equal(got.sources.length, 29);
     assert.ok(logger.has('info', /falling back to daily/));
     assert.equal(server.requestCount(), 1 + 29 * 2);
@@ -267,6 +270,47 @@ describe('downloadCryptoData: faults', () => {
       assert.match(err.message, /network connection.*cacheDir.*mirror/);
       return true;
     });
+  });
+
+  it('times out a server that keeps stalling, naming the URL', async () => {
+    await serve1h([JAN], []);
+    server.fault(JAN_PATH, { kind: 'stall' }, 100);
+    const started = Date.now();
+    await assert.rejects(download({ timeoutMs: 150, retries: 1 }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_NETWORK');
+      assert.match(err.message, /BTCUSDT-1h-2024-01\.zip: no data for 150 ms \(2 attempts\)/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 3000);
+  });
+
+  it('treats a missing .CHECKSUM as a failed verification', async () => {
+    await serve1h([JAN], []);
+    server.remove(`${JAN_PATH}.CHECKSUM`);
+    await assert.rejects(download({}), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_CHECKSUM');
+      assert.match(err.message, /BTCUSDT-1h-2024-01\.zip\.CHECKSUM does not exist/);
+      return true;
+    });
+    assert.equal(server.requestCount((p) => p === JAN_PATH), 2, 'retried once');
+    const got = await download({ verify: false });
+    assert.equal(got.sources[0].verified, false);
+  });
+
+  it("fails on a malformed row naming archive, line and field, or skips it with onMalformedRow: 'skip'", async () => {
+    const csv = '1704067200000,1,2,0.5,1.5,10,1704070799999,15,3,5,7.5,0\n1704070800000,1,2,x,1.5,10,1704074399999,15,3,5,7.5,0\n1704074400000,1,2,0.5,1.5,10,1704077999999,15,3,5,7.5,0\n';
+    server.putArchive(JAN_PATH, await zipMembers([{ name: 'BTCUSDT-1h-2024-01.csv', data: csv }]));
+    await assert.rejects(download({}), (err: Error & { code?: string; file?: string; line?: number; field?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_MALFORMED_ROW');
+      assert.deepEqual([err.file, err.line, err.field], ['BTCUSDT-1h-2024-01.zip', 2, 'low']);
+      assert.match(err.message, /^BTCUSDT-1h-2024-01\.zip line 2: field 'low' is not a number: "x"/);
+      return true;
+    });
+    const got = await download({ onMalformedRow: 'skip' });
+    assert.equal(got.skippedRows, 1);
+    assert.deepEqual(Array.from(got.openTime), [1704067200000, 1704074400000]);
+    assert.deepEqual(got.gaps, [{ from: 1704067200000, to: 1704074400000, missing: 1 }]);
+    assert.ok(logger.has('warn', /skipped malformed rows/));
   });
 
   it('downloads again once on a checksum mismatch', async () => {

@@ -1,8 +1,9 @@
 // Reads the one CSV member of a kline archive, in memory (yauzl.fromBuffer): nothing is ever
 // extracted to disk, so a member name cannot steer a write. A member declaring more bytes than
 // the period can hold is refused before inflating (a ZIP bomb), inflation stops at that cap
-// whatever the header says, and the inflated bytes must match the member's CRC-32.
-import { crc32 } from 'node:zlib';
+// whatever the header says, and the inflated bytes must match the member's size and CRC-32.
+import { promisify } from 'node:util';
+import { crc32, inflateRaw as inflateRawCallback } from 'node:zlib';
 import yauzl from 'yauzl';
 import { OhlcError } from '../errors.js';
 
@@ -13,6 +14,8 @@ export interface CsvMember {
 
 /** A kline archive holds one member; anything with many entries is not one. */
 const MAX_ENTRIES = 16;
+
+const inflateRaw = promisify(inflateRawCallback);
 
 function zipError(archive: string, detail: string, cause?: unknown): OhlcError {
   return new OhlcError('ERR_OHLC_ZIP', `${archive} is not a usable kline archive: ${detail}`, { cause });
@@ -43,28 +46,31 @@ function listEntries(archive: string, zip: yauzl.ZipFile): Promise<yauzl.Entry[]
   });
 }
 
-function inflate(archive: string, zip: yauzl.ZipFile, entry: yauzl.Entry, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) {
-        reject(zipError(archive, err?.message ?? 'cannot open member', err));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) {
-          stream.destroy();
-          reject(new OhlcError('ERR_OHLC_ZIP_BOMB', `${archive}: ${entry.fileName} inflates past ${maxBytes} bytes; refusing it`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.once('error', (e: Error) => reject(zipError(archive, `${entry.fileName}: ${e.message}`, e)));
-      stream.once('end', () => resolve(Buffer.concat(chunks, size)));
-    });
-  });
+/**
+ * The member's bytes, inflated in one zlib call on the thread pool. yauzl locates the data; zlib's
+ * maxOutputLength stops inflation at the cap, whatever the headers claim.
+ */
+async function inflate(archive: string, zip: yauzl.ZipFile, data: Buffer, entry: yauzl.Entry, maxBytes: number): Promise<Buffer> {
+  if (entry.isEncrypted()) throw zipError(archive, `${entry.fileName} is encrypted`);
+  let start: number;
+  try {
+    start = (await zip.readLocalFileHeaderPromise(entry, { minimal: true })).fileDataStart;
+  } catch (err) {
+    throw zipError(archive, (err as Error).message, err);
+  }
+  const end = start + entry.compressedSize;
+  if (end > data.length) throw zipError(archive, `${entry.fileName} runs past the end of the archive (truncated)`);
+  const raw = data.subarray(start, end);
+  if (entry.compressionMethod === 0) return raw;
+  if (entry.compressionMethod !== 8) throw zipError(archive, `${entry.fileName} uses compression method ${entry.compressionMethod}, not deflate`);
+  try {
+    return await inflateRaw(raw, { maxOutputLength: Math.max(1, maxBytes) });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new OhlcError('ERR_OHLC_ZIP_BOMB', `${archive}: ${entry.fileName} inflates past ${maxBytes} bytes; refusing it`);
+    }
+    throw zipError(archive, `${entry.fileName}: ${(err as Error).message}`, err);
+  }
 }
 
 /**
@@ -86,7 +92,8 @@ export async function readCsvMember(archive: string, data: Buffer, maxBytes: num
       `${archive}: ${entry.fileName} declares ${entry.uncompressedSize} bytes, more than the ${maxBytes} its period can hold; refusing to inflate it`,
     );
   }
-  const csv = await inflate(archive, zip, entry, maxBytes);
+  const csv = await inflate(archive, zip, data, entry, maxBytes);
+  if (csv.length !== entry.uncompressedSize) throw zipError(archive, `${entry.fileName} inflates to ${csv.length} bytes, not the ${entry.uncompressedSize} it declares`);
   if ((crc32(csv) >>> 0) !== entry.crc32 >>> 0) throw zipError(archive, `${entry.fileName} fails its CRC-32 check (corrupt data)`);
   return { name: entry.fileName, csv };
 }
