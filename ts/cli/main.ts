@@ -1,24 +1,26 @@
 #!/usr/bin/env node
-// The ohlc-native command line (placeholder until the pipeline lands: `build` draws a demo).
+// The ohlc-native command line.
 import { Command } from 'commander';
-import { buildInfo, rasterize } from '../index.js';
+import { packageInfo } from '../info.js';
+import { registerBuild } from './commands/build.js';
+import { registerData } from './commands/data.js';
+import { registerInfo } from './commands/info.js';
+import { registerInspect } from './commands/inspect.js';
+import { EXIT } from './run.js';
 
 const program = new Command('ohlc-native');
 program
-  .command('build')
-  .option('--config <file>', 'YAML config')
-  .action(() => {
-    const n = 1000;
-    const open = new Float64Array(n), high = new Float64Array(n), low = new Float64Array(n), close = new Float64Array(n);
-    let p = 100;
-    for (let i = 0; i < n; i++) {
-      open[i] = p;
-      p *= 1 + Math.sin(i) * 0.01;
-      close[i] = p;
-      high[i] = Math.max(open[i], close[i]) * 1.002;
-      low[i] = Math.min(open[i], close[i]) * 0.998;
-    }
-    const r = rasterize({ open, high, low, close }, { seqLen: 100, height: 500 });
-    console.log(`rasterized ${r.count} images of ${r.height}x${r.width} on ${r.device}`, buildInfo().threads);
+  .description('Cryptocurrency candles -> OHLC bar-image datasets (HDF5, NPZ, Zarr, PNG, JPEG)')
+  .version(packageInfo().version)
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // Usage errors (unknown option, missing argument): exit code 2, like config errors.
+    process.exit(err.exitCode === 0 ? 0 : EXIT.usage);
   });
+
+registerBuild(program);
+registerData(program);
+registerInspect(program);
+registerInfo(program);
+
 await program.parseAsync();

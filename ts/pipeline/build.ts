@@ -1,0 +1,201 @@
+// The pipeline behind `ohlc-native build`: candles (downloaded and cached, or synthetic) ->
+// windows (gaps and unusable prices skipped and counted, labels computed) -> images -> storage.
+// Images are drawn by the storage writer itself on the CPU (no image batch is ever held in JS),
+// or by the CUDA kernels into one reused buffer when the GPU is chosen.
+import { join } from 'node:path';
+import { downloadCryptoData } from '../data/download.js';
+import type { Candles } from '../data/types.js';
+import { isAbortError, throwIfAborted } from '../errors.js';
+import { describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
+import { rasterizeAsync } from '../images/rasterize.js';
+import { native } from '../native.js';
+import { dataLogger, type PipelineLogger } from '../log/logger.js';
+import { createDatasetWriter } from '../storage/writer.js';
+import type { PipelineConfig } from '../config/schema.js';
+import { breakPrefix, labelWindows, planWindows } from './windows.js';
+
+export interface PipelineProgress {
+  phase: 'download' | 'parse' | 'images';
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  config: PipelineConfig;
+  /** Output path (file, or stem in batch mode); default under paths.processed_data. */
+  out?: string;
+  log: PipelineLogger;
+  signal?: AbortSignal;
+  onProgress?: (progress: PipelineProgress) => void;
+  /** The clock for which archives exist yet (tests). */
+  now?: Date | number;
+}
+
+export interface BuildSummary {
+  /** Absolute paths of the files written. */
+  outputs: string[];
+  images: number;
+  /** Windows skipped, by reason. */
+  skipped: Record<string, number>;
+  seconds: number;
+  imagesPerSecond: number;
+  candles: number;
+  windows: number;
+  gaps: number;
+  archives: number;
+  synthetic: boolean;
+  device: string;
+  logFile: string | null;
+}
+
+/** Bytes of raw images one GPU batch may hold. */
+const GPU_BATCH_BYTES = 64 << 20;
+
+export function defaultOutputName(config: PipelineConfig): string {
+  const d = config.data;
+  const synthetic = d.source === 'sample' ? '_synthetic' : '';
+  return `${d.symbol}_${d.interval}_${d.start_date}_${d.end_date}_L${config.image.seq_len}_H${config.image.resolution.height}${synthetic}`;
+}
+
+function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
+  const device = resolveDevice(config.runtime.device, 'runtime.device');
+  const cuda = native().info().cuda;
+  if (config.runtime.device === 'auto' && device === 'cpu' && cuda.compiled) log.info('No usable GPU, using the CPU', { reason: cuda.reason });
+  log.info(`Image generator initialized with: ${describeDevice(device, config.runtime.threads)}`);
+  return device;
+}
+
+async function loadCandles(config: PipelineConfig, options: BuildOptions): Promise<Candles> {
+  const { log, signal } = options;
+  const d = config.data;
+  const t0 = performance.now();
+  log.info(`Loading ${d.symbol} ${d.interval} candles ${d.start_date}..${d.end_date} (${d.source === 'sample' ? 'synthetic sample, offline' : `${d.market}, ${d.base_url}`})`, {
+    cacheDir: config.paths.raw_data,
+  });
+  const candles = await downloadCryptoData({
+    symbol: d.symbol,
+    interval: d.interval,
+    startDate: d.start_date,
+    endDate: d.end_date,
+    market: d.market,
+    baseUrl: d.base_url,
+    source: d.source,
+    verify: d.verify,
+    concurrency: d.concurrency,
+    cacheDir: config.paths.raw_data,
+    signal,
+    logger: dataLogger(log),
+    now: options.now,
+    onProgress: (p) => options.onProgress?.({ phase: p.phase, done: p.done, total: p.total }),
+  });
+  const cached = candles.sources.filter((s) => s.cached).length;
+  log.info(`Loaded ${candles.length} candles from ${candles.sources.length} archives`, {
+    seconds: +((performance.now() - t0) / 1000).toFixed(3),
+    cached,
+    downloaded: candles.sources.length - cached,
+    gaps: candles.gaps.length,
+    missingCandles: candles.gaps.reduce((a, g) => a + g.missing, 0),
+    duplicates: candles.duplicates,
+    conflicts: candles.conflicts,
+    skippedRows: candles.skippedRows,
+  });
+  return candles;
+}
+
+export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
+  const { config, log, signal } = options;
+  const started = performance.now();
+  const device = chooseDevice(config, log);
+  const candles = await loadCandles(config, options);
+  throwIfAborted(signal);
+
+  const seqLen = config.image.seq_len;
+  const height = config.image.resolution.height;
+  const horizons = config.labels.horizons;
+  const timed = { ...candles, intervalMs: candles.intervalMs };
+  const plan = planWindows(timed, seqLen, config.image.stride, config.image.skip_gaps);
+  const count = plan.starts.length;
+  log.info(`Planned ${count} images from ${plan.considered} windows`, { skipped: plan.skipped, stride: config.image.stride, seqLen, height });
+
+  const synthetic = config.data.source === 'sample';
+  const out = options.out ?? join(config.paths.processed_data, defaultOutputName(config));
+  const writer = await createDatasetWriter(out, {
+    format: config.image.storage.format,
+    mode: config.image.storage.mode,
+    imagesPerFile: config.image.storage.images_per_file,
+    seqLen,
+    height,
+    dtype: config.image.dtype,
+    horizons,
+    compression: config.image.storage.compression,
+    quality: config.image.storage.quality,
+    threads: config.runtime.threads,
+    overwrite: true,
+    metadata: {
+      symbol: config.data.symbol,
+      interval: config.data.interval,
+      market: config.data.market,
+      stride: config.image.stride,
+      source: config.data.source,
+      synthetic,
+      start_date: config.data.start_date,
+      end_date: config.data.end_date,
+      config,
+      sources: candles.sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
+      skipped: plan.skipped,
+    },
+  });
+  log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });
+
+  const breaks = breakPrefix(timed);
+  const imageBytes = height * 4 * seqLen * (config.image.dtype === 'uint8' ? 1 : 4);
+  const batch = device === 'cuda' ? Math.max(1, Math.min(config.image.batch_size, Math.floor(GPU_BATCH_BYTES / imageBytes))) : config.image.batch_size;
+  const gpuOut = device === 'cuda' ? (config.image.dtype === 'uint8' ? new Uint8Array(batch * imageBytes) : new Float32Array((batch * imageBytes) / 4)) : undefined;
+  const drawStarted = performance.now();
+  try {
+    options.onProgress?.({ phase: 'images', done: 0, total: count });
+    for (let done = 0; done < count; ) {
+      throwIfAborted(signal);
+      const n = Math.min(batch, count - done);
+      const starts = plan.starts.subarray(done, done + n);
+      const { timestamps, labels, returns } = labelWindows(timed, breaks, starts, seqLen, horizons);
+      const rows = horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
+      if (gpuOut) {
+        const drawn = await rasterizeAsync(candles, { seqLen, height, dtype: config.image.dtype, starts: Uint32Array.from(starts), out: gpuOut, device: 'cuda', signal });
+        await writer.append({ images: drawn.images, candles, starts, ...rows }, { signal });
+      } else {
+        await writer.append({ candles, starts, ...rows }, { signal });
+      }
+      done += n;
+      options.onProgress?.({ phase: 'images', done, total: count });
+    }
+  } catch (err) {
+    await writer.abort();
+    if (isAbortError(err)) log.warn('Interrupted: the dataset in progress was removed');
+    throw err;
+  }
+  const { files } = await writer.close();
+  const seconds = (performance.now() - started) / 1000;
+  const drawSeconds = (performance.now() - drawStarted) / 1000;
+  const summary: BuildSummary = {
+    outputs: files,
+    images: count,
+    skipped: plan.skipped,
+    seconds: +seconds.toFixed(3),
+    imagesPerSecond: drawSeconds > 0 ? Math.round(count / drawSeconds) : 0,
+    candles: candles.length,
+    windows: plan.considered,
+    gaps: candles.gaps.length,
+    archives: candles.sources.length,
+    synthetic,
+    device: describeDevice(device, config.runtime.threads),
+    logFile: log.file,
+  };
+  log.info(`Dataset written: ${count} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
+    outputs: files,
+    seconds: summary.seconds,
+    imagesPerSecond: summary.imagesPerSecond,
+    skipped: plan.skipped,
+  });
+  return summary;
+}
