@@ -2,7 +2,7 @@
 // needs, the cache (zero requests on a re-run), fallbacks, merging, and the documented outcome of
 // every fault, with the cache left clean each time.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { downloadCryptoData, type DataProgress, type DownloadOptions } from '../ts/index.js';
@@ -216,6 +216,18 @@ describe('downloadCryptoData: archives, cache and merge', () => {
     const got2 = await download({ interval: '1mo', startDate: '2023-01', endDate: '2023-02' });
     assert.deepEqual(Array.from(got2.openTime), months.slice(0, 2));
     assert.equal(got2.intervalMs, null);
+  });
+
+  it('sweeps temporary files a killed process left behind', async () => {
+    await serve1h([JAN], []);
+    const dir = join(cache.dir, 'data/spot/monthly/klines/BTCUSDT/1h');
+    mkdirSync(dir, { recursive: true });
+    const stale = join(dir, 'BTCUSDT-1h-2024-01.zip.4242-0123456789ab.partial');
+    writeFileSync(stale, 'half an archive');
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    utimesSync(stale, anHourAgo, anHourAgo);
+    await download({});
+    assert.ok(!existsSync(stale));
   });
 
   it('bounds the requests in flight by concurrency', async () => {

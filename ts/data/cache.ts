@@ -1,9 +1,10 @@
 // The archive cache: <root>/<Binance path>, each archive beside its .CHECKSUM. Files are written
 // under a temporary name and renamed into place, the archive last and only once verified, so a
 // final name never holds a partial or unverified file. Reads re-verify against the cached
-// checksum; a corrupt archive is deleted so it gets fetched again.
+// checksum; a corrupt archive (a torn write after a power loss, a stray edit) is deleted so it
+// gets fetched again. Temporary files a killed process left behind are swept on the next write.
 import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { OhlcError } from '../errors.js';
 import { checksumName, type ArchiveRef } from './binance.js';
@@ -47,6 +48,19 @@ async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
+  }
+}
+
+/** Temporary files this old were left by a process that died mid-write (a write takes ms). */
+const STALE_TEMP_MS = 10 * 60_000;
+
+async function removeStaleTemps(dir: string, archiveName: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(archiveName) || !name.endsWith(TEMP_SUFFIX)) continue;
+    const file = join(dir, name);
+    const info = await stat(file).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
   }
 }
 
@@ -115,6 +129,7 @@ export class ArchiveCache {
   async commit(ref: ArchiveRef, archive: Uint8Array, checksum: Uint8Array): Promise<string> {
     const path = this.pathOf(ref);
     await mkdir(dirname(path), { recursive: true });
+    await removeStaleTemps(dirname(path), ref.name);
     await writeAtomically(checksumName(path), checksum);
     await writeAtomically(path, archive);
     return path;

@@ -60,7 +60,7 @@ export function parseDateArg(name: string, value: unknown): DateRange {
   if (!m) throw invalidParameterError(name, expected, value, true);
   const year = Number(m[1]);
   const month0 = Number(m[2]) - 1;
-  if (year < 2000 || year > 2999 || month0 < 0 || month0 > 11) throw invalidParameterError(name, `${expected} (an existing month)`, value, true);
+  if (year < 2000 || year > 2999 || month0 < 0 || month0 > 11) throw invalidParameterError(name, `${expected} (year 2000 to 2999, month 01 to 12)`, value, true);
   if (m[3] === undefined) return { start: monthStart(year, month0), end: monthStart(year, month0 + 1) };
   const day = Number(m[3]);
   const start = Date.UTC(year, month0, day);

@@ -189,6 +189,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
   setMaxListeners(Infinity, inner.signal); // one listener per request, wait and parse in flight
   const onAbort = () => inner.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
   const http = { timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
   const ctx: ArchiveContext = {
     cache: new ArchiveCache(cacheRoot, o.logger),

@@ -62,7 +62,7 @@ export interface DownloadOptions {
 export interface Gap {
   /** Open time of the last candle before the gap (ms). */
   from: number;
-  /** Open time of the first candle after it (ms). */
+  /** Open time of the first candle after it (ms); for archives not published yet at the end of the range, where the next candle would open. */
   to: number;
   /** Candles absent in between. */
   missing: number;
