@@ -19,3 +19,5 @@ export { downloadCryptoData, writeSampleArchives, BINANCE_INTERVALS, BINANCE_MAR
 export type { Candles, CandleSource, DataLogger, DataProgress, DataSource, DownloadOptions, Gap, Interval as KlineInterval, MalformedRowPolicy, Market as BinanceMarket, SampleArchive, SampleOptions, SampleResult } from './data/index.js';
 export { loadImagesFromStorage } from './storage/load.js';
 export type { LoadedDataset, LoadOptions } from './storage/load.js';
+export { saveModel, loadModel, listModels, ModelErrorCode } from './models/index.js';
+export type { JsonValue, ListModelsOptions, LoadedModel, LoadModelOptions, ModelEntry, ModelFormat, ModelMetadata, SaveModelOptions } from './models/index.js';

@@ -1,0 +1,21 @@
+// Error codes of the model store. Every message names the file it is about.
+import { OhlcError } from '../errors.js';
+
+export const ModelErrorCode = {
+  /** No such model, sidecar or model file; or no models at all for 'latest'. */
+  notFound: 'MODEL_NOT_FOUND',
+  /** The sidecar is not valid JSON, lacks a field, or disagrees with its file name. */
+  badMetadata: 'MODEL_METADATA_INVALID',
+  /** The model file does not inflate, or its size or SHA-256 differs from the sidecar's. */
+  corrupt: 'MODEL_CORRUPT',
+  /** No free name could be reserved (another writer keeps taking them). */
+  nameTaken: 'MODEL_NAME_TAKEN',
+} as const;
+
+export function modelError(code: (typeof ModelErrorCode)[keyof typeof ModelErrorCode], message: string, cause?: unknown): OhlcError {
+  return new OhlcError(code, message, cause === undefined ? undefined : { cause });
+}
+
+export function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error ? (err as NodeJS.ErrnoException).code : undefined;
+}
