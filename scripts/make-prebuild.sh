@@ -24,7 +24,7 @@
 set -euo pipefail
 
 # Bump when a dependency's build recipe changes: the cached dependencies are then rebuilt.
-RECIPE=1
+RECIPE=3
 # Shared libraries the prebuild may need from the system: glibc's and zlib's (zlib1g is Essential).
 ALLOWED_SYSTEM_LIBS=(libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libz.so.1 ld-linux-x86-64.so.2)
 # Shared libraries copied beside the .node when it needs them (no PIC static archive exists).
@@ -37,6 +37,9 @@ jobs=${OHLC_PREBUILD_JOBS:-$(nproc)}
 cuda=${OHLC_PREBUILD_CUDA:-auto}
 out_dir=$root/prebuilds/linux-x64
 prefix=$work/prefix
+# Source paths compiled into the dependencies (HDF5's error stack names its files) are made relative
+# to the work directory: no build-machine paths in the binary, the same bytes from any checkout.
+dep_cflags="-ffile-prefix-map=$work/="
 started=$SECONDS
 
 log() { printf 'make-prebuild: %s\n' "$*" >&2; }
@@ -103,13 +106,14 @@ cmake_dep() { # source dir, build dir, extra cmake args...
   # write their results into the current directory and read them back from the build directory.
   step "configure-$(basename "$bld")" env -C "$bld" cmake -S "$src" -B "$bld" -G "$generator" \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR="$prefix/lib" \
-    -DCMAKE_INSTALL_INCLUDEDIR="$prefix/include" -DCMAKE_POSITION_INDEPENDENT_CODE=ON "$@"
+    -DCMAKE_INSTALL_INCLUDEDIR="$prefix/include" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DCMAKE_C_FLAGS="$dep_cflags" "$@"
   step "build-$(basename "$bld")" cmake --build "$bld" --parallel "$jobs"
   step "install-$(basename "$bld")" cmake --install "$bld"
 }
 
 build_libdeflate() { # source dir
-  step build-libdeflate make -C "$1" -j"$jobs" libdeflate.a CFLAGS="-fPIC" DISABLE_SHARED=1
+  step build-libdeflate make -C "$1" -j"$jobs" libdeflate.a CFLAGS="-fPIC $dep_cflags" DISABLE_SHARED=1
   install -D -m 644 "$1/libdeflate.a" "$prefix/lib/libdeflate.a"
   install -D -m 644 "$1/libdeflate.h" "$prefix/include/libdeflate.h"
   install -D -m 644 "$1/COPYING" "$prefix/licenses/libdeflate/COPYING"
@@ -134,7 +138,8 @@ build_hdf5() { # source dir
     -DONLY_SHARED_LIBS=OFF -DBUILD_TESTING=OFF -DHDF5_BUILD_TOOLS=OFF -DHDF5_BUILD_UTILS=OFF \
     -DHDF5_BUILD_EXAMPLES=OFF -DHDF5_BUILD_HL_LIB=OFF -DHDF5_BUILD_CPP_LIB=OFF \
     -DHDF5_BUILD_FORTRAN=OFF -DHDF5_BUILD_JAVA=OFF -DHDF5_ENABLE_PARALLEL=OFF \
-    -DHDF5_ENABLE_THREADSAFE=OFF -DHDF5_ENABLE_Z_LIB_SUPPORT=ON -DHDF5_ENABLE_SZIP_SUPPORT=OFF
+    -DHDF5_ENABLE_THREADSAFE=OFF -DHDF5_ENABLE_Z_LIB_SUPPORT=ON -DHDF5_ENABLE_SZIP_SUPPORT=OFF \
+    -DHDF5_ENABLE_EMBEDDED_LIBINFO=OFF
   install -D -m 644 "$1/COPYING" "$prefix/licenses/hdf5/COPYING"
 }
 
