@@ -135,6 +135,6 @@ echo "sources:    $EXPECTED_HASH"
 
 new=$(mktemp -d "${TMPDIR:-/tmp}/ohlc-check.XXXXXX")
 trap 'rmdir "$new" 2>/dev/null || true' EXIT
-ns=(unshare --mount --propagation private)
-[[ $EUID -eq 0 ]] || ns=(unshare --map-root-user --mount --propagation private)
+ns=(unshare --mount --pid --fork --propagation private)
+[[ $EUID -eq 0 ]] || ns=(unshare --map-root-user --mount --pid --fork --propagation private)
 "${ns[@]}" bash "${BASH_SOURCE[0]}" --inside "$new" "$prebuild" "$node_bin" "${libs[@]}"
