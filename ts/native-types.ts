@@ -75,7 +75,7 @@ export interface NativeWriterBatch {
 }
 
 export interface NativeWriterMetadata {
-  attributes: Array<{ name: string; kind: 'int' | 'float' | 'string' | 'int[]' | 'float[]'; value: number | string | number[] }>;
+  attributes: Array<{ name: string; kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]'; value: number | boolean | string | number[] }>;
   json: string;
 }
 
@@ -90,7 +90,7 @@ export interface NativeWriter {
 export interface NativeReadResult {
   rows: number;
   arrays: Array<{ name: string; type: 'u8' | 'i8' | 'i64' | 'f32' | 'f64'; shape: number[]; data: ArrayBuffer }>;
-  attributes: Record<string, number | string | number[]>;
+  attributes: Record<string, number | boolean | string | number[]>;
   metadataJson: string;
 }
 

@@ -34,6 +34,7 @@ const char* type_name(storage::ElemType t) {
 Napi::Value attribute_value(Napi::Env env, const storage::Attribute& a) {
   switch (a.kind) {
     case storage::Attribute::kInt: return Napi::Number::New(env, static_cast<double>(a.int_value));
+    case storage::Attribute::kBool: return Napi::Boolean::New(env, a.int_value != 0);
     case storage::Attribute::kFloat: return Napi::Number::New(env, a.float_value);
     case storage::Attribute::kString: return Napi::String::New(env, a.string_value);
     case storage::Attribute::kIntList: {

@@ -307,6 +307,9 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       } else if (kind == "float" && v.IsNumber()) {
         attr.kind = storage::Attribute::kFloat;
         attr.float_value = v.As<Napi::Number>().DoubleValue();
+      } else if (kind == "bool" && v.IsBoolean()) {
+        attr.kind = storage::Attribute::kBool;
+        attr.int_value = v.As<Napi::Boolean>().Value() ? 1 : 0;
       } else if (kind == "string" && v.IsString()) {
         attr.kind = storage::Attribute::kString;
         attr.string_value = v.As<Napi::String>().Utf8Value();

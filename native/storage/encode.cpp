@@ -113,7 +113,7 @@ uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc) {
   return libdeflate_crc32(crc, data, bytes);
 }
 
-uint32_t crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+uint32_t crc32_concat(uint32_t crc1, uint32_t crc2, uint64_t len2) {
   return static_cast<uint32_t>(::crc32_combine(crc1, crc2, static_cast<z_off_t>(len2)));
 }
 

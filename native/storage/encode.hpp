@@ -43,6 +43,8 @@ void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, in
 const std::vector<uint8_t>& deflate_terminator();
 
 uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc = 0);
-uint32_t crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
+// CRC-32 of A then B from crc(A), crc(B) and len(B). (Not named crc32_combine: zlib.h may
+// #define that name to crc32_combine64 under large-file flags.)
+uint32_t crc32_concat(uint32_t crc1, uint32_t crc2, uint64_t len2);
 
 }  // namespace ohlc::storage

@@ -75,6 +75,14 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
   Attribute a;
   a.name = name;
   switch (H5Tget_class(type.get())) {
+    case H5T_ENUM: {
+      // h5py's boolean (enum FALSE/TRUE over int8).
+      int8_t v = 0;
+      if (!scalar || H5Tget_size(type.get()) != 1 || H5Aread(attr.get(), type.get(), &v) < 0) return 0;
+      a.kind = Attribute::kBool;
+      a.int_value = v;
+      break;
+    }
     case H5T_INTEGER: {
       std::vector<int64_t> v(static_cast<size_t>(std::max<hssize_t>(n, 0)));
       if (!v.empty() && H5Aread(attr.get(), H5T_NATIVE_INT64, v.data()) < 0) return 0;

@@ -131,6 +131,19 @@ class Hdf5Sink final : public Sink {
                     what);
         break;
       }
+      case Attribute::kBool: {
+        // h5py's boolean: an 8-bit enum {FALSE = 0, TRUE = 1}, read back as numpy.bool_.
+        h5::Handle type = h5::checked(H5Tenum_create(H5T_NATIVE_INT8), what);
+        const int8_t no = 0, yes = 1;
+        h5::ok(H5Tenum_insert(type.get(), "FALSE", &no), what);
+        h5::ok(H5Tenum_insert(type.get(), "TRUE", &yes), what);
+        h5::Handle space = h5::checked(H5Screate(H5S_SCALAR), what);
+        h5::Handle a = h5::checked(
+            H5Acreate2(root, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what);
+        const int8_t v = attr.int_value ? 1 : 0;
+        h5::ok(H5Awrite(a.get(), type.get(), &v), what);
+        break;
+      }
       case Attribute::kString: {
         h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), what);
         h5::ok(H5Tset_size(type.get(), H5T_VARIABLE), what);

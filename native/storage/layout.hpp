@@ -73,7 +73,7 @@ DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint
 
 // One metadata attribute as the TS layer hands it over (HDF5 needs types; other formats use JSON).
 struct Attribute {
-  enum Kind { kInt, kFloat, kString, kIntList, kFloatList };
+  enum Kind { kInt, kFloat, kString, kIntList, kFloatList, kBool };
   std::string name;
   Kind kind = kString;
   int64_t int_value = 0;

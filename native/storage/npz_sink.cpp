@@ -36,9 +36,13 @@ struct Member {
 // its member's deflate stream.
 std::vector<uint8_t> stored_block(const std::string& data) {
   const size_t n = data.size();
-  std::vector<uint8_t> out = {0x00, static_cast<uint8_t>(n & 0xff), static_cast<uint8_t>(n >> 8),
-                              static_cast<uint8_t>(~n & 0xff), static_cast<uint8_t>((~n >> 8) & 0xff)};
-  out.insert(out.end(), data.begin(), data.end());
+  std::vector<uint8_t> out(5 + n);
+  out[0] = 0x00;  // BFINAL 0, BTYPE 00 (stored), padding to the byte boundary
+  out[1] = static_cast<uint8_t>(n & 0xff);
+  out[2] = static_cast<uint8_t>(n >> 8);
+  out[3] = static_cast<uint8_t>(~n & 0xff);
+  out[4] = static_cast<uint8_t>((~n >> 8) & 0xff);
+  std::memcpy(out.data() + 5, data.data(), n);
   return out;
 }
 
@@ -93,7 +97,7 @@ class NpzSink final : public Sink {
     Member& m = members_[a];
     File& f = a == kImages ? archive_ : m.stream;
     f.write(encoded.data(), encoded.size());
-    m.crc = crc32_combine(m.crc, raw_crc, raw_bytes);
+    m.crc = crc32_concat(m.crc, raw_crc, raw_bytes);
     m.raw_bytes += raw_bytes;
     m.deflated += encoded.size();
   }
@@ -200,7 +204,7 @@ class NpzSink final : public Sink {
     zip::Entry e;
     e.name = m.name;
     e.method = 8;
-    e.crc = crc32_combine(crc32_of(reinterpret_cast<const uint8_t*>(header.data()), header.size()), m.crc,
+    e.crc = crc32_concat(crc32_of(reinterpret_cast<const uint8_t*>(header.data()), header.size()), m.crc,
                           m.raw_bytes);
     e.uncompressed = header.size() + m.raw_bytes;
     e.compressed = compressed;

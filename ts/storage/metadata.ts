@@ -4,8 +4,8 @@ import { packageInfo } from '../info.js';
 
 export interface NativeAttribute {
   name: string;
-  kind: 'int' | 'float' | 'string' | 'int[]' | 'float[]';
-  value: number | string | number[];
+  kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]';
+  value: number | boolean | string | number[];
 }
 
 /** Keys stored as JSON text in HDF5 attributes (objects there have no other portable form). */
@@ -40,7 +40,7 @@ export function datasetMetadata(core: CoreMetadata, caller: Record<string, unkno
 
 function attribute(name: string, value: unknown): NativeAttribute {
   if (typeof value === 'number') return { name, kind: Number.isInteger(value) ? 'int' : 'float', value };
-  if (typeof value === 'boolean') return { name, kind: 'int', value: value ? 1 : 0 };
+  if (typeof value === 'boolean') return { name, kind: 'bool', value };
   if (typeof value === 'string' && !JSON_KEYS.has(name)) return { name, kind: 'string', value };
   if (Array.isArray(value) && value.every((v) => typeof v === 'number') && !JSON_KEYS.has(name)) {
     const ints = value.every((v) => Number.isInteger(v));
