@@ -333,3 +333,29 @@ describe('inspect and info', () => {
     assert.equal(typeof info.cuda.available, 'boolean');
   });
 });
+
+describe('models CLI', () => {
+  it('lists models newest first and shows one after verifying it', async () => {
+    const { saveModel } = await import('../ts/index.js');
+    const dir = project('models', 'paths: { models: ../models }\n');
+    const models = join(dir, 'models');
+    const first = await saveModel(new Uint8Array([1, 2, 3]), models, { accuracy: 0.9 });
+    const second = await saveModel({ weights: [0.5, -1] }, models, { accuracy: 0.95, epochs: 3 });
+    const list = await runCli(['models', 'list', '--json'], dir);
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout).map((m: { path: string }) => m.path), [second, first]);
+    const show = await runCli(['models', 'show', 'latest', '--json'], dir);
+    assert.equal(show.status, 0, show.stderr);
+    const shown = JSON.parse(show.stdout);
+    assert.equal(shown.path, second);
+    assert.equal(shown.verified, true);
+    assert.deepEqual(shown.metrics, { accuracy: 0.95, epochs: 3 });
+    // A corrupt model fails to show, naming the file.
+    const bytes = readFileSync(first);
+    bytes[bytes.length - 5] ^= 0xff;
+    writeFileSync(first, bytes);
+    const bad = await runCli(['models', 'show', first], dir);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, new RegExp(first.split('/').pop()!.replace(/\./g, '\\.')));
+  });
+});

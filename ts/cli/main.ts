@@ -6,6 +6,7 @@ import { registerBuild } from './commands/build.js';
 import { registerData } from './commands/data.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerModels } from './commands/models.js';
 import { EXIT } from './run.js';
 
 const program = new Command('ohlc-native');
@@ -21,6 +22,7 @@ program
 registerBuild(program);
 registerData(program);
 registerInspect(program);
+registerModels(program);
 registerInfo(program);
 
 await program.parseAsync();
