@@ -375,6 +375,18 @@ setInterval(() => {}, 1000);
     }
   });
 
+  it('replacing a batch set removes files of the old run beyond the new last one', async () => {
+    const stem = join(dir, 'shrinking');
+    for (const [count, expectFiles] of [[30, 3], [15, 2]] as const) {
+      const w = await createDatasetWriter(stem, { seqLen: SEQ, height: H, mode: 'batch', imagesPerFile: 10, overwrite: true });
+      await w.append({ candles: f.candles, starts: f.starts.subarray(0, count), timestamps: f.timestamps.subarray(0, count) });
+      const r = await w.close();
+      assert.equal(r.files.length, expectFiles);
+    }
+    assert.equal(existsSync(`${stem}_00002.h5`), false);
+    assert.equal((await loadImagesFromStorage(stem)).total, 15);
+  });
+
   it('refuses to overwrite an existing output unless asked', async () => {
     const p = join(dir, 'exists.h5');
     for (const overwrite of [false, true]) {

@@ -2,7 +2,7 @@
 // The addon encodes on all cores and writes off the JS thread; this layer validates, splits
 // appends across batch-mode files, serialises operations and turns errors into clear messages.
 // Every output is written under a temporary name and renamed when complete.
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { abortError, invalidParameterError, OhlcError, rethrowNative, throwIfAborted } from '../errors.js';
 import type { IntegerTypedArray, OhlcColumns, PixelDtype } from '../images/rasterize.js';
@@ -390,6 +390,15 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
           await call<void>((cb) => w.abort(cb), currentPath);
         }
         state = 'closed';
+        // A replaced batch set must not keep files of the old run past the new last one: they
+        // would load as part of this set.
+        if (opts.mode === 'batch' && opts.overwrite) {
+          for (let i = files.length; ; i++) {
+            const stale = batchOutputPath(opts.path, opts.format, i);
+            if (!(await stat(stale).then(() => true, () => false))) break;
+            await rm(stale, { recursive: true, force: true });
+          }
+        }
         return { files: [...files], count: total };
       });
     },
