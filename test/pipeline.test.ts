@@ -359,3 +359,29 @@ describe('models CLI', () => {
     assert.match(bad.stderr, new RegExp(first.split('/').pop()!.replace(/\./g, '\\.')));
   });
 });
+
+describe('download and sample commands', () => {
+  it('download fetches and caches only, reporting candles and gaps', async () => {
+    const dir = project('download-only', configYaml());
+    const r = await runCli(['download', '--json', '--quiet'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.candles, rows.length);
+    assert.equal(s.archives, 2);
+    assert.equal(s.gaps.length, 2);
+    assert.deepEqual(s.gaps.map((g: { missing: number }) => g.missing), [1, 3]);
+    assert.equal(existsSync(join(dir, 'data', 'processed')), false, 'no dataset written');
+    assert.ok(existsSync(join(dir, 'data', 'raw', 'data', 'spot', 'monthly', 'klines', 'TESTUSDT', '1h', 'TESTUSDT-1h-2024-01.zip')));
+  });
+
+  it('sample writes the synthetic archives only', async () => {
+    const dir = project('sample-only', configYaml({ source: 'sample' }).replace(/\n *base_url: .*/, ''));
+    const r = await runCli(['sample', '--json', '--quiet'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.archives.length, 2);
+    assert.ok(s.archives.every((a: { path: string }) => a.path.includes(`${join('data', 'raw', 'synthetic')}`)));
+    const again = JSON.parse((await runCli(['sample', '--json', '--quiet'], dir)).stdout);
+    assert.ok(again.archives.every((a: { written: boolean }) => !a.written), 'identical archives are not rewritten');
+  });
+});
