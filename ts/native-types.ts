@@ -1,5 +1,5 @@
 // The addon's surface as the TS layer calls it: plain typed arrays and numbers, validated first.
-import type { NativeKlines, NativeKlinesCall, NativeKlinesCallback } from './data/native-klines.js';
+import type { NativeInflateCallback, NativeKlines, NativeKlinesCall, NativeKlinesCallback, NativeZipMember } from './data/native-klines.js';
 
 export interface NativeCudaInfo {
   compiled: boolean;
@@ -101,6 +101,10 @@ export interface NativeAddon {
   rasterizeAsync(call: NativeRasterCall, callback: NativeCallback): () => void;
   parseKlines(csv: Uint8Array, call: NativeKlinesCall): NativeKlines;
   parseKlinesAsync(csv: Uint8Array, call: NativeKlinesCall, callback: NativeKlinesCallback): () => void;
+  /** The member's bytes, inflated on a worker thread and checked (size, CRC-32); `archive` is pinned meanwhile. */
+  inflateMemberAsync(archive: Uint8Array, member: NativeZipMember, callback: NativeInflateCallback): void;
+  /** Inflates and parses the member in one worker call; returns a function that cancels the work. */
+  parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeKlinesCall, callback: NativeKlinesCallback): () => void;
   readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, callback: (err: Error | null, result?: NativeReadResult) => void): void;
   decodeJpeg(bytes: Uint8Array, callback: (err: Error | null, result?: { height: number; width: number; pixels: ArrayBuffer }) => void): void;
   openWriter(options: NativeWriterOptions, callback: (err: Error | null, writer?: NativeWriter) => void): void;

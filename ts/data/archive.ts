@@ -1,5 +1,7 @@
 // One archive, from the cache or the network: fetched with its .CHECKSUM, verified (a mismatch
-// is fetched once more, then fails), opened, and only then committed to the cache.
+// is fetched once more, then fails), opened, and only then committed to the cache. A cached
+// archive is re-verified and its member located; inflating it is left to the parser, which does
+// both in one native call.
 import { pathToFileURL } from 'node:url';
 import { OhlcError } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
@@ -7,7 +9,7 @@ import { sha256Hex, parseChecksum, type ArchiveCache } from './cache.js';
 import { DAY_MS } from './dates.js';
 import { fetchWithRetries, type HttpSettings } from './http.js';
 import type { DataLogger } from './types.js';
-import { readCsvMember } from './zip.js';
+import { locateCsvMember, readCsvMember, type ZipMember } from './zip.js';
 
 export interface NetworkSettings {
   baseUrl: string;
@@ -23,12 +25,18 @@ export interface ArchiveContext {
   logger: DataLogger;
 }
 
+/**
+ * The klines of an archive, as the parser takes them: a CSV already inflated (a download: it was
+ * inflated and checked before being cached), or a member still deflated inside its archive (a
+ * cache hit: inflated, checked and parsed in one native call).
+ */
+export type ArchiveContent = { csv: Buffer } | { zip: Buffer; member: ZipMember };
+
 export interface ObtainedArchive {
   ref: ArchiveRef;
   url: string;
   sha256: string;
-  /** The inflated CSV member. */
-  csv: Buffer;
+  content: ArchiveContent;
   cached: boolean;
   verified: boolean;
 }
@@ -51,7 +59,7 @@ function archiveUrl(ref: ArchiveRef, ctx: ArchiveContext, path: string): string 
   return ctx.network ? ctx.network.baseUrl + ref.path : pathToFileURL(path).href;
 }
 
-/** The cached archive, re-verified and opened; null when it is not (or no longer) cached. */
+/** The cached archive, re-verified and its member located; null when it is not (or no longer) cached. */
 export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<ObtainedArchive | null> {
   const cached = await ctx.cache.read(ref);
   if (!cached) {
@@ -59,8 +67,8 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
     return null;
   }
   ctx.logger.debug('cache hit', { file: ref.name, path: cached.path });
-  const member = await readCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
-  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, csv: member.csv, cached: true, verified: true };
+  const member = await locateCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
+  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true };
 }
 
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
@@ -92,12 +100,12 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
       // Opened before it is committed: a corrupt ZIP never reaches the cache.
       const member = await readCsvMember(ref.name, zip.body, csvLimit);
       await ctx.cache.commit(ref, zip.body, sum.body);
-      return { status: 'ok', archive: { ref, url, sha256: actual, csv: member.csv, cached: false, verified: true } };
+      return { status: 'ok', archive: { ref, url, sha256: actual, content: { csv: member.csv }, cached: false, verified: true } };
     }
     if (!net.verify) {
       ctx.logger.warn('verify: false: using an archive that does not match its checksum; it is not cached', { file: ref.name, expected, actual, problem });
       const member = await readCsvMember(ref.name, zip.body, csvLimit);
-      return { status: 'ok', archive: { ref, url, sha256: actual, csv: member.csv, cached: false, verified: false } };
+      return { status: 'ok', archive: { ref, url, sha256: actual, content: { csv: member.csv }, cached: false, verified: false } };
     }
     if (round === 1) {
       ctx.logger.warn('checksum mismatch; downloading the archive again', { file: ref.name, expected, actual, problem });

@@ -10,7 +10,7 @@ import { DAY_MS } from './dates.js';
 import { Limiter } from './limit.js';
 import { computeGaps, mergeKlines, missingBetween } from './merge.js';
 import { resolveDownloadOptions, type ResolvedDownload } from './options.js';
-import { parseKlinesCsvAsync, type ParsedKlines } from './parse.js';
+import { parseKlinesCsvAsync, parseKlinesMemberAsync, type ParsedKlines } from './parse.js';
 import { planArchives, type ArchivePlan, type DayUnit, type MonthUnit, type PlanUnit } from './plan.js';
 import { writeResolvedSample } from './sample.js';
 import type { CandleSource, Candles, DataProgress, DownloadOptions, Gap } from './types.js';
@@ -150,7 +150,9 @@ class SeriesLoader {
   private async parse(archive: ObtainedArchive): Promise<LoadedArchive> {
     const { ref } = archive;
     this.progress.obtained(ref.name);
-    const klines = await parseKlinesCsvAsync(archive.csv, { name: ref.name, onMalformedRow: this.o.onMalformedRow, signal: this.signal });
+    const { content } = archive;
+    const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, signal: this.signal };
+    const klines = 'csv' in content ? await parseKlinesCsvAsync(content.csv, options) : await parseKlinesMemberAsync(content.zip, content.member, options);
     if (klines.skipped > 0) {
       this.o.logger.warn('skipped malformed rows', { file: ref.name, skipped: klines.skipped, first: klines.firstSkipped });
     }

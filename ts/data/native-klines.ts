@@ -1,5 +1,6 @@
-// The kline parser's surface in the addon (native/binding/klines_binding.cpp); NativeAddon in
-// ts/native-types.ts lists these methods.
+// The kline parser's surface in the addon (native/binding/klines_binding.cpp, with
+// native/kernels/zip_member for archive members); NativeAddon in ts/native-types.ts lists these
+// methods.
 
 export interface NativeKlinesCall {
   /** The archive, for error messages. */
@@ -31,3 +32,24 @@ export interface NativeKlines {
 }
 
 export type NativeKlinesCallback = (err: Error | null, result?: NativeKlines) => void;
+
+/**
+ * A ZIP member as the archive's central directory declares it (read by yauzl in ts/data/zip.ts),
+ * for the native inflater: it inflates into exactly `uncompressedSize` bytes and checks `crc32`.
+ */
+export interface NativeZipMember {
+  /** The archive, for error messages. */
+  archive: string;
+  /** The member's file name, for error messages. */
+  name: string;
+  /** Where the member's compressed bytes start in the archive. */
+  offset: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  /** Unsigned. */
+  crc32: number;
+  /** 0 stored, 8 deflate. */
+  method: number;
+}
+
+export type NativeInflateCallback = (err: Error | null, data?: Buffer) => void;

@@ -1,24 +1,37 @@
-// Reads the one CSV member of a kline archive, in memory (yauzl.fromBuffer): nothing is ever
-// extracted to disk, so a member name cannot steer a write. A member declaring more bytes than
-// the period can hold is refused before inflating (a ZIP bomb), inflation stops at that cap
-// whatever the header says, and the inflated bytes must match the member's size and CRC-32.
-import { promisify } from 'node:util';
-import { crc32, inflateRaw as inflateRawCallback } from 'node:zlib';
+// Reads the one CSV member of a kline archive, in memory: yauzl reads the ZIP structure
+// (yauzl.fromBuffer) and the addon inflates the member (libdeflate, native/kernels/zip_member)
+// on a worker thread. Nothing is ever extracted to disk, so a member name cannot steer a write. A
+// member declaring more bytes than the period can hold is refused before inflating (a ZIP bomb);
+// inflation writes into exactly the declared size, so a lying header cannot make it write more,
+// and the inflated bytes must match the member's size and CRC-32.
 import yauzl from 'yauzl';
-import { OhlcError } from '../errors.js';
+import { OhlcError, rethrowNative } from '../errors.js';
+import { native } from '../native.js';
+import type { NativeZipMember } from './native-klines.js';
 
 export interface CsvMember {
   name: string;
   csv: Buffer;
 }
 
+/** Where a member's data lies in its archive and what it declares: all the inflater needs. */
+export type ZipMember = NativeZipMember;
+
 /** A kline archive holds one member; anything with many entries is not one. */
 const MAX_ENTRIES = 16;
 
-const inflateRaw = promisify(inflateRawCallback);
-
 function zipError(archive: string, detail: string, cause?: unknown): OhlcError {
   return new OhlcError('ERR_OHLC_ZIP', `${archive} is not a usable kline archive: ${detail}`, { cause });
+}
+
+/**
+ * A native ZIP error (code ERR_OHLC_ZIP, message already naming archive and member) as an
+ * OhlcError with a JS stack, keeping its `file` and `member`; null for any other error.
+ */
+export function fromNativeZipError(err: unknown): OhlcError | null {
+  const e = err as Error & { code?: string; file?: string; member?: string };
+  if (!(e instanceof Error) || e.code !== 'ERR_OHLC_ZIP') return null;
+  return Object.assign(new OhlcError('ERR_OHLC_ZIP', e.message), { file: e.file, member: e.member });
 }
 
 function openZip(archive: string, data: Buffer): Promise<yauzl.ZipFile> {
@@ -47,37 +60,11 @@ function listEntries(archive: string, zip: yauzl.ZipFile): Promise<yauzl.Entry[]
 }
 
 /**
- * The member's bytes, inflated in one zlib call on the thread pool. yauzl locates the data; zlib's
- * maxOutputLength stops inflation at the cap, whatever the headers claim.
+ * The single .csv member of `data`, located and checked but not inflated. `maxBytes` is the most a
+ * genuine member can hold (from the interval and the period); a member declaring more is refused
+ * here, before anything is inflated.
  */
-async function inflate(archive: string, zip: yauzl.ZipFile, data: Buffer, entry: yauzl.Entry, maxBytes: number): Promise<Buffer> {
-  if (entry.isEncrypted()) throw zipError(archive, `${entry.fileName} is encrypted`);
-  let start: number;
-  try {
-    start = (await zip.readLocalFileHeaderPromise(entry, { minimal: true })).fileDataStart;
-  } catch (err) {
-    throw zipError(archive, (err as Error).message, err);
-  }
-  const end = start + entry.compressedSize;
-  if (end > data.length) throw zipError(archive, `${entry.fileName} runs past the end of the archive (truncated)`);
-  const raw = data.subarray(start, end);
-  if (entry.compressionMethod === 0) return raw;
-  if (entry.compressionMethod !== 8) throw zipError(archive, `${entry.fileName} uses compression method ${entry.compressionMethod}, not deflate`);
-  try {
-    return await inflateRaw(raw, { maxOutputLength: Math.max(1, maxBytes) });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new OhlcError('ERR_OHLC_ZIP_BOMB', `${archive}: ${entry.fileName} inflates past ${maxBytes} bytes; refusing it`);
-    }
-    throw zipError(archive, `${entry.fileName}: ${(err as Error).message}`, err);
-  }
-}
-
-/**
- * The single .csv member of `data`, inflated. `maxBytes` is the most a genuine member can hold
- * (from the interval and the period); larger declared or actual sizes are refused.
- */
-export async function readCsvMember(archive: string, data: Buffer, maxBytes: number): Promise<CsvMember> {
+export async function locateCsvMember(archive: string, data: Buffer, maxBytes: number): Promise<ZipMember> {
   const zip = await openZip(archive, data);
   const files = (await listEntries(archive, zip)).filter((e) => !e.fileName.endsWith('/'));
   const csvs = files.filter((e) => e.fileName.toLowerCase().endsWith('.csv'));
@@ -92,8 +79,57 @@ export async function readCsvMember(archive: string, data: Buffer, maxBytes: num
       `${archive}: ${entry.fileName} declares ${entry.uncompressedSize} bytes, more than the ${maxBytes} its period can hold; refusing to inflate it`,
     );
   }
-  const csv = await inflate(archive, zip, data, entry, maxBytes);
-  if (csv.length !== entry.uncompressedSize) throw zipError(archive, `${entry.fileName} inflates to ${csv.length} bytes, not the ${entry.uncompressedSize} it declares`);
-  if ((crc32(csv) >>> 0) !== entry.crc32 >>> 0) throw zipError(archive, `${entry.fileName} fails its CRC-32 check (corrupt data)`);
-  return { name: entry.fileName, csv };
+  if (entry.isEncrypted()) throw zipError(archive, `${entry.fileName} is encrypted`);
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+    throw zipError(archive, `${entry.fileName} uses compression method ${entry.compressionMethod}, not deflate`);
+  }
+  let offset: number;
+  try {
+    offset = (await zip.readLocalFileHeaderPromise(entry, { minimal: true })).fileDataStart;
+  } catch (err) {
+    throw zipError(archive, (err as Error).message, err);
+  }
+  if (offset + entry.compressedSize > data.length) throw zipError(archive, `${entry.fileName} runs past the end of the archive (truncated)`);
+  return {
+    archive,
+    name: entry.fileName,
+    offset,
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.uncompressedSize,
+    crc32: entry.crc32 >>> 0,
+    method: entry.compressionMethod,
+  };
+}
+
+/**
+ * The member's bytes, inflated by the addon on a worker thread into a Buffer of exactly the
+ * declared size and checked against its CRC-32. `data` must not change until this settles.
+ */
+export function inflateMember(data: Buffer, member: ZipMember): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const settle = (err: unknown, csv?: Buffer) => {
+      if (!err && csv) return resolve(csv);
+      try {
+        const zipErr = fromNativeZipError(err);
+        if (zipErr) throw zipErr;
+        rethrowNative(err ?? new Error('native: inflateMemberAsync returned nothing'));
+      } catch (e) {
+        reject(e);
+      }
+    };
+    try {
+      native().inflateMemberAsync(data, member, settle);
+    } catch (err) {
+      settle(err);
+    }
+  });
+}
+
+/**
+ * The single .csv member of `data`, inflated. `maxBytes` is the most a genuine member can hold
+ * (from the interval and the period); larger declared sizes are refused before inflating.
+ */
+export async function readCsvMember(archive: string, data: Buffer, maxBytes: number): Promise<CsvMember> {
+  const member = await locateCsvMember(archive, data, maxBytes);
+  return { name: member.name, csv: await inflateMember(data, member) };
 }
