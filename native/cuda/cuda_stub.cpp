@@ -1,4 +1,5 @@
-// Stand-in for raster_cuda.cu in builds without a CUDA compiler.
+// Stand-in for raster_cuda.cu in builds without a CUDA compiler: the backend reports itself as
+// unavailable and every entry point fails with that reason.
 #include "cuda/raster_cuda.hpp"
 
 namespace ohlc::cuda {
@@ -12,12 +13,37 @@ const DeviceInfo& probe() {
   return info;
 }
 
+const char* host_transfer_name(HostTransfer t) {
+  switch (t) {
+    case HostTransfer::kAuto: return "auto";
+    case HostTransfer::kStaged: return "staged";
+    case HostTransfer::kRegister: return "register";
+  }
+  return "?";
+}
+
+RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                             PixelType type, void* out, const std::atomic<bool>* cancel) {
+  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
+}
+
 RasterOutcome rasterize_cuda(const CandleColumns&, const WindowList&, ImageShape, PixelType,
-                             void*, const std::atomic<bool>*) {
+                             void*, const std::atomic<bool>*, const CudaOptions&) {
   RasterOutcome r;
   r.status = RasterOutcome::kBadArgument;
-  r.message = probe().reason;
+  r.message = "CUDA device not available: " + probe().reason;
   return r;
 }
+
+DeviceBenchmark benchmark_device(const CandleColumns&, const WindowList&, ImageShape, PixelType,
+                                 int) {
+  DeviceBenchmark r;
+  r.error = "CUDA device not available: " + probe().reason;
+  return r;
+}
+
+void* alloc_pinned(size_t) { return nullptr; }
+void free_pinned(void*) {}
+void release_resources() {}
 
 }  // namespace ohlc::cuda

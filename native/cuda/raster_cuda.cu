@@ -1,32 +1,56 @@
 // GPU rasterizer: same pixels as kernels/raster.cpp (docs/IMAGE.md), bit for bit.
 //
-// One thread block per window: the block reduces the window's price range in float64, computes
-// every bar's rows (raster_math.hpp, compiled with --fmad=false) into shared memory, then writes
-// the image with one 4-byte (uint8) or 16-byte (float32) store per bar and row, coalesced along
-// the row. Windows are processed in batches on two streams, so the copy of batch k back to the
-// host overlaps the drawing of batch k+1; the caller's output is page-locked for the duration
-// (cudaHostRegister) so copies run at PCIe speed, with a pinned staging fallback.
+// Kernel: one thread block per window. The block checks every price (__syncthreads_or) and
+// reduces the window's range in float64, computes each bar's rows with raster_math.hpp (the
+// same float64 operations in the same order as the CPU; the file is compiled with --fmad=false)
+// into shared memory, then writes the image with the raster_layout.hpp writers: 16-byte
+// streaming stores, coalesced along rows. Windows longer than kBarTile bars are drawn tile by
+// tile; windows with an unusable price are left unwritten and the lowest such window index is
+// kept with atomicMin, so the host reports exactly the window rasterize_cpu reports.
+//
+// Host: the native calls arrive in chunks of <= 64 MiB of images (rasterize.ts, build.ts), so
+// per-call set-up costs matter as much as bandwidth. Streams, device buffers and pinned staging
+// buffers are therefore created once per process and reused (one mutex: calls from several
+// threads run one after another). A call uploads only the candles its windows cover, then runs
+// batches of ~16 MiB alternately on two streams, so the device-to-host copy of one batch
+// overlaps the drawing of the next and the host-side copy out of the staging buffer of the one
+// before. Every CUDA call is checked; every exit path waits for the streams before returning
+// (no copy may still target the caller's memory), and a failed call frees the cached resources.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cuda/raster_cuda.hpp"
+#include "cuda/raster_layout.hpp"
 
 namespace ohlc::cuda {
 namespace {
 
 constexpr int kBlock = 256;
-constexpr uint32_t kBarTile = 1024;  // bars whose rows sit in shared memory at once
+constexpr int kWarps = kBlock / 32;
+constexpr size_t kDefaultBatchBytes = size_t{16} << 20;
+constexpr size_t kMaxLaunchWindows = size_t{1} << 30;  // grid.x is limited to 2^31 - 1
+constexpr size_t kKeepBytes = size_t{256} << 20;  // larger cached buffers are freed after a call
+constexpr unsigned long long kNoBadWindow = ~0ull;
 
-struct DeviceCandles {
+struct KernelArgs {
   const double* open;
   const double* high;
   const double* low;
   const double* close;
+  const int64_t* starts;  // nullptr: start = first + w * stride
+  int64_t first;
+  int64_t stride;
+  uint64_t window_offset;  // call-wide index of this launch's window 0 (for first_bad)
+  uint32_t seq_len;
+  uint32_t height;
+  void* out;  // this launch's images, contiguous
+  unsigned long long* first_bad;
 };
 
 __device__ inline double warp_min(double v) {
@@ -38,109 +62,320 @@ __device__ inline double warp_max(double v) {
   return v;
 }
 
-// Writes one image per block. `bad[w]` is set to 1 for a window with an unusable price (its image
-// is then left unwritten; the host reports the error).
-template <typename Pixel>
-__global__ void __launch_bounds__(kBlock)
-    raster_kernel(DeviceCandles c, const int64_t* __restrict__ starts, int64_t first,
-                  int64_t stride, uint32_t count, uint32_t seq_len, uint32_t height,
-                  Pixel* __restrict__ out, uint8_t* __restrict__ bad) {
-  __shared__ double s_lo[kBlock / 32];
-  __shared__ double s_hi[kBlock / 32];
-  __shared__ int s_bad;
-  __shared__ BarRows s_rows[kBarTile];
+// Block w draws window w of the launch. kWhole: all bar rows fit shared memory and the image
+// fits 32-bit indices (whole_image_path), else tiles of kBarTile bars.
+template <typename Pixel, bool kWhole>
+__global__ void __launch_bounds__(kBlock) raster_kernel(KernelArgs a) {
+  extern __shared__ __align__(16) unsigned char s_raw[];
+  BarRows* s_rows = reinterpret_cast<BarRows*>(s_raw);  // min(L, kBarTile) entries
+  __shared__ double s_lo[kWarps];
+  __shared__ double s_hi[kWarps];
 
   const uint32_t w = blockIdx.x;
-  if (w >= count) return;
-  const int64_t start = starts ? starts[w] : first + static_cast<int64_t>(w) * stride;
-  const int tid = threadIdx.x;
-  if (tid == 0) s_bad = 0;
-  __syncthreads();
+  const uint32_t t = threadIdx.x;
+  const uint32_t len = a.seq_len;
+  const int64_t start = a.starts ? a.starts[w] : a.first + static_cast<int64_t>(w) * a.stride;
 
+  // Range and validity. With every price finite and > 0, fmin/fmax pick exactly what the CPU's
+  // compare-and-select picks (no NaN, no signed zeros), so lo/hi are bit-identical.
   double lo = static_cast<double>(INFINITY), hi = 0.0;
-  const double* fields[4] = {c.open, c.high, c.low, c.close};
+  int bad = 0;
+  const double* fields[4] = {a.open, a.high, a.low, a.close};
   for (int f = 0; f < 4; ++f) {
     const double* p = fields[f] + start;
-    for (uint32_t j = tid; j < seq_len; j += kBlock) {
+    for (uint32_t j = t; j < len; j += kBlock) {
       const double v = p[j];
-      if (!usable_price(v)) s_bad = 1;
+      bad |= !usable_price(v);
       lo = fmin(lo, v);
       hi = fmax(hi, v);
     }
   }
-  lo = warp_min(lo);
-  hi = warp_max(hi);
-  if ((tid & 31) == 0) {
-    s_lo[tid >> 5] = lo;
-    s_hi[tid >> 5] = hi;
-  }
-  __syncthreads();
-  if (s_bad) {
-    if (tid == 0) bad[w] = 1;
+  if (__syncthreads_or(bad)) {  // uniform: the whole block leaves together
+    if (t == 0) atomicMin(a.first_bad, static_cast<unsigned long long>(a.window_offset + w));
     return;
   }
+  lo = warp_min(lo);
+  hi = warp_max(hi);
+  if ((t & 31) == 0) {
+    s_lo[t >> 5] = lo;
+    s_hi[t >> 5] = hi;
+  }
+  __syncthreads();
   lo = s_lo[0];
   hi = s_hi[0];
-  for (int k = 1; k < kBlock / 32; ++k) {
+  for (int k = 1; k < kWarps; ++k) {
     lo = fmin(lo, s_lo[k]);
     hi = fmax(hi, s_hi[k]);
   }
 
-  const uint32_t width = 4 * seq_len;
-  Pixel* image = out + static_cast<size_t>(w) * height * width;
-  for (uint32_t tile = 0; tile < seq_len; tile += kBarTile) {
-    const uint32_t bars = min(kBarTile, seq_len - tile);
-    __syncthreads();
-    for (uint32_t j = tid; j < bars; j += kBlock) {
-      const int64_t i = start + tile + j;
-      s_rows[j] = bar_rows(c.open[i], c.high[i], c.low[i], c.close[i], hi, lo,
-                           static_cast<int32_t>(height));
+  const int32_t h = static_cast<int32_t>(a.height);
+  const size_t image_pixels = static_cast<size_t>(a.height) * 4 * len;
+  Pixel* image = static_cast<Pixel*>(a.out) + static_cast<size_t>(w) * image_pixels;
+  for (uint32_t t0 = 0; t0 < len; t0 += kBarTile) {
+    const uint32_t bars = min(kBarTile, len - t0);
+    if (t0 > 0) __syncthreads();  // everyone is done reading the previous tile's rows
+    for (uint32_t j = t; j < bars; j += kBlock) {
+      const int64_t i = start + t0 + j;
+      s_rows[j] = bar_rows(a.open[i], a.high[i], a.low[i], a.close[i], hi, lo, h);
     }
     __syncthreads();
-    const uint32_t cells = bars * height;
-    for (uint32_t k = tid; k < cells; k += kBlock) {
-      const uint32_t row = k / bars;
-      const uint32_t j = k - row * bars;
-      const BarRows r = s_rows[j];
-      const int32_t y = static_cast<int32_t>(row);
-      const bool line = y >= r.line_top && y <= r.line_bottom;
-      Pixel* cell = image + static_cast<size_t>(row) * width + 4 * (tile + j);
-      if constexpr (sizeof(Pixel) == 1) {
-        const uint32_t v = (line ? 0u : 1u) | ((y == r.open ? 0u : 1u) << 8) |
-                           ((y == r.close ? 0u : 1u) << 16) | (1u << 24);
-        *reinterpret_cast<uint32_t*>(cell) = v;
-      } else {
-        *reinterpret_cast<float4*>(cell) =
-            make_float4(line ? 0.f : 1.f, y == r.open ? 0.f : 1.f, y == r.close ? 0.f : 1.f, 1.f);
-      }
+    if constexpr (kWhole) {
+      if constexpr (sizeof(Pixel) == 1)
+        write_image_u8(s_rows, len, a.height, reinterpret_cast<uint32_t*>(image), t, kBlock);
+      else
+        write_image_f32(s_rows, len, a.height, reinterpret_cast<float*>(image), t, kBlock);
+    } else {
+      if constexpr (sizeof(Pixel) == 1)
+        write_tile_u8(s_rows, bars, t0, len, a.height, reinterpret_cast<uint32_t*>(image), t,
+                      kBlock);
+      else
+        write_tile_f32(s_rows, bars, t0, len, a.height, reinterpret_cast<float*>(image), t,
+                       kBlock);
     }
   }
+}
+
+cudaError_t launch(const KernelArgs& a, size_t windows, PixelType type, cudaStream_t stream) {
+  const bool whole = whole_image_path(a.seq_len, a.height);
+  const size_t shared = std::min(a.seq_len, kBarTile) * sizeof(BarRows);  // <= 16 KiB
+  const dim3 grid(static_cast<unsigned>(windows));
+  if (type == PixelType::U8) {
+    if (whole) raster_kernel<uint8_t, true><<<grid, kBlock, shared, stream>>>(a);
+    else raster_kernel<uint8_t, false><<<grid, kBlock, shared, stream>>>(a);
+  } else {
+    if (whole) raster_kernel<float, true><<<grid, kBlock, shared, stream>>>(a);
+    else raster_kernel<float, false><<<grid, kBlock, shared, stream>>>(a);
+  }
+  return cudaGetLastError();
 }
 
 std::string describe(cudaError_t e, const char* what) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
 }
 
-// Owns device and host resources of one call; frees whatever was allocated on every path.
-struct CallResources {
-  double* d_prices = nullptr;
-  int64_t* d_starts = nullptr;
-  void* d_out[2] = {nullptr, nullptr};
-  uint8_t* d_bad = nullptr;
-  void* h_stage[2] = {nullptr, nullptr};
-  cudaStream_t streams[2] = {nullptr, nullptr};
-  void* registered = nullptr;
-  ~CallResources() {
-    for (auto s : streams)
-      if (s) cudaStreamSynchronize(s), cudaStreamDestroy(s);
-    if (registered) cudaHostUnregister(registered);
-    cudaFree(d_prices);
-    cudaFree(d_starts);
-    for (auto p : d_out) cudaFree(p);
-    cudaFree(d_bad);
-    for (auto p : h_stage) cudaFreeHost(p);
+// Grow-only buffers, sized to powers of two so varying calls settle after a few allocations.
+size_t round_up(size_t bytes) {
+  size_t n = size_t{64} << 10;
+  while (n < bytes) n <<= 1;
+  return n;
+}
+
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  cudaError_t reserve(size_t need) {
+    if (need <= bytes) return cudaSuccess;
+    release();
+    const size_t size = round_up(need);
+    const cudaError_t e = cudaMalloc(&ptr, size);
+    if (e != cudaSuccess) {
+      ptr = nullptr;
+      return e;
+    }
+    bytes = size;
+    return e;
+  }
+  void release() {
+    if (ptr) cudaFree(ptr);  // cleanup: an error here (a dead context) leaves nothing to do
+    ptr = nullptr;
+    bytes = 0;
   }
 };
+
+struct PinnedBuffer {
+  void* ptr = nullptr;
+  size_t bytes = 0;
+  cudaError_t reserve(size_t need) {
+    if (need <= bytes) return cudaSuccess;
+    release();
+    const size_t size = round_up(need);
+    const cudaError_t e = cudaMallocHost(&ptr, size);
+    if (e != cudaSuccess) {
+      ptr = nullptr;
+      return e;
+    }
+    bytes = size;
+    return e;
+  }
+  void release() {
+    if (ptr) cudaFreeHost(ptr);
+    ptr = nullptr;
+    bytes = 0;
+  }
+};
+
+// The per-process resources, guarded by `mutex` for the whole of a call.
+struct Context {
+  std::mutex mutex;
+  cudaStream_t streams[2] = {nullptr, nullptr};
+  cudaEvent_t uploaded = nullptr;  // inputs are on the device (recorded on streams[0])
+  DeviceBuffer prices, starts, bad, images[2];
+  PinnedBuffer stage[2], bad_host;
+
+  cudaError_t open() {
+    cudaError_t e = cudaSuccess;
+    // Non-blocking: no implicit ordering with the legacy default stream, which other code in the
+    // process may use; every dependency here is explicit (the `uploaded` event).
+    for (auto& s : streams)
+      if (!s && e == cudaSuccess) e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    if (!uploaded && e == cudaSuccess)
+      e = cudaEventCreateWithFlags(&uploaded, cudaEventDisableTiming);
+    return e;
+  }
+  void sync() {
+    for (auto s : streams)
+      if (s) cudaStreamSynchronize(s);
+  }
+  void release() {
+    sync();
+    for (auto& s : streams) {
+      if (s) cudaStreamDestroy(s);
+      s = nullptr;
+    }
+    if (uploaded) cudaEventDestroy(uploaded);
+    uploaded = nullptr;
+    prices.release();
+    starts.release();
+    bad.release();
+    for (auto& b : images) b.release();
+    for (auto& b : stage) b.release();
+    bad_host.release();
+    cudaGetLastError();
+  }
+  // Keeps the usual working set (a few tens of MiB) but not what one huge call needed.
+  void trim() {
+    for (DeviceBuffer* b : {&prices, &starts, &images[0], &images[1]})
+      if (b->bytes > kKeepBytes) b->release();
+    for (auto& b : stage)
+      if (b.bytes > kKeepBytes) b.release();
+  }
+};
+
+// Never destroyed: freeing CUDA resources from a static destructor would race the runtime's own
+// teardown at exit; the driver reclaims everything when the process ends.
+Context& context() {
+  static Context* ctx = new Context();
+  return *ctx;
+}
+
+// Runs on every exit of a call: waits for the streams (no copy may still target the caller's
+// memory or a staging buffer), unregisters, and frees the cache if the call failed.
+struct CallGuard {
+  Context& ctx;
+  void* registered = nullptr;
+  bool failed = false;
+  explicit CallGuard(Context& c) : ctx(c) {}
+  CallGuard(const CallGuard&) = delete;
+  CallGuard& operator=(const CallGuard&) = delete;
+  ~CallGuard() {
+    ctx.sync();
+    if (registered) cudaHostUnregister(registered);
+    cudaGetLastError();
+    if (failed) ctx.release();
+    else ctx.trim();
+  }
+};
+
+// Copies the candles the windows cover (and the rebased explicit starts) to the device on
+// streams[0], resets the bad-window slot, and makes streams[1] wait for all of it. `rebased`
+// must outlive the copies (the caller keeps it until the streams are synchronized).
+cudaError_t upload_inputs(Context& ctx, const CandleColumns& c, const WindowList& windows,
+                          uint32_t seq_len, std::vector<int64_t>& rebased, KernelArgs* args,
+                          const char** what) {
+  int64_t lo_start = windows.start(0), hi_start = lo_start;
+  if (windows.starts) {
+    for (size_t i = 1; i < windows.count; ++i) {
+      lo_start = std::min(lo_start, windows.starts[i]);
+      hi_start = std::max(hi_start, windows.starts[i]);
+    }
+  } else {
+    hi_start = windows.start(windows.count - 1);
+  }
+  const size_t span = static_cast<size_t>(hi_start - lo_start) + seq_len;
+  cudaStream_t s0 = ctx.streams[0];
+  cudaError_t e;
+  *what = "cudaMalloc(candles)";
+  if ((e = ctx.prices.reserve(4 * span * sizeof(double))) != cudaSuccess) return e;
+  double* d = static_cast<double*>(ctx.prices.ptr);
+  const double* src[4] = {c.open, c.high, c.low, c.close};
+  *what = "upload candles";
+  for (int f = 0; f < 4; ++f)
+    if ((e = cudaMemcpyAsync(d + f * span, src[f] + lo_start, span * sizeof(double),
+                             cudaMemcpyHostToDevice, s0)) != cudaSuccess)
+      return e;
+  *args = KernelArgs{};
+  args->open = d;
+  args->high = d + span;
+  args->low = d + 2 * span;
+  args->close = d + 3 * span;
+  args->stride = windows.stride;
+  if (windows.starts) {
+    rebased.resize(windows.count);
+    for (size_t i = 0; i < windows.count; ++i) rebased[i] = windows.starts[i] - lo_start;
+    *what = "cudaMalloc(starts)";
+    if ((e = ctx.starts.reserve(rebased.size() * sizeof(int64_t))) != cudaSuccess) return e;
+    *what = "upload starts";
+    if ((e = cudaMemcpyAsync(ctx.starts.ptr, rebased.data(), rebased.size() * sizeof(int64_t),
+                             cudaMemcpyHostToDevice, s0)) != cudaSuccess)
+      return e;
+    args->starts = static_cast<const int64_t*>(ctx.starts.ptr);
+    args->first = 0;
+  } else {
+    args->starts = nullptr;
+    args->first = windows.first - lo_start;
+  }
+  *what = "cudaMalloc(flag)";
+  if ((e = ctx.bad.reserve(sizeof(unsigned long long))) != cudaSuccess) return e;
+  args->first_bad = static_cast<unsigned long long*>(ctx.bad.ptr);
+  *what = "reset flag";
+  if ((e = cudaMemsetAsync(ctx.bad.ptr, 0xff, sizeof(unsigned long long), s0)) != cudaSuccess)
+    return e;
+  *what = "order streams";
+  if ((e = cudaEventRecord(ctx.uploaded, s0)) != cudaSuccess) return e;
+  return cudaStreamWaitEvent(ctx.streams[1], ctx.uploaded, 0);
+}
+
+// Whether `p .. p+bytes` is already page-locked (cudaMallocHost, or registered by its owner):
+// then the device copies straight into it. Checks both ends.
+bool is_page_locked(const void* p, size_t bytes) {
+  cudaPointerAttributes first{}, last{};
+  if (cudaPointerGetAttributes(&first, p) != cudaSuccess ||
+      cudaPointerGetAttributes(&last, static_cast<const char*>(p) + bytes - 1) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return first.type == cudaMemoryTypeHost && last.type == cudaMemoryTypeHost;
+}
+
+// memcpy out of a staging buffer with a few threads: one core copies ~6-10 GB/s into memory not
+// in cache, less than PCIe delivers. Threads are made per copy (tens of microseconds against a
+// ~1 ms copy of a 16 MiB batch); if one cannot be made, this thread copies its part.
+void copy_out(void* dst, const void* src, size_t bytes) {
+  constexpr size_t kPerThread = size_t{4} << 20;
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const size_t parts = std::min<size_t>({bytes / kPerThread, hw, 8});
+  auto* d = static_cast<uint8_t*>(dst);
+  const auto* s = static_cast<const uint8_t*>(src);
+  if (parts <= 1) {
+    std::memcpy(d, s, bytes);
+    return;
+  }
+  const size_t step = ((bytes + parts - 1) / parts + 4095) & ~size_t{4095};
+  std::vector<std::thread> threads;
+  size_t next = std::min(step, bytes);  // everything from `next` on not yet handed to a thread
+  while (next < bytes) {
+    const size_t len = std::min(step, bytes - next);
+    try {
+      threads.emplace_back([=] { std::memcpy(d + next, s + next, len); });
+    } catch (...) {
+      break;
+    }
+    next += len;
+  }
+  std::memcpy(d, s, std::min(step, bytes));
+  if (next < bytes) std::memcpy(d + next, s + next, bytes - next);
+  for (auto& th : threads) th.join();
+}
 
 }  // namespace
 
@@ -169,6 +404,17 @@ const DeviceInfo& probe() {
       cudaGetLastError();
       return;
     }
+    // The kernels must have code for this device (SASS for sm_80/86/89/90 or PTX the driver can
+    // compile); an older GPU would otherwise only fail at the first launch.
+    cudaFuncAttributes attr;
+    e = cudaFuncGetAttributes(&attr, raster_kernel<uint8_t, true>);
+    if (e != cudaSuccess) {
+      info.reason = describe(e, ("kernels for " + std::string(prop.name) + " (compute " +
+                                 std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                                 ")").c_str());
+      cudaGetLastError();
+      return;
+    }
     info.available = true;
     info.device = 0;
     info.name = prop.name;
@@ -180,133 +426,251 @@ const DeviceInfo& probe() {
   return info;
 }
 
+const char* host_transfer_name(HostTransfer t) {
+  switch (t) {
+    case HostTransfer::kAuto: return "auto";
+    case HostTransfer::kStaged: return "staged";
+    case HostTransfer::kRegister: return "register";
+  }
+  return "?";
+}
+
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
                              PixelType type, void* out, const std::atomic<bool>* cancel) {
+  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
+}
+
+RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                             PixelType type, void* out, const std::atomic<bool>* cancel,
+                             const CudaOptions& options) {
   RasterOutcome outcome = check_raster_arguments(c, windows, shape);
   if (outcome.status != RasterOutcome::kOk || windows.count == 0) return outcome;
-  const DeviceInfo& dev = probe();
   auto fail = [&outcome](std::string msg) {
     outcome.status = RasterOutcome::kBadArgument;
     outcome.message = std::move(msg);
     return outcome;
   };
+  const DeviceInfo& dev = probe();
   if (!dev.available) return fail("CUDA device not available: " + dev.reason);
-  cudaError_t e = cudaSetDevice(dev.device);
-  if (e != cudaSuccess) return fail(describe(e, "cudaSetDevice"));
-
-  // Upload the span of candles the windows cover.
-  int64_t lo_start = windows.start(0), hi_start = lo_start;
-  for (size_t i = 0; i < windows.count && windows.starts; ++i) {
-    lo_start = std::min(lo_start, windows.starts[i]);
-    hi_start = std::max(hi_start, windows.starts[i]);
+  if (cancel && cancel->load(std::memory_order_relaxed)) {
+    outcome.status = RasterOutcome::kCancelled;
+    return outcome;
   }
-  if (!windows.starts) hi_start = windows.start(windows.count - 1);
-  const size_t span = static_cast<size_t>(hi_start - lo_start) + shape.seq_len;
 
-  CallResources res;
-  auto check = [&](cudaError_t err, const char* what) {
-    if (err == cudaSuccess) return true;
+  const size_t count = windows.count;
+  const size_t image_bytes = shape.pixels() * pixel_bytes(type);
+  const size_t batch_bytes = options.batch_bytes ? options.batch_bytes : kDefaultBatchBytes;
+  const size_t batch =
+      std::min({count, std::max<size_t>(1, batch_bytes / image_bytes), kMaxLaunchWindows});
+  const size_t batches = (count + batch - 1) / batch;
+  const size_t total_bytes = count * image_bytes;
+
+  Context& ctx = context();
+  std::lock_guard<std::mutex> lock(ctx.mutex);
+  std::vector<int64_t> rebased;  // outlives the guard's stream synchronization
+  CallGuard guard(ctx);
+  auto check = [&](cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return true;
     cudaGetLastError();
-    fail(describe(err, what));
+    guard.failed = true;
+    fail(describe(e, what));
     return false;
   };
-  if (!check(cudaMalloc(&res.d_prices, 4 * span * sizeof(double)), "cudaMalloc(candles)"))
-    return outcome;
-  const double* src[4] = {c.open, c.high, c.low, c.close};
-  for (int f = 0; f < 4; ++f)
-    if (!check(cudaMemcpy(res.d_prices + f * span, src[f] + lo_start, span * sizeof(double),
-                          cudaMemcpyHostToDevice),
-               "upload candles"))
-      return outcome;
-  DeviceCandles dc{res.d_prices, res.d_prices + span, res.d_prices + 2 * span,
-                   res.d_prices + 3 * span};
-
-  std::vector<int64_t> rebased;
-  if (windows.starts) {
-    rebased.resize(windows.count);
-    for (size_t i = 0; i < windows.count; ++i) rebased[i] = windows.starts[i] - lo_start;
-    if (!check(cudaMalloc(&res.d_starts, rebased.size() * sizeof(int64_t)), "cudaMalloc(starts)") ||
-        !check(cudaMemcpy(res.d_starts, rebased.data(), rebased.size() * sizeof(int64_t),
-                          cudaMemcpyHostToDevice),
-               "upload starts"))
-      return outcome;
-  }
-  const int64_t first = windows.starts ? 0 : windows.first - lo_start;
-
-  // Batches of at most ~128 MiB of pixels, double-buffered.
-  const size_t image_bytes = shape.pixels() * pixel_bytes(type);
-  const size_t batch = std::max<size_t>(1, std::min<size_t>(windows.count, (size_t{128} << 20) / image_bytes));
-  const size_t batches = (windows.count + batch - 1) / batch;
-  const size_t total_bytes = windows.count * image_bytes;
-  bool direct = cudaHostRegister(out, total_bytes, cudaHostRegisterDefault) == cudaSuccess;
-  if (direct) res.registered = out;
-  else cudaGetLastError();
-
-  for (int k = 0; k < 2; ++k) {
-    if (!check(cudaStreamCreateWithFlags(&res.streams[k], cudaStreamNonBlocking), "cudaStreamCreate") ||
-        !check(cudaMalloc(&res.d_out[k], batch * image_bytes), "cudaMalloc(images)"))
-      return outcome;
-    if (!direct && !check(cudaMallocHost(&res.h_stage[k], batch * image_bytes), "cudaMallocHost"))
-      return outcome;
-  }
-  if (!check(cudaMalloc(&res.d_bad, windows.count), "cudaMalloc(flags)") ||
-      !check(cudaMemset(res.d_bad, 0, windows.count), "cudaMemset(flags)"))
+  if (!check(cudaSetDevice(dev.device), "cudaSetDevice") || !check(ctx.open(), "create streams"))
     return outcome;
 
-  std::vector<size_t> pending(2, SIZE_MAX);  // batch index whose staging copy is outstanding
-  auto drain = [&](int k) {
-    if (pending[k] == SIZE_MAX) return true;
-    if (!check(cudaStreamSynchronize(res.streams[k]), "rasterize batch")) return false;
-    if (!direct) {
-      const size_t b = pending[k];
-      const size_t n = std::min(batch, windows.count - b * batch);
-      std::memcpy(static_cast<uint8_t*>(out) + b * batch * image_bytes, res.h_stage[k], n * image_bytes);
+  KernelArgs args;
+  const char* what = "";
+  if (!check(upload_inputs(ctx, c, windows, shape.seq_len, rebased, &args, &what), what))
+    return outcome;
+  args.seq_len = shape.seq_len;
+  args.height = shape.height;
+
+  // Where the images go: straight into `out` when it is page-locked, else via staging.
+  bool direct = false;
+  if (options.transfer != HostTransfer::kStaged) direct = is_page_locked(out, total_bytes);
+  if (!direct && options.transfer == HostTransfer::kRegister) {
+    if (cudaHostRegister(out, total_bytes, cudaHostRegisterDefault) == cudaSuccess) {
+      guard.registered = out;
+      direct = true;
+    } else {
+      cudaGetLastError();  // e.g. not permitted here: staged copies still work
     }
-    pending[k] = SIZE_MAX;
+  }
+
+  const size_t buffers = batches > 1 ? 2 : 1;
+  for (size_t k = 0; k < buffers; ++k) {
+    if (!check(ctx.images[k].reserve(batch * image_bytes), "cudaMalloc(images)")) return outcome;
+    if (!direct && !check(ctx.stage[k].reserve(batch * image_bytes), "cudaMallocHost(staging)"))
+      return outcome;
+  }
+  if (!check(ctx.bad_host.reserve(2 * sizeof(unsigned long long)), "cudaMallocHost(flag)"))
+    return outcome;
+  auto* bad_seen = static_cast<unsigned long long*>(ctx.bad_host.ptr);
+  bad_seen[0] = bad_seen[1] = kNoBadWindow;
+
+  // Batch b runs on stream b % 2. Before reusing a stream's buffers, drain() waits for its
+  // previous batch and copies that batch out of staging, while the other stream keeps working.
+  constexpr size_t kNone = ~size_t{0};
+  size_t pending[2] = {kNone, kNone};
+  bool stop = false;  // a batch had an invalid window: later windows cannot be the lowest
+  auto drain = [&](int k) {
+    if (pending[k] == kNone) return true;
+    if (!check(cudaStreamSynchronize(ctx.streams[k]), "rasterize batch")) return false;
+    const size_t b = pending[k];
+    if (!direct)
+      copy_out(static_cast<uint8_t*>(out) + b * batch * image_bytes, ctx.stage[k].ptr,
+               std::min(batch, count - b * batch) * image_bytes);
+    if (bad_seen[k] != kNoBadWindow) stop = true;
+    pending[k] = kNone;
     return true;
   };
 
-  for (size_t b = 0; b < batches; ++b) {
+  for (size_t b = 0; b < batches && !stop; ++b) {
     if (cancel && cancel->load(std::memory_order_relaxed)) {
       outcome.status = RasterOutcome::kCancelled;
-      return outcome;
+      return outcome;  // the guard waits for the work in flight
     }
     const int k = static_cast<int>(b & 1);
     if (!drain(k)) return outcome;
-    const size_t n = std::min(batch, windows.count - b * batch);
-    const int64_t* d_starts = res.d_starts ? res.d_starts + b * batch : nullptr;
-    const int64_t batch_first = first + static_cast<int64_t>(b * batch) * windows.stride;
-    if (type == PixelType::U8) {
-      raster_kernel<uint8_t><<<static_cast<unsigned>(n), kBlock, 0, res.streams[k]>>>(
-          dc, d_starts, batch_first, windows.stride, static_cast<uint32_t>(n), shape.seq_len,
-          shape.height, static_cast<uint8_t*>(res.d_out[k]), res.d_bad + b * batch);
-    } else {
-      raster_kernel<float><<<static_cast<unsigned>(n), kBlock, 0, res.streams[k]>>>(
-          dc, d_starts, batch_first, windows.stride, static_cast<uint32_t>(n), shape.seq_len,
-          shape.height, static_cast<float*>(res.d_out[k]), res.d_bad + b * batch);
-    }
-    if (!check(cudaGetLastError(), "launch rasterize kernel")) return outcome;
-    void* dst = direct ? static_cast<uint8_t*>(out) + b * batch * image_bytes : res.h_stage[k];
-    if (!check(cudaMemcpyAsync(dst, res.d_out[k], n * image_bytes, cudaMemcpyDeviceToHost,
-                               res.streams[k]),
-               "copy images to host"))
+    if (stop) break;
+    const size_t first_window = b * batch;
+    const size_t n = std::min(batch, count - first_window);
+    KernelArgs a = args;
+    if (a.starts) a.starts += first_window;
+    else a.first += static_cast<int64_t>(first_window) * windows.stride;
+    a.window_offset = first_window;
+    a.out = ctx.images[k].ptr;
+    cudaStream_t s = ctx.streams[k];
+    if (!check(launch(a, n, type, s), "launch rasterize kernel")) return outcome;
+    void* dst = direct ? static_cast<uint8_t*>(out) + first_window * image_bytes : ctx.stage[k].ptr;
+    if (!check(cudaMemcpyAsync(dst, ctx.images[k].ptr, n * image_bytes, cudaMemcpyDeviceToHost, s),
+               "copy images to host") ||
+        !check(cudaMemcpyAsync(&bad_seen[k], ctx.bad.ptr, sizeof(unsigned long long),
+                               cudaMemcpyDeviceToHost, s),
+               "copy flag to host"))
       return outcome;
     pending[k] = b;
   }
   if (!drain(0) || !drain(1)) return outcome;
 
-  std::vector<uint8_t> bad(windows.count);
-  if (!check(cudaMemcpy(bad.data(), res.d_bad, windows.count, cudaMemcpyDeviceToHost), "copy flags"))
+  // Both streams are idle: this read sees every launch's atomicMin.
+  if (!check(cudaMemcpyAsync(&bad_seen[0], ctx.bad.ptr, sizeof(unsigned long long),
+                             cudaMemcpyDeviceToHost, ctx.streams[0]),
+             "copy flag to host") ||
+      !check(cudaStreamSynchronize(ctx.streams[0]), "copy flag to host"))
     return outcome;
-  for (size_t w = 0; w < windows.count; ++w) {
-    if (!bad[w]) continue;
+  if (bad_seen[0] < count) {
     outcome.status = RasterOutcome::kInvalidPrice;
-    outcome.window = w;
-    double lo, hi;
-    window_range(c, windows.start(w), shape.seq_len, &lo, &hi, &outcome.bad);
-    break;
+    outcome.window = static_cast<size_t>(bad_seen[0]);
+    double lo, hi;  // the candle and field, found on the host exactly as rasterize_cpu does
+    window_range(c, windows.start(outcome.window), shape.seq_len, &lo, &hi, &outcome.bad);
   }
   return outcome;
+}
+
+DeviceBenchmark benchmark_device(const CandleColumns& c, const WindowList& windows,
+                                 ImageShape shape, PixelType type, int repeats) {
+  DeviceBenchmark r;
+  const RasterOutcome args_ok = check_raster_arguments(c, windows, shape);
+  if (args_ok.status != RasterOutcome::kOk) {
+    r.error = args_ok.message;
+    return r;
+  }
+  if (windows.count == 0 || windows.count > kMaxLaunchWindows || repeats < 1) {
+    r.error = "benchmark_device needs 1..2^30 windows and repeats >= 1";
+    return r;
+  }
+  const DeviceInfo& dev = probe();
+  if (!dev.available) {
+    r.error = "CUDA device not available: " + dev.reason;
+    return r;
+  }
+  const size_t image_bytes = shape.pixels() * pixel_bytes(type);
+
+  Context& ctx = context();
+  std::lock_guard<std::mutex> lock(ctx.mutex);
+  std::vector<int64_t> rebased;
+  void* d_out = nullptr;  // sized for this run only, not cached
+  cudaEvent_t events[2] = {nullptr, nullptr};
+  struct Cleanup {
+    void*& d_out;
+    cudaEvent_t* events;
+    ~Cleanup() {
+      if (d_out) cudaFree(d_out);
+      for (int i = 0; i < 2; ++i)
+        if (events[i]) cudaEventDestroy(events[i]);
+    }
+  };
+  Cleanup cleanup{d_out, events};
+  CallGuard guard(ctx);  // destroyed first: the stream is idle when d_out is freed
+  auto check = [&](cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return true;
+    cudaGetLastError();
+    guard.failed = true;
+    r.error = describe(e, what);
+    return false;
+  };
+  if (!check(cudaSetDevice(dev.device), "cudaSetDevice") || !check(ctx.open(), "create streams"))
+    return r;
+  KernelArgs args;
+  const char* what = "";
+  if (!check(upload_inputs(ctx, c, windows, shape.seq_len, rebased, &args, &what), what)) return r;
+  args.seq_len = shape.seq_len;
+  args.height = shape.height;
+  args.window_offset = 0;
+  if (!check(cudaMalloc(&d_out, windows.count * image_bytes), "cudaMalloc(images)") ||
+      !check(cudaEventCreate(&events[0]), "cudaEventCreate") ||
+      !check(cudaEventCreate(&events[1]), "cudaEventCreate"))
+    return r;
+  args.out = d_out;
+  cudaStream_t s = ctx.streams[0];
+  if (!check(launch(args, windows.count, type, s), "launch rasterize kernel") ||  // warm-up
+      !check(cudaEventRecord(events[0], s), "cudaEventRecord"))
+    return r;
+  for (int i = 0; i < repeats; ++i)
+    if (!check(launch(args, windows.count, type, s), "launch rasterize kernel")) return r;
+  unsigned long long first_bad = 0;
+  float ms = 0;
+  if (!check(cudaEventRecord(events[1], s), "cudaEventRecord") ||
+      !check(cudaEventSynchronize(events[1]), "rasterize kernel") ||
+      !check(cudaEventElapsedTime(&ms, events[0], events[1]), "cudaEventElapsedTime") ||
+      !check(cudaMemcpy(&first_bad, args.first_bad, sizeof first_bad, cudaMemcpyDeviceToHost),
+             "copy flag to host"))
+    return r;
+  if (first_bad != kNoBadWindow) {
+    r.error = "window " + std::to_string(first_bad) + " has an invalid price";
+    return r;
+  }
+  r.ok = true;
+  r.images = windows.count;
+  r.launches = repeats;
+  r.seconds = ms / 1e3;
+  const double n = static_cast<double>(windows.count) * repeats;
+  r.images_per_second = r.seconds > 0 ? n / r.seconds : 0;
+  r.bytes_per_second = r.images_per_second * static_cast<double>(image_bytes);
+  return r;
+}
+
+void* alloc_pinned(size_t bytes) {
+  if (!probe().available || bytes == 0) return nullptr;
+  void* p = nullptr;
+  if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void free_pinned(void* p) {
+  if (p) cudaFreeHost(p);
+}
+
+void release_resources() {
+  if (!probe().available) return;
+  Context& ctx = context();
+  std::lock_guard<std::mutex> lock(ctx.mutex);
+  ctx.release();
 }
 
 }  // namespace ohlc::cuda
