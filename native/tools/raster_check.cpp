@@ -40,6 +40,7 @@ usage: raster_check [options]
   --no-bench          skip the throughput table
   --quick             fewer cases and shorter timings (for tests): --cases 60 --bench-seconds 0.2
   --require-gpu       exit 4 when no usable CUDA device is found
+  --light             only the small fixed cases (for runs under compute-sanitizer)
   --cpu-as-gpu        check this program itself without a GPU: part 2 compares the CPU
                       rasterizer on all threads with itself on one thread (no GPU rows)
   --help              this text
@@ -76,6 +77,7 @@ struct Options {
   bool bench = true;
   bool require_gpu = false;
   bool cpu_as_gpu = false;
+  bool light = false;
 };
 
 // --cpu-as-gpu: the "GPU" side of every comparison is rasterize_cpu on one thread, which checks
@@ -595,6 +597,7 @@ int main(int argc, char** argv) {
       opt.bench_seconds = 0.2;
     } else if (a == "--require-gpu") opt.require_gpu = true;
     else if (a == "--cpu-as-gpu") opt.cpu_as_gpu = g_cpu_as_gpu = true;
+    else if (a == "--light") opt.light = true;
     else {
       std::fprintf(stderr, "raster_check: unknown option %s (see --help)\n", a.c_str());
       return kExitUsage;
@@ -660,8 +663,10 @@ int main(int argc, char** argv) {
                   k.describe().c_str(), detail.c_str());
       worse(s == CompareStatus::kMismatch ? kExitMismatch : kExitCudaError);
     };
-    for (const Case& k : fixed_cases(opt.seed)) run(k);
-    {  // Into page-locked memory: kAuto copies straight into it.
+    for (const Case& k : fixed_cases(opt.seed))
+      if (!opt.light || (k.count <= 20000 && k.count * k.shape.pixels() * pixel_bytes(k.type) <= (size_t{4} << 20)))
+        run(k);
+    if (!opt.light) {  // Into page-locked memory: kAuto copies straight into it.
       Rng r(opt.seed ^ 0x91aedull);
       Case k;
       k.name = "seqLen 100, height 500, uint8, into pinned memory";
