@@ -44,9 +44,24 @@ KlinesCall read_call(const Napi::CallbackInfo& info, size_t arity, size_t at = 1
   return call;
 }
 
-Napi::Float64Array to_float64_array(Napi::Env env, const std::vector<double>& v) {
-  Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
-  if (!v.empty()) std::memcpy(a.Data(), v.data(), v.size() * sizeof(double));
+// Hands a column to JS without copying it: the ArrayBuffer adopts the vector's storage and frees
+// it when collected. Where external buffers are not allowed (some embedders), it is copied.
+Napi::Float64Array adopt_float64_array(Napi::Env env, std::vector<double>&& v) {
+  const size_t n = v.size();
+  if (n > 0) {
+    auto* owned = new std::vector<double>(std::move(v));
+    try {
+      Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(
+          env, owned->data(), n * sizeof(double),
+          [](Napi::Env, void*, std::vector<double>* column) { delete column; }, owned);
+      return Napi::Float64Array::New(env, n, buf, 0);
+    } catch (const Napi::Error&) {
+      v = std::move(*owned);
+      delete owned;
+    }
+  }
+  Napi::Float64Array a = Napi::Float64Array::New(env, n);
+  if (n > 0) std::memcpy(a.Data(), v.data(), n * sizeof(double));
   return a;
 }
 
@@ -58,15 +73,17 @@ Napi::Object problem_object(Napi::Env env, const KlineProblem& p) {
   return o;
 }
 
-Napi::Object result_object(Napi::Env env, const KlineParseResult& r) {
+// The result for JS; the columns move into it (r.columns is left empty).
+Napi::Object result_object(Napi::Env env, KlineParseResult& r) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("openTime", to_float64_array(env, r.columns.open_time));
-  o.Set("open", to_float64_array(env, r.columns.open));
-  o.Set("high", to_float64_array(env, r.columns.high));
-  o.Set("low", to_float64_array(env, r.columns.low));
-  o.Set("close", to_float64_array(env, r.columns.close));
-  o.Set("volume", to_float64_array(env, r.columns.volume));
-  o.Set("rows", Napi::Number::New(env, static_cast<double>(r.columns.size())));
+  const size_t rows = r.columns.size();
+  o.Set("openTime", adopt_float64_array(env, std::move(r.columns.open_time)));
+  o.Set("open", adopt_float64_array(env, std::move(r.columns.open)));
+  o.Set("high", adopt_float64_array(env, std::move(r.columns.high)));
+  o.Set("low", adopt_float64_array(env, std::move(r.columns.low)));
+  o.Set("close", adopt_float64_array(env, std::move(r.columns.close)));
+  o.Set("volume", adopt_float64_array(env, std::move(r.columns.volume)));
+  o.Set("rows", Napi::Number::New(env, static_cast<double>(rows)));
   o.Set("header", Napi::Boolean::New(env, r.header));
   o.Set("microsecondRows", Napi::Number::New(env, static_cast<double>(r.micro_rows)));
   o.Set("skipped", Napi::Number::New(env, static_cast<double>(r.skipped)));
@@ -122,7 +139,6 @@ class KlinesWorker : public Napi::AsyncWorker {
     Napi::Env env = Env();
     if (result_.status == KlineParseResult::kOk) {
       Napi::Object o = result_object(env, result_);
-      result_ = KlineParseResult();  // the columns now live in JS; free the native copy early
       Callback().Call({env.Null(), o});
     } else {
       Callback().Call({failure_error(env, call_.name, result_).Value(), env.Undefined()});
@@ -284,7 +300,6 @@ class MemberKlinesWorker : public Napi::AsyncWorker {
       Callback().Call({failure_error(env, call_.name, parsed_).Value(), env.Undefined()});
     } else {
       Napi::Object o = result_object(env, parsed_);
-      parsed_ = KlineParseResult();
       Callback().Call({env.Null(), o});
     }
   }

@@ -2,6 +2,7 @@
 // de-duplicated columnar series with its gaps. Archives come from the cache when there and
 // intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
 import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { abortError, OhlcError, throwIfAborted } from '../errors.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
@@ -19,6 +20,17 @@ import type { CandleSource, Candles, DataProgress, DownloadOptions, Gap } from '
 const DAILY_PUBLISH_LAG_MS = 2 * DAY_MS;
 /** Monthly archives can lag weeks; with no daily fallback (3d, 1w, 1mo) a month this recent may be missing. */
 const MONTHLY_PUBLISH_LAG_MS = 31 * DAY_MS;
+
+/**
+ * Archives in hand at once: the fetch concurrency (requests are bounded on their own, by the HTTP
+ * limiter), but never fewer than can be inflated and parsed side by side, so that a cached re-run
+ * uses the cores whatever `concurrency` says. Capped by the libuv threadpool, where file reads and
+ * the native work run.
+ */
+function archiveSlots(concurrency: number): number {
+  const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(concurrency, Math.min(availableParallelism(), threadpool));
+}
 
 interface LoadedArchive {
   source: CandleSource;
@@ -201,7 +213,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
   };
   const progress = new ProgressReporter(o.onProgress, plan.units.length);
   const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic);
-  const slots = new Limiter(o.concurrency);
+  const slots = new Limiter(archiveSlots(o.concurrency));
   let failure: unknown;
   let results: (UnitResult | null)[];
   try {
