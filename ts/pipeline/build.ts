@@ -11,6 +11,7 @@ import { rasterizeAsync } from '../images/rasterize.js';
 import { native } from '../native.js';
 import { dataLogger, type PipelineLogger } from '../log/logger.js';
 import { createDatasetWriter } from '../storage/writer.js';
+import { downloadOptionsFrom } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { breakPrefix, labelWindows, planWindows } from './windows.js';
 
@@ -72,22 +73,14 @@ async function loadCandles(config: PipelineConfig, options: BuildOptions): Promi
   log.info(`Loading ${d.symbol} ${d.interval} candles ${d.start_date}..${d.end_date} (${d.source === 'sample' ? 'synthetic sample, offline' : `${d.market}, ${d.base_url}`})`, {
     cacheDir: config.paths.raw_data,
   });
-  const candles = await downloadCryptoData({
-    symbol: d.symbol,
-    interval: d.interval,
-    startDate: d.start_date,
-    endDate: d.end_date,
-    market: d.market,
-    baseUrl: d.base_url,
-    source: d.source,
-    verify: d.verify,
-    concurrency: d.concurrency,
-    cacheDir: config.paths.raw_data,
-    signal,
-    logger: dataLogger(log),
-    now: options.now,
-    onProgress: (p) => options.onProgress?.({ phase: p.phase, done: p.done, total: p.total }),
-  });
+  const candles = await downloadCryptoData(
+    downloadOptionsFrom(config, {
+      signal,
+      logger: dataLogger(log),
+      now: options.now,
+      onProgress: (p) => options.onProgress?.({ phase: p.phase, done: p.done, total: p.total }),
+    }),
+  );
   const cached = candles.sources.filter((s) => s.cached).length;
   log.info(`Loaded ${candles.length} candles from ${candles.sources.length} archives`, {
     seconds: +((performance.now() - t0) / 1000).toFixed(3),

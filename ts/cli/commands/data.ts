@@ -1,5 +1,6 @@
 // ohlc-native download / sample: the data step alone.
 import type { Command } from 'commander';
+import { downloadOptionsFrom } from '../../config/data-options.js';
 import { downloadCryptoData, writeSampleArchives } from '../../data/index.js';
 import { createPipelineLogger, dataLogger } from '../../log/logger.js';
 import { createProgress } from '../progress.js';
@@ -21,22 +22,13 @@ export function registerData(program: Command): void {
       const progress = createProgress({ quiet: opts.quiet === true });
       const interrupt = interruptSignal(() => log.warn('Interrupt received: stopping'));
       try {
-        const d = config.data;
-        const candles = await downloadCryptoData({
-          symbol: d.symbol,
-          interval: d.interval,
-          startDate: d.start_date,
-          endDate: d.end_date,
-          market: d.market,
-          baseUrl: d.base_url,
-          source: d.source,
-          verify: d.verify,
-          concurrency: d.concurrency,
-          cacheDir: config.paths.raw_data,
-          signal: interrupt.signal,
-          logger: dataLogger(log),
-          onProgress: (p) => progress.update(p.phase, p.done, p.total),
-        });
+        const candles = await downloadCryptoData(
+          downloadOptionsFrom(config, {
+            signal: interrupt.signal,
+            logger: dataLogger(log),
+            onProgress: (p) => progress.update(p.phase, p.done, p.total),
+          }),
+        );
         progress.stop();
         const summary = {
           symbol: candles.symbol,
@@ -68,17 +60,8 @@ export function registerData(program: Command): void {
         const log = createPipelineLogger({ logsDir: null, consoleLevel: opts.quiet ? 'warn' : 'info' });
         const interrupt = interruptSignal();
         try {
-          const d = config.data;
-          const result = await writeSampleArchives({
-            symbol: d.symbol,
-            interval: d.interval,
-            startDate: d.start_date,
-            endDate: d.end_date,
-            market: d.market,
-            cacheDir: config.paths.raw_data,
-            signal: interrupt.signal,
-            logger: dataLogger(log),
-          });
+          const { symbol, interval, startDate, endDate, market, cacheDir } = downloadOptionsFrom(config);
+          const result = await writeSampleArchives({ symbol, interval, startDate, endDate, market, cacheDir, signal: interrupt.signal, logger: dataLogger(log) });
           const written = result.archives.filter((a) => a.written).length;
           if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
           else log.info(`${result.archives.length} synthetic archives in ${result.root} (${written} written, ${result.archives.length - written} already there)`);
