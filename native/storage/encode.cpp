@@ -103,6 +103,18 @@ void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, in
   }
 }
 
+void encode_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
+                  EncodeScratch& scratch, std::vector<uint8_t>& out) {
+  const int level = layout.compression.level;
+  if (level == Compression::kNone) {
+    out.assign(raw, raw + bytes);
+  } else if (a == kImages) {
+    encode_zlib(raw, bytes, layout.shape.width() * pixel_bytes(layout.pixel), level, scratch, out);
+  } else {
+    encode_zlib(raw, bytes, layout.arrays[a].row_bytes(), level == Compression::kFast ? 1 : level, scratch, out);
+  }
+}
+
 const std::vector<uint8_t>& deflate_terminator() {
   // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block code 0000000: ten bits, zero-padded.
   static const std::vector<uint8_t> bytes = {0x03, 0x00};

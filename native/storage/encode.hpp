@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/deflate/row_deflate.hpp"
+#include "storage/layout.hpp"
 
 struct libdeflate_compressor;
 
@@ -38,6 +39,12 @@ void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
 // terminated with deflate_terminator(). Level kNone emits stored blocks.
 void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
                           EncodeScratch& scratch, std::vector<uint8_t>& out);
+
+// One stored chunk of array `a` as HDF5's deflate filter and Zarr's zlib codec expect it: raw
+// bytes without compression, else a zlib stream (images through the row-delta encoder or the
+// chosen level; other arrays, which have no row structure, at a quick level).
+void encode_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
+                  EncodeScratch& scratch, std::vector<uint8_t>& out);
 
 // The bytes that end a stream made of pieces: an empty final block.
 const std::vector<uint8_t>& deflate_terminator();

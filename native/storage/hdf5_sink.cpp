@@ -34,16 +34,7 @@ class Hdf5Sink final : public Sink {
 
   void encode(ArrayId a, const uint8_t* raw, size_t bytes, EncodeScratch& scratch,
               std::vector<uint8_t>& out) const override {
-    const int level = layout_.compression.level;
-    if (level == Compression::kNone) {
-      out.assign(raw, raw + bytes);
-    } else if (a == kImages) {
-      encode_zlib(raw, bytes, layout_.shape.width() * pixel_bytes(layout_.pixel), level, scratch, out);
-    } else {
-      // Prices and labels have no row structure: the general compressor at a quick level.
-      encode_zlib(raw, bytes, layout_.arrays[a].row_bytes(), level == Compression::kFast ? 1 : level,
-                  scratch, out);
-    }
+    encode_chunk(layout_, a, raw, bytes, scratch, out);
   }
 
   void grow(uint64_t rows) override {
