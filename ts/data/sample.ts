@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import yazl from 'yazl';
 import { throwIfAborted } from '../errors.js';
 import { intervalMs, type ArchiveRef, type Interval, type Market } from './binance.js';
 import { ArchiveCache, sha256Hex } from './cache.js';
@@ -116,7 +115,9 @@ function dosDate(ms: number): Date {
 }
 
 /** A ZIP holding `member` alone, deflated, as Binance ships them. Deterministic bytes. */
-export function zipSingleMember(member: string, data: Buffer, mtime: number): Promise<Buffer> {
+export async function zipSingleMember(member: string, data: Buffer, mtime: number): Promise<Buffer> {
+  // Loaded on first use: only sample generation writes ZIPs.
+  const { default: yazl } = await import('yazl');
   return new Promise((resolve, reject) => {
     const zip = new yazl.ZipFile();
     zip.addBuffer(data, member, { mtime: dosDate(mtime), forceDosTimestamp: true, compress: true });

@@ -3,9 +3,9 @@
 // here (PNG through pngjs, JPEG through the addon's libjpeg) with their arrays.npz sidecar.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
-import * as zarr from 'zarrita';
-import FileSystemStore from '@zarrita/storage/fs';
+import type { PNG } from 'pngjs';
+import type * as Zarrita from 'zarrita';
+import type FileSystemStore from '@zarrita/storage/fs';
 import { OhlcError } from '../errors.js';
 import { native } from '../native.js';
 import type { NativeReadResult } from '../native-types.js';
@@ -93,7 +93,10 @@ function runs(rows: Float64Array): Array<[number, number]> {
 }
 
 async function openZarr(path: string): Promise<OpenedFile> {
-  const root = zarr.root(new FileSystemStore(path));
+  // Loaded on first use: most runs never read Zarr, and the CLI starts faster without it.
+  const zarr: typeof Zarrita = await import('zarrita');
+  const { default: Store } = await import('@zarrita/storage/fs');
+  const root = zarr.root(new Store(path));
   let group;
   try {
     group = await zarr.open.v2(root, { kind: 'group' });
@@ -101,7 +104,7 @@ async function openZarr(path: string): Promise<OpenedFile> {
     throw new OhlcError('ERR_OHLC_STORAGE', `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
   }
   const names = ['images', 'sequences', 'timestamps', 'labels', 'returns'] as const;
-  const arrays = new Map<string, zarr.Array<zarr.DataType, FileSystemStore>>();
+  const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, FileSystemStore>>();
   for (const name of names) {
     try {
       arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
@@ -158,9 +161,10 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
     let h: number;
     let w: number;
     if (format === 'png') {
+      const { PNG: Png } = await import('pngjs');
       let png: PNG;
       try {
-        png = PNG.sync.read(bytes);
+        png = Png.sync.read(bytes);
       } catch (err) {
         throw new OhlcError('ERR_OHLC_STORAGE', `${file} is not a valid PNG (${(err as Error).message})`, { cause: err });
       }

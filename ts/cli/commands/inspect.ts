@@ -1,8 +1,6 @@
 // ohlc-native inspect FILE: what a dataset holds, and a sample image as PNG on request.
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PNG } from 'pngjs';
-import { loadImagesFromStorage } from '../../storage/load.js';
 import type { StorageFormat } from '../../storage/formats.js';
 import { runCommand } from '../run.js';
 
@@ -23,6 +21,7 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON')
     .action((file: string, opts: InspectOptions) =>
       runCommand(async () => {
+        const { loadImagesFromStorage } = await import('../../storage/load.js');
         const head = await loadImagesFromStorage(file, opts.format, { indices: [] });
         const m = head.metadata;
         const info = {
@@ -44,6 +43,7 @@ export function registerInspect(program: Command): void {
           metadata: m,
         };
         if (opts.png) {
+          const { PNG } = await import('pngjs');
           const index = Number(opts.index);
           const one = await loadImagesFromStorage(file, head.format, { indices: [index] });
           const [, h, w] = one.shape;
