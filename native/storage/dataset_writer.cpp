@@ -64,15 +64,16 @@ void DatasetWriter::check_open() const {
   if (state_ == State::kClosed) throw StorageError("the writer is closed");
 }
 
-void DatasetWriter::encode_images(const AppendBatch& batch,
+void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t count,
                                   std::vector<std::vector<uint8_t>>& encoded,
                                   std::vector<uint32_t>& crcs, const std::atomic<bool>* cancel) {
   const size_t image_bytes = layout_.image_bytes();
   const bool draw = batch.images == nullptr;
   const bool crc = sink_->needs_crc();
-  parallel_for(batch.count, threads_, [&](size_t i) {
+  parallel_for(count, threads_, [&](size_t k) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
     EncodeScratch& scratch = *scratch_[thread_index()];
+    const size_t i = first + k;  // index in the batch
     const uint8_t* raw;
     if (draw) {
       const int64_t start = batch.starts[i];
@@ -87,8 +88,8 @@ void DatasetWriter::encode_images(const AppendBatch& batch,
     } else {
       raw = batch.images + i * image_bytes;
     }
-    sink_->encode(kImages, raw, image_bytes, scratch, encoded[i]);
-    if (crc) crcs[i] = crc32_of(raw, image_bytes);
+    sink_->encode(kImages, raw, image_bytes, scratch, encoded[k]);
+    if (crc) crcs[k] = crc32_of(raw, image_bytes);
   });
 }
 
@@ -138,9 +139,20 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
   check_open();
   if (batch.count == 0) return;
   try {
-    std::vector<std::vector<uint8_t>> encoded(batch.count);
-    std::vector<uint32_t> crcs(batch.count, 0);
-    encode_images(batch, encoded, crcs, cancel);
+    // Images are encoded and written a slice at a time, so memory stays bounded by the slice
+    // (not the caller's batch) even where encoded images are large (compression 'none', float32).
+    // The slice holds at most ~64 MiB of raw images, and its buffers are reused from slice to
+    // slice (freeing and reallocating large buffers makes glibc keep ever more memory).
+    sink_->grow(rows_ + batch.count);
+    const size_t image_bytes = layout_.image_bytes();
+    const size_t slice = std::clamp<size_t>((size_t{64} << 20) / image_bytes, static_cast<size_t>(threads_) * 2, 256);
+    if (encoded_.size() < slice) encoded_.resize(slice);
+    crcs_.assign(slice, 0);
+    for (size_t first = 0; first < batch.count; first += slice) {
+      const size_t n = std::min(slice, batch.count - first);
+      encode_images(batch, first, n, encoded_, crcs_, cancel);
+      for (size_t k = 0; k < n; ++k) sink_->write_chunk(kImages, rows_ + first + k, 1, encoded_[k], image_bytes, crcs_[k]);
+    }
 
     std::vector<PendingChunk> ready;
     std::vector<double> gathered;
@@ -167,12 +179,6 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
       stage_rows(kReturns, reinterpret_cast<const uint8_t*>(batch.returns), batch.count, ready);
     }
 
-    sink_->grow(rows_ + batch.count);
-    const size_t image_bytes = layout_.image_bytes();
-    for (size_t i = 0; i < batch.count; ++i) {
-      sink_->write_chunk(kImages, rows_ + i, 1, encoded[i], image_bytes, crcs[i]);
-      std::vector<uint8_t>().swap(encoded[i]);
-    }
     write_chunks(ready);
     rows_ += batch.count;
   } catch (...) {

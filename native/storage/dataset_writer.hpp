@@ -64,8 +64,10 @@ class DatasetWriter {
     std::vector<uint8_t> raw;
   };
 
-  void encode_images(const AppendBatch& batch, std::vector<std::vector<uint8_t>>& encoded,
-                     std::vector<uint32_t>& crcs, const std::atomic<bool>* cancel);
+  // Encodes images [first, first + count) of the batch into encoded[0..count).
+  void encode_images(const AppendBatch& batch, size_t first, size_t count,
+                     std::vector<std::vector<uint8_t>>& encoded, std::vector<uint32_t>& crcs,
+                     const std::atomic<bool>* cancel);
   void stage_rows(ArrayId a, const uint8_t* data, size_t count, std::vector<PendingChunk>& ready);
   void write_chunks(std::vector<PendingChunk>& chunks);
   void check_open() const;
@@ -80,6 +82,9 @@ class DatasetWriter {
   uint64_t partial_rows_[kArrayCount] = {};
   uint64_t next_chunk_[kArrayCount] = {};
   std::vector<std::unique_ptr<EncodeScratch>> scratch_;
+  // Encoded images of the slice being written, kept from append to append.
+  std::vector<std::vector<uint8_t>> encoded_;
+  std::vector<uint32_t> crcs_;
 };
 
 }  // namespace ohlc::storage

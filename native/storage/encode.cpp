@@ -83,11 +83,13 @@ void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
     scratch.rows.zlib_encode_rows(raw, bytes, row_bytes, out);
     return;
   }
+  // Compress into the thread's staging buffer and copy out exactly: a vector sized to the bound
+  // and shrunk would keep the bound's capacity, per chunk, for as long as the chunk is queued.
   libdeflate_compressor* c = scratch.compressor(level == Compression::kNone ? 1 : level);
-  out.resize(libdeflate_zlib_compress_bound(c, bytes));
-  const size_t n = libdeflate_zlib_compress(c, raw, bytes, out.data(), out.size());
+  scratch.staging.resize(libdeflate_zlib_compress_bound(c, bytes));
+  const size_t n = libdeflate_zlib_compress(c, raw, bytes, scratch.staging.data(), scratch.staging.size());
   if (n == 0) throw std::runtime_error("libdeflate: output larger than its bound");
-  out.resize(n);
+  out.assign(scratch.staging.begin(), scratch.staging.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
@@ -99,7 +101,9 @@ void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, in
   } else if (level == Compression::kNone) {
     append_stored_blocks(raw, bytes, out);
   } else {
-    zlib_sync_piece(raw, bytes, level, out);
+    scratch.staging.clear();
+    zlib_sync_piece(raw, bytes, level, scratch.staging);
+    out.assign(scratch.staging.begin(), scratch.staging.end());
   }
 }
 

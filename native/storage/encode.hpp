@@ -24,6 +24,7 @@ class EncodeScratch {
   libdeflate_compressor* compressor(int level);
   std::vector<uint8_t> image;   // a drawn image before encoding
   std::vector<uint8_t> buffer;  // format-specific staging (PNG scanlines, ...)
+  std::vector<uint8_t> staging;  // libdeflate output at its worst-case size, before the exact copy
   deflate::Encoder rows;        // the row-delta encoder's scratch
 
  private:
