@@ -5,6 +5,7 @@
 
 #include "binding/args.hpp"
 #include "binding/bindings.hpp"
+#include "binding/compute_thread.hpp"
 #include "cuda/raster_cuda.hpp"
 #include "kernels/raster.hpp"
 
@@ -167,7 +168,7 @@ class RasterWorker : public Napi::AsyncWorker {
   void Execute() override {
     CandleColumns candles{copies_[0].data(), copies_[1].data(), copies_[2].data(),
                           copies_[3].data(), copies_[0].size()};
-    outcome_ = run(candles, call_, windows_, cancel_.get());
+    run_on_compute_thread([&] { outcome_ = run(candles, call_, windows_, cancel_.get()); });
   }
 
   void OnOK() override {

@@ -9,6 +9,7 @@
 
 #include "binding/args.hpp"
 #include "binding/bindings.hpp"
+#include "binding/compute_thread.hpp"
 #include "storage/dataset_writer.hpp"
 #include "storage/sinks.hpp"
 
@@ -62,7 +63,7 @@ class TaskWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      work_();
+      run_on_compute_thread(work_);
     } catch (...) {
       error_ = std::current_exception();
     }
