@@ -126,7 +126,10 @@ Napi::Value Rasterize(const Napi::CallbackInfo& info) {
   RasterCall call = read_call(info[0].As<Napi::Object>());
   CandleColumns candles{call.open.data, call.high.data, call.low.data, call.close.data,
                         call.open.length};
-  RasterOutcome r = run(candles, call, call.windows, nullptr);
+  // Sync calls start their parallel region from the compute thread as well (one OpenMP team
+  // for the whole process); this thread simply waits, as a sync call does anyway.
+  RasterOutcome r;
+  run_on_compute_thread([&] { r = run(candles, call, call.windows, nullptr); });
   if (r.status != RasterOutcome::kOk)
     throw outcome_error(env, r, call.windows, call.shape.seq_len, 0, call.window_base);
   return env.Undefined();

@@ -1,6 +1,9 @@
 // Progress on stderr: cli-progress bars when stderr is a terminal, plain periodic lines otherwise
 // (CI logs, pipes), nothing with --quiet.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+const require = createRequire(import.meta.url);
 
 export interface ProgressReporter {
   update(phase: string, done: number, total: number): void;
@@ -14,6 +17,8 @@ export function createProgress(options: { quiet: boolean; stream?: NodeJS.WriteS
   if (options.quiet) return { update() {}, stop() {} };
 
   if (stream.isTTY) {
+    // Loaded only for a terminal.
+    const cliProgress = require('cli-progress') as typeof CliProgress;
     const multi = new cliProgress.MultiBar(
       {
         stream,
@@ -27,7 +32,7 @@ export function createProgress(options: { quiet: boolean; stream?: NodeJS.WriteS
       },
       cliProgress.Presets.shades_classic,
     );
-    const bars = new Map<string, { bar: cliProgress.SingleBar; start: number }>();
+    const bars = new Map<string, { bar: CliProgress.SingleBar; start: number }>();
     return {
       update(phase, done, total) {
         let entry = bars.get(phase);

@@ -1,10 +1,30 @@
 // Pipeline logging with pino: structured JSON lines in logs/pipeline_YYYYMMDD_HHMMSS.log, and
 // the same records, human-readable, on the console (stderr, so stdout stays clean for --json).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { DataLogger } from '../data/types.js';
+
+const require = createRequire(import.meta.url);
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/**
+ * Console lines without colour for logs that are not a terminal: the same shape as pino-pretty's
+ * ("[HH:MM:SS] INFO: message {fields}"), without loading it.
+ */
+function plainConsole(fd: number): pino.DestinationStream {
+  return {
+    write(line: string) {
+      const { level, time, msg, ...fields } = JSON.parse(line) as { level: number; time: string; msg?: string };
+      const d = new Date(time);
+      const hh = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+      const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
+      writeSync(fd, `[${hh}] ${LEVEL_NAMES[level] ?? level}: ${msg ?? ''}${rest}\n`);
+    },
+  };
+}
 
 export interface PipelineLogger {
   /** The underlying pino logger (fields first, message second). */
@@ -46,14 +66,11 @@ export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
   }
   const consoleLevel = options.consoleLevel ?? 'info';
   const fd = options.consoleFd ?? 2;
-  const consoleStream = pretty({
-    destination: fd,
-    sync: true,
-    colorize: fd === 2 ? process.stderr.isTTY === true : process.stdout.isTTY === true,
-    ignore: 'pid,hostname',
-    translateTime: 'SYS:HH:MM:ss',
-    singleLine: true,
-  });
+  const tty = fd === 2 ? process.stderr.isTTY === true : process.stdout.isTTY === true;
+  // pino-pretty (colours) on a terminal only: it is loaded then, sparing every other run its load time.
+  const consoleStream = tty
+    ? (require('pino-pretty') as typeof PinoPretty)({ destination: fd, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss', singleLine: true })
+    : plainConsole(fd);
   if (consoleLevel !== 'silent') streams.push({ level: consoleLevel as pino.Level, stream: consoleStream });
   const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
   const call = (level: 'info' | 'warn' | 'error' | 'debug') => (message: string, fields?: Record<string, unknown>) =>
