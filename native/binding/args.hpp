@@ -5,7 +5,9 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -77,6 +79,18 @@ TypedView<T> typed_view(Napi::Env env, Napi::Value v, const char* name) {
 template <typename T>
 TypedView<T> typed_property(const Napi::Object& obj, const char* name) {
   return typed_view<T>(obj.Env(), require_property(obj, name), name);
+}
+
+// The function an async call returns: calling it asks the work to stop (checked between
+// windows or images; the callback then receives an AbortError).
+inline Napi::Function cancel_function(Napi::Env env, std::shared_ptr<std::atomic<bool>> flag) {
+  return Napi::Function::New(
+      env,
+      [flag](const Napi::CallbackInfo& info) {
+        flag->store(true);
+        return info.Env().Undefined();
+      },
+      "cancel");
 }
 
 // Keeps a typed array alive (and its address stable) while a worker thread uses it.

@@ -159,10 +159,7 @@ Napi::Value ParseKlinesAsync(const Napi::CallbackInfo& info) {
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto* worker = new KlinesWorker(info[2].As<Napi::Function>(), std::move(call), info[0], cancel);
   worker->Queue();
-  return Napi::Function::New(env, [cancel](const Napi::CallbackInfo& ci) {
-    cancel->store(true);
-    return ci.Env().Undefined();
-  }, "cancel");
+  return cancel_function(env, cancel);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,10 +319,7 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto* worker = new MemberKlinesWorker(info[3].As<Napi::Function>(), std::move(member), std::move(call), info[0], cancel);
   worker->Queue();
-  return Napi::Function::New(env, [cancel](const Napi::CallbackInfo& ci) {
-    cancel->store(true);
-    return ci.Env().Undefined();
-  }, "cancel");
+  return cancel_function(env, cancel);
 }
 
 }  // namespace

@@ -206,10 +206,7 @@ Napi::Value RasterizeAsync(const Napi::CallbackInfo& info) {
   auto* worker = new RasterWorker(info[1].As<Napi::Function>(), std::move(call), opts.Get("out"),
                                   cancel);
   worker->Queue();
-  return Napi::Function::New(env, [cancel](const Napi::CallbackInfo& ci) {
-    cancel->store(true);
-    return ci.Env().Undefined();
-  }, "cancel");
+  return cancel_function(env, cancel);
 }
 
 }  // namespace

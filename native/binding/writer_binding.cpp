@@ -253,10 +253,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     queue(info, info[1].As<Napi::Function>(), [w, batch, pins, starts, timestamps, cancel] {
       w->append(*batch, cancel.get());
     });
-    return Napi::Function::New(env, [cancel](const Napi::CallbackInfo& ci) {
-      cancel->store(true);
-      return ci.Env().Undefined();
-    }, "cancel");
+    return cancel_function(env, cancel);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

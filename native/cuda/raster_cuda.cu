@@ -160,14 +160,25 @@ size_t round_up(size_t bytes) {
   return n;
 }
 
-struct DeviceBuffer {
+// Memory kinds for GrowBuffer: device memory, and page-locked host memory.
+struct DeviceMemory {
+  static cudaError_t allocate(void** p, size_t n) { return cudaMalloc(p, n); }
+  static void free(void* p) { cudaFree(p); }  // cleanup: an error here (a dead context) leaves nothing to do
+};
+struct PinnedMemory {
+  static cudaError_t allocate(void** p, size_t n) { return cudaMallocHost(p, n); }
+  static void free(void* p) { cudaFreeHost(p); }
+};
+
+template <typename Memory>
+struct GrowBuffer {
   void* ptr = nullptr;
   size_t bytes = 0;
   cudaError_t reserve(size_t need) {
     if (need <= bytes) return cudaSuccess;
     release();
     const size_t size = round_up(need);
-    const cudaError_t e = cudaMalloc(&ptr, size);
+    const cudaError_t e = Memory::allocate(&ptr, size);
     if (e != cudaSuccess) {
       ptr = nullptr;
       return e;
@@ -176,33 +187,14 @@ struct DeviceBuffer {
     return e;
   }
   void release() {
-    if (ptr) cudaFree(ptr);  // cleanup: an error here (a dead context) leaves nothing to do
+    if (ptr) Memory::free(ptr);
     ptr = nullptr;
     bytes = 0;
   }
 };
 
-struct PinnedBuffer {
-  void* ptr = nullptr;
-  size_t bytes = 0;
-  cudaError_t reserve(size_t need) {
-    if (need <= bytes) return cudaSuccess;
-    release();
-    const size_t size = round_up(need);
-    const cudaError_t e = cudaMallocHost(&ptr, size);
-    if (e != cudaSuccess) {
-      ptr = nullptr;
-      return e;
-    }
-    bytes = size;
-    return e;
-  }
-  void release() {
-    if (ptr) cudaFreeHost(ptr);
-    ptr = nullptr;
-    bytes = 0;
-  }
-};
+using DeviceBuffer = GrowBuffer<DeviceMemory>;
+using PinnedBuffer = GrowBuffer<PinnedMemory>;
 
 // The per-process resources, guarded by `mutex` for the whole of a call.
 struct Context {

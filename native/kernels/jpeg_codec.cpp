@@ -24,14 +24,20 @@ void on_error(j_common_ptr cinfo) {
 
 void on_message(j_common_ptr) {}  // warnings are not printed to stderr
 
+// Errors return through err.jump (set by the caller) instead of exit(); warnings stay silent.
+jpeg_error_mgr* error_manager(ErrorManager& err) {
+  jpeg_error_mgr* mgr = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.output_message = on_message;
+  return mgr;
+}
+
 // Only plain-old-data lives in the frames that setjmp guards, so longjmp skips no destructor.
 bool compress(const uint8_t* gray, uint32_t height, uint32_t width, int quality, unsigned char** buf,
               unsigned long* size, char* message) {
   jpeg_compress_struct cinfo;
   ErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.output_message = on_message;
+  cinfo.err = error_manager(err);
   if (setjmp(err.jump)) {
     std::strcpy(message, err.message);
     jpeg_destroy_compress(&cinfo);
@@ -59,9 +65,7 @@ bool decompress_into(const uint8_t* data, size_t size, uint8_t* (*alloc)(void*, 
                      void* ctx, char* message) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.output_message = on_message;
+  cinfo.err = error_manager(err);
   if (setjmp(err.jump)) {
     std::strcpy(message, err.message);
     jpeg_destroy_decompress(&cinfo);

@@ -1,17 +1,10 @@
 // Joins per-archive columns into one series: kept within the requested span, sorted by open
 // time (stable), exact duplicates dropped, same-time rows with other values dropped as conflicts
 // (the first one wins), and the gaps the interval implies.
-import type { Gap } from './types.js';
+import type { Gap, KlineColumns } from './types.js';
 import { monthsBetween } from './dates.js';
 
-export interface KlineColumns {
-  openTime: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-}
+export type { KlineColumns } from './types.js';
 
 export interface MergedKlines extends KlineColumns {
   duplicates: number;

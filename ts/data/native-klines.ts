@@ -2,6 +2,8 @@
 // native/kernels/zip_member for archive members); NativeAddon in ts/native-types.ts lists these
 // methods.
 
+import type { KlineColumns } from './types.js';
+
 export interface NativeKlinesCall {
   /** The archive, for error messages. */
   name: string;
@@ -16,14 +18,8 @@ export interface NativeKlinesProblem {
   message: string;
 }
 
-export interface NativeKlines {
-  /** ms since the epoch, UTC (microsecond rows normalised). */
-  openTime: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
+/** Parsed columns (openTime in ms since the epoch, UTC; microsecond rows normalised). */
+export interface NativeKlines extends KlineColumns {
   rows: number;
   header: boolean;
   microsecondRows: number;

@@ -84,19 +84,24 @@ export interface CandleSource {
   verified: boolean;
 }
 
-export interface Candles {
-  symbol: string;
-  interval: Interval;
-  market: Market;
-  /** Candle length in ms; null for '1mo' (calendar months). */
-  intervalMs: number | null;
-  /** Open time, ms since the epoch UTC; sorted, unique. */
+/** Candle columns: one Float64Array per field, one element per candle. */
+export interface KlineColumns {
+  /** Open time, ms since the epoch UTC. */
   openTime: Float64Array;
   open: Float64Array;
   high: Float64Array;
   low: Float64Array;
   close: Float64Array;
   volume: Float64Array;
+}
+
+/** The merged series: openTime sorted and unique. */
+export interface Candles extends KlineColumns {
+  symbol: string;
+  interval: Interval;
+  market: Market;
+  /** Candle length in ms; null for '1mo' (calendar months). */
+  intervalMs: number | null;
   length: number;
   gaps: Gap[];
   sources: CandleSource[];
