@@ -18,7 +18,7 @@ export function registerBuild(program: Command): void {
     .option('-s, --set <key.path=value>', 'override a config value (repeatable), e.g. --set image.seq_len=50', collect, [])
     .option('-o, --out <file>', 'output path (file, or stem in batch mode) instead of paths.processed_data/<name>')
     .option('--json', 'print one JSON summary on stdout at the end')
-    .option('-q, --quiet', 'no progress and no console logs (the log file is still written)')
+    .option('-q, --quiet', 'no progress bars, only warnings and errors on the console (the log file is still complete)')
     .action((opts: BuildCliOptions) =>
       runCommand(async () => {
         const { config, file } = readConfig(opts);

@@ -11,7 +11,7 @@ function withConfigOptions(cmd: Command): Command {
     .option('-c, --config <file>', 'YAML config (default: config/config.yaml if present, else built-in defaults)')
     .option('-s, --set <key.path=value>', 'override a config value (repeatable)', collect, [])
     .option('--json', 'print one JSON summary on stdout at the end')
-    .option('-q, --quiet', 'no progress and no console logs');
+    .option('-q, --quiet', 'no progress bars, only warnings and errors on the console');
 }
 
 export function registerData(program: Command): void {
