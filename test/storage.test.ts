@@ -387,6 +387,28 @@ setInterval(() => {}, 1000);
     assert.equal((await loadImagesFromStorage(stem)).total, 15);
   });
 
+  it('names the window of the whole append when a batch is split across files', async () => {
+    const sub = mkdtempSync(join(dir, 'split-'));
+    const bad = fixture(30, 9);
+    bad.candles.high[44] = Infinity; // in windows 25.. only (window 24 ends at candle 43)
+    const w = await createDatasetWriter(join(sub, 'split'), { seqLen: SEQ, height: H, mode: 'batch', imagesPerFile: 10 });
+    await assert.rejects(w.append({ candles: bad.candles, starts: bad.starts, timestamps: bad.timestamps }), (e: Error & { window?: number }) => {
+      assert.match(e.message, /^window 25 \(candles /);
+      assert.equal(e.window, 25);
+      return true;
+    });
+  });
+
+  it('keeps large and fractional metadata numbers exact', async () => {
+    const w = await createDatasetWriter(join(dir, 'meta-numbers.h5'), { seqLen: SEQ, height: H, metadata: { big: 1e20, neg: -(2 ** 53), frac: 0.1, list: [1, 2 ** 60] } });
+    const { files } = await w.close();
+    const m = (await loadImagesFromStorage(files[0], { indices: [] })).metadata;
+    assert.equal(m.big, 1e20);
+    assert.equal(m.neg, -(2 ** 53));
+    assert.equal(m.frac, 0.1);
+    assert.deepEqual(m.list, [1, 2 ** 60]);
+  });
+
   it('refuses to overwrite an existing output unless asked', async () => {
     const p = join(dir, 'exists.h5');
     for (const overwrite of [false, true]) {

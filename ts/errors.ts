@@ -56,15 +56,20 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 /**
- * Native code throws plain errors created on the native side; rethrow them as errors of the same
- * kind whose stack shows the JS caller, keeping `code` and any detail properties.
+ * Native code creates plain errors on the native side; this makes them errors of the same kind
+ * whose stack shows the JS caller, keeping `code` and any detail properties (an abort becomes the
+ * AbortError of `signal`).
  */
-export function rethrowNative(err: unknown, signal?: AbortSignal): never {
-  if (!(err instanceof Error)) throw err;
-  if (isAbortError(err)) throw abortError(signal);
+export function nativeError(err: unknown, signal?: AbortSignal): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  if (isAbortError(err)) return abortError(signal);
   const Ctor = err instanceof RangeError ? RangeError : err instanceof TypeError ? TypeError : Error;
   const copy = new Ctor(err.message);
   for (const [k, v] of Object.entries(err)) (copy as unknown as Record<string, unknown>)[k] = v;
-  Error.captureStackTrace(copy, rethrowNative);
-  throw copy;
+  Error.captureStackTrace(copy, nativeError);
+  return copy;
+}
+
+export function rethrowNative(err: unknown, signal?: AbortSignal): never {
+  throw nativeError(err, signal);
 }

@@ -72,6 +72,8 @@ export interface NativeWriterBatch {
   timestamps: Float64Array;
   labels?: Int8Array;
   returns?: Float64Array;
+  /** Added to window numbers in error messages (a part of the caller's batch). */
+  windowBase?: number;
 }
 
 export interface NativeWriterMetadata {

@@ -81,6 +81,21 @@ TypedView<T> typed_property(const Napi::Object& obj, const char* name) {
   return typed_view<T>(obj.Env(), require_property(obj, name), name);
 }
 
+// a * b, or a TypeError naming `what` when the product does not fit in size_t (a length check
+// against a wrapped product would let native code read past an array).
+inline size_t checked_mul(Napi::Env env, size_t a, size_t b, const char* what) {
+  if (a != 0 && b > SIZE_MAX / a) throw_argument(env, what, "sizes whose byte count fits in memory");
+  return a * b;
+}
+
+// The error an aborted operation reports (TS maps it to the caller's AbortSignal reason).
+inline Napi::Error abort_error(Napi::Env env) {
+  Napi::Error e = Napi::Error::New(env, "The operation was aborted");
+  e.Set("name", Napi::String::New(env, "AbortError"));
+  e.Set("code", Napi::String::New(env, "ABORT_ERR"));
+  return e;
+}
+
 // The function an async call returns: calling it asks the work to stop (checked between
 // windows or images; the callback then receives an AbortError).
 inline Napi::Function cancel_function(Napi::Env env, std::shared_ptr<std::atomic<bool>> flag) {

@@ -94,10 +94,7 @@ Napi::Object result_object(Napi::Env env, KlineParseResult& r) {
 // The error for a failed parse: "<archive> line <n>: <what>", with code, file, line and field.
 Napi::Error failure_error(Napi::Env env, const std::string& name, const KlineParseResult& r) {
   if (r.status == KlineParseResult::kCancelled) {
-    Napi::Error e = Napi::Error::New(env, "The operation was aborted");
-    e.Set("name", Napi::String::New(env, "AbortError"));
-    e.Set("code", Napi::String::New(env, "ABORT_ERR"));
-    return e;
+    return abort_error(env);
   }
   Napi::Error e = Napi::Error::New(env, name + " line " + std::to_string(r.problem.line) + ": " + r.problem.message);
   e.Set("code", Napi::String::New(env, "ERR_OHLC_MALFORMED_ROW"));

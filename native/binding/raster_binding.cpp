@@ -96,10 +96,7 @@ RasterOutcome run(const CandleColumns& candles, const RasterCall& call, const Wi
 Napi::Error outcome_error(Napi::Env env, const RasterOutcome& r, const WindowList& windows,
                           uint32_t seq_len, int64_t candle_offset, int64_t window_base) {
   if (r.status == RasterOutcome::kCancelled) {
-    Napi::Error e = Napi::Error::New(env, "The operation was aborted");
-    e.Set("name", Napi::String::New(env, "AbortError"));
-    e.Set("code", Napi::String::New(env, "ABORT_ERR"));
-    return e;
+    return abort_error(env);
   }
   if (r.status == RasterOutcome::kInvalidPrice) {
     const int64_t start = windows.start(r.window) + candle_offset;

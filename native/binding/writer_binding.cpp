@@ -30,10 +30,7 @@ Napi::Value make_error(Napi::Env env, const std::exception_ptr& err) {
   try {
     std::rethrow_exception(err);
   } catch (const storage::CancelledError&) {
-    Napi::Error e = Napi::Error::New(env, "The operation was aborted");
-    e.Set("name", Napi::String::New(env, "AbortError"));
-    e.Set("code", Napi::String::New(env, "ABORT_ERR"));
-    return e.Value();
+    return abort_error(env).Value();
   } catch (const storage::InvalidWindowError& ex) {
     Napi::Error e = Napi::RangeError::New(env, ex.what());
     e.Set("code", Napi::String::New(env, "ERR_OHLC_INVALID_PRICE"));
@@ -55,15 +52,20 @@ Napi::Value make_error(Napi::Env env, const std::exception_ptr& err) {
 // Runs `work` on a worker thread; the callback gets (err) or (null, result()).
 class TaskWorker : public Napi::AsyncWorker {
  public:
+  // `parallel` work (appends: drawing and compressing on all cores) starts its OpenMP region
+  // from the compute thread; file-only work (open, close, abort) runs here, so it never holds
+  // up other calls' drawing.
   TaskWorker(Napi::Object receiver, Napi::Function cb, std::function<void()> work,
-             std::function<Napi::Value(Napi::Env)> result = nullptr)
+             std::function<Napi::Value(Napi::Env)> result = nullptr, bool parallel = false)
       : Napi::AsyncWorker(receiver, cb, "ohlc-native:storage"),
         work_(std::move(work)),
-        result_(std::move(result)) {}
+        result_(std::move(result)),
+        parallel_(parallel) {}
 
   void Execute() override {
     try {
-      run_on_compute_thread(work_);
+      if (parallel_) run_on_compute_thread(work_);
+      else work_();
     } catch (...) {
       error_ = std::current_exception();
     }
@@ -85,6 +87,7 @@ class TaskWorker : public Napi::AsyncWorker {
  private:
   std::function<void()> work_;
   std::function<Napi::Value(Napi::Env)> result_;
+  bool parallel_;
   std::exception_ptr error_;
 };
 
@@ -158,8 +161,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
   }
 
   void queue(const Napi::CallbackInfo& info, Napi::Function cb, std::function<void()> work,
-             bool release_after = false) {
-    auto* worker = new TaskWorker(info.This().As<Napi::Object>(), cb, std::move(work));
+             bool release_after = false, bool parallel = false) {
+    auto* worker = new TaskWorker(info.This().As<Napi::Object>(), cb, std::move(work), nullptr, parallel);
     worker->done_ = [this, release_after] {
       busy_ = false;
       if (release_after) writer_.reset();
@@ -190,7 +193,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     const bool has_images = !b.Get("images").IsUndefined();
     const bool has_candles = !b.Get("open").IsUndefined();
     if (has_images) {
-      const size_t need = count * layout.shape.pixels();
+      const size_t need = checked_mul(env, count, layout.shape.pixels(), "images");
       if (layout.pixel == PixelType::U8) {
         auto v = typed_property<uint8_t>(b, "images");
         if (v.length < need) throw_argument(env, "images", "count images long");
@@ -204,7 +207,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     }
     if (!b.Get("sequences").IsUndefined()) {
       auto s = typed_property<double>(b, "sequences");
-      if (s.length < count * len * 4) throw_argument(env, "sequences", "count * seqLen * 4 long");
+      if (s.length < checked_mul(env, count, size_t{len} * 4, "sequences"))
+        throw_argument(env, "sequences", "count * seqLen * 4 long");
       batch->sequences = s.data;
       pin("sequences");
     }
@@ -234,12 +238,17 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     auto ts = typed_property<double>(b, "timestamps");
     if (ts.length < count) throw_argument(env, "timestamps", "count long");
     auto timestamps = std::make_shared<std::vector<int64_t>>(count);
-    for (size_t i = 0; i < count; ++i) (*timestamps)[i] = static_cast<int64_t>(ts.data[i]);
+    for (size_t i = 0; i < count; ++i) {
+      const double t = ts.data[i];
+      if (!(std::fabs(t) <= 9007199254740991.0)) throw_argument(env, "timestamps", "finite integers of ms");
+      (*timestamps)[i] = static_cast<int64_t>(t);
+    }
     batch->timestamps = timestamps->data();
     if (k > 0) {
       auto lb = typed_property<int8_t>(b, "labels");
       auto rt = typed_property<double>(b, "returns");
-      if (lb.length < count * k || rt.length < count * k)
+      const size_t need = checked_mul(env, count, k, "labels/returns");
+      if (lb.length < need || rt.length < need)
         throw_argument(env, "labels/returns", "count * horizons long");
       batch->labels = lb.data;
       batch->returns = rt.data;
@@ -247,12 +256,15 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       pin("returns");
     }
 
+    if (!b.Get("windowBase").IsUndefined())
+      batch->window_base = static_cast<size_t>(integer_property(b, "windowBase", 0, int64_t{1} << 53));
+
     auto cancel = std::make_shared<std::atomic<bool>>(false);
     begin(env);
     DatasetWriter* w = writer_.get();
     queue(info, info[1].As<Napi::Function>(), [w, batch, pins, starts, timestamps, cancel] {
       w->append(*batch, cancel.get());
-    });
+    }, false, true);
     return cancel_function(env, cancel);
   }
 
@@ -263,7 +275,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     auto meta = std::make_shared<storage::DatasetMetadata>(read_metadata(info[0].As<Napi::Object>()));
     begin(env);
     DatasetWriter* w = writer_.get();
-    queue(info, info[1].As<Napi::Function>(), [w, meta] { w->close(*meta); }, true);
+    // Close compresses the last partial chunks on all cores: the compute thread, like appends.
+    queue(info, info[1].As<Napi::Function>(), [w, meta] { w->close(*meta); }, true, true);
     return env.Undefined();
   }
 

@@ -77,6 +77,11 @@ bool decompress_into(const uint8_t* data, size_t size, uint8_t* (*alloc)(void*, 
   cinfo.out_color_space = JCS_GRAYSCALE;
   jpeg_start_decompress(&cinfo);
   uint8_t* out = alloc(ctx, cinfo.output_height, cinfo.output_width);
+  if (!out) {
+    std::strcpy(message, "image too large for memory");
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = out + static_cast<size_t>(cinfo.output_scanline) * cinfo.output_width;
     jpeg_read_scanlines(&cinfo, &row, 1);
@@ -92,11 +97,16 @@ struct DecodeTarget {
   uint32_t width = 0;
 };
 
+// Never throws (it runs inside the setjmp-guarded frame): nullptr when the memory is not there.
 uint8_t* grow(void* ctx, uint32_t height, uint32_t width) {
   auto* t = static_cast<DecodeTarget*>(ctx);
   t->height = height;
   t->width = width;
-  t->gray->resize(static_cast<size_t>(height) * width);
+  try {
+    t->gray->resize(static_cast<size_t>(height) * width);
+  } catch (...) {
+    return nullptr;
+  }
   return t->gray->data();
 }
 

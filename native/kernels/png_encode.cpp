@@ -3,7 +3,6 @@
 #include <libdeflate.h>
 
 #include <cstring>
-#include <memory>
 
 #include "kernels/deflate/row_deflate.hpp"
 
@@ -44,23 +43,22 @@ bool pack_rows(const T* px, uint32_t height, uint32_t width, std::vector<uint8_t
 
 }  // namespace
 
-bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width, int level,
-                   std::vector<uint8_t>& lines, std::vector<uint8_t>& out) {
+bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width,
+                   libdeflate_compressor* compressor, PngScratch& scratch, std::vector<uint8_t>& out) {
+  std::vector<uint8_t>& lines = scratch.scanlines;
   const bool ok = type == PixelType::U8
                       ? pack_rows(static_cast<const uint8_t*>(pixels), height, width, lines)
                       : pack_rows(static_cast<const float*>(pixels), height, width, lines);
   if (!ok) return false;
   const size_t stride = 1 + (width + 7) / 8;
 
-  std::vector<uint8_t> idat;
-  if (level < 0) {
-    deflate::zlib_encode_rows(lines.data(), lines.size(), stride, idat);
+  std::vector<uint8_t>& idat = scratch.idat;
+  idat.clear();
+  if (!compressor) {
+    scratch.rows.zlib_encode_rows(lines.data(), lines.size(), stride, idat);
   } else {
-    std::unique_ptr<libdeflate_compressor, void (*)(libdeflate_compressor*)> c(
-        libdeflate_alloc_compressor(level < 1 ? 1 : level > 12 ? 12 : level), libdeflate_free_compressor);
-    if (!c) throw std::bad_alloc();
-    idat.resize(libdeflate_zlib_compress_bound(c.get(), lines.size()));
-    idat.resize(libdeflate_zlib_compress(c.get(), lines.data(), lines.size(), idat.data(), idat.size()));
+    idat.resize(libdeflate_zlib_compress_bound(compressor, lines.size()));
+    idat.resize(libdeflate_zlib_compress(compressor, lines.data(), lines.size(), idat.data(), idat.size()));
   }
 
   out.clear();

@@ -6,14 +6,25 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/deflate/row_deflate.hpp"
 #include "kernels/raster.hpp"
+
+struct libdeflate_compressor;
 
 namespace ohlc::png {
 
+// Scratch a caller reuses from image to image (one per thread).
+struct PngScratch {
+  std::vector<uint8_t> scanlines;
+  std::vector<uint8_t> idat;
+  deflate::Encoder rows;
+};
+
 // Encodes `height` x `width` pixels (uint8 0/1 or float32 0.0/1.0) as a PNG file in `out`.
-// `level` -1 uses the row-delta encoder, 1..12 libdeflate. Returns false (out untouched)
-// when a pixel is neither 0 nor 1: such images have no faithful 1-bit form.
-bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width, int level,
-                   std::vector<uint8_t>& scanlines, std::vector<uint8_t>& out);
+// The IDAT stream comes from the row-delta encoder, or from `compressor` (libdeflate) when one is
+// given. Returns false (out untouched) when a pixel is neither 0 nor 1: such images have no
+// faithful 1-bit form.
+bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width,
+                   libdeflate_compressor* compressor, PngScratch& scratch, std::vector<uint8_t>& out);
 
 }  // namespace ohlc::png

@@ -51,7 +51,8 @@ void parallel_for(size_t n, int threads, Body body) {
 
 DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads)
     : layout_(std::move(layout)), sink_(std::move(sink)) {
-  threads_ = threads > 0 ? threads : default_thread_count();
+  // More threads than the machine runs only adds scratch memory and contention.
+  threads_ = threads > 0 ? std::min(threads, std::max(default_thread_count(), 1)) : default_thread_count();
   for (int t = 0; t < threads_; ++t) scratch_.push_back(std::make_unique<EncodeScratch>());
 }
 
@@ -80,7 +81,8 @@ void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t
       double lo, hi;
       BadPrice bad;
       if (!window_range(batch.candles, start, layout_.shape.seq_len, &lo, &hi, &bad)) {
-        throw InvalidWindowError(describe_bad_window(i, start, layout_.shape.seq_len, bad), i, bad);
+        const size_t window = batch.window_base + i;
+        throw InvalidWindowError(describe_bad_window(window, start, layout_.shape.seq_len, bad), window, bad);
       }
       scratch.image.resize(image_bytes);
       draw_window(batch.candles, start, layout_.shape, lo, hi, layout_.pixel, scratch.image.data());
@@ -145,7 +147,8 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
     // slice (freeing and reallocating large buffers makes glibc keep ever more memory).
     sink_->grow(rows_ + batch.count);
     const size_t image_bytes = layout_.image_bytes();
-    const size_t slice = std::clamp<size_t>((size_t{64} << 20) / image_bytes, static_cast<size_t>(threads_) * 2, 256);
+    const size_t slice = std::max<size_t>(static_cast<size_t>(threads_) * 2,
+                                          std::min<size_t>((size_t{64} << 20) / image_bytes, 256));
     if (encoded_.size() < slice) encoded_.resize(slice);
     crcs_.assign(slice, 0);
     for (size_t first = 0; first < batch.count; first += slice) {

@@ -40,6 +40,8 @@ struct AppendBatch {
   const int64_t* timestamps = nullptr;
   const int8_t* labels = nullptr;
   const double* returns = nullptr;
+  // Added to window numbers in error messages (the caller split its batch).
+  size_t window_base = 0;
 };
 
 class DatasetWriter {

@@ -28,21 +28,6 @@ libdeflate_compressor* EncodeScratch::compressor(int level) {
 
 namespace {
 
-void append_stored_blocks(const uint8_t* raw, size_t bytes, std::vector<uint8_t>& out) {
-  // Non-final stored blocks; a piece starts byte-aligned so each header is one byte.
-  size_t pos = 0;
-  do {
-    const size_t n = std::min<size_t>(65535, bytes - pos);
-    out.push_back(0x00);
-    out.push_back(static_cast<uint8_t>(n & 0xff));
-    out.push_back(static_cast<uint8_t>(n >> 8));
-    out.push_back(static_cast<uint8_t>(~n & 0xff));
-    out.push_back(static_cast<uint8_t>((~n >> 8) & 0xff));
-    out.insert(out.end(), raw + pos, raw + pos + n);
-    pos += n;
-  } while (pos < bytes);
-}
-
 void zlib_sync_piece(const uint8_t* raw, size_t bytes, int level, std::vector<uint8_t>& out) {
   z_stream s{};
   if (deflateInit2(&s, std::clamp(level, 1, 9), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
@@ -75,6 +60,21 @@ void zlib_sync_piece(const uint8_t* raw, size_t bytes, int level, std::vector<ui
 }
 
 }  // namespace
+
+void append_stored_blocks(const uint8_t* raw, size_t bytes, std::vector<uint8_t>& out) {
+  // Non-final stored blocks; a piece starts byte-aligned so each header is one byte.
+  size_t pos = 0;
+  do {
+    const size_t n = std::min<size_t>(65535, bytes - pos);
+    out.push_back(0x00);
+    out.push_back(static_cast<uint8_t>(n & 0xff));
+    out.push_back(static_cast<uint8_t>(n >> 8));
+    out.push_back(static_cast<uint8_t>(~n & 0xff));
+    out.push_back(static_cast<uint8_t>((~n >> 8) & 0xff));
+    out.insert(out.end(), raw + pos, raw + pos + n);
+    pos += n;
+  } while (pos < bytes);
+}
 
 void encode_zlib(const uint8_t* raw, size_t bytes, size_t row_bytes, int level,
                  EncodeScratch& scratch, std::vector<uint8_t>& out) {
@@ -120,8 +120,11 @@ void encode_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, si
 }
 
 const std::vector<uint8_t>& deflate_terminator() {
-  // BFINAL=1, BTYPE=01 (fixed Huffman), end-of-block code 0000000: ten bits, zero-padded.
-  static const std::vector<uint8_t> bytes = {0x03, 0x00};
+  static const std::vector<uint8_t> bytes = [] {
+    std::vector<uint8_t> end;
+    deflate::finish_stream(end);
+    return end;
+  }();
   return bytes;
 }
 

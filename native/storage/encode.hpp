@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/deflate/row_deflate.hpp"
+#include "kernels/png_encode.hpp"
 #include "storage/layout.hpp"
 
 struct libdeflate_compressor;
@@ -26,6 +27,7 @@ class EncodeScratch {
   std::vector<uint8_t> buffer;  // format-specific staging (PNG scanlines, ...)
   std::vector<uint8_t> staging;  // libdeflate output at its worst-case size, before the exact copy
   deflate::Encoder rows;        // the row-delta encoder's scratch
+  png::PngScratch png;          // PNG scanlines and IDAT
 
  private:
   libdeflate_compressor* compressor_ = nullptr;
@@ -46,6 +48,10 @@ void encode_deflate_piece(const uint8_t* raw, size_t bytes, size_t row_bytes, in
 // chosen level; other arrays, which have no row structure, at a quick level).
 void encode_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
                   EncodeScratch& scratch, std::vector<uint8_t>& out);
+
+// Appends `bytes` of raw data as non-final stored deflate blocks (a piece that starts
+// byte-aligned; each block header is then one byte).
+void append_stored_blocks(const uint8_t* raw, size_t bytes, std::vector<uint8_t>& out);
 
 // The bytes that end a stream made of pieces: an empty final block.
 const std::vector<uint8_t>& deflate_terminator();

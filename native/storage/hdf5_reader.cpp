@@ -43,9 +43,9 @@ hid_t memory_type(ElemType t) {
 void read_rows(hid_t dset, const std::string& what, ArrayData& a, const std::vector<uint64_t>& rows) {
   const size_t rank = a.shape.size();
   size_t row_elems = 1;
-  for (size_t d = 1; d < rank; ++d) row_elems *= a.shape[d];
-  const size_t row_bytes = row_elems * elem_size(a.type);
-  a.data.resize(rows.size() * row_bytes);
+  for (size_t d = 1; d < rank; ++d) row_elems = checked_size(row_elems, a.shape[d], what);
+  const size_t row_bytes = checked_size(row_elems, elem_size(a.type), what);
+  a.data.resize(checked_size(rows.size(), row_bytes, what));
   if (rows.empty()) return;
   h5::Handle file_space = h5::checked(H5Dget_space(dset), what);
   // Consecutive rows are read with one hyperslab each.

@@ -102,12 +102,12 @@ struct RowCollector {
       array.shape = header.shape;
       if (array.shape.empty()) throw StorageError(what + " is not an array of rows");
       size_t row_elems = 1;
-      for (size_t d = 1; d < array.shape.size(); ++d) row_elems *= array.shape[d];
-      row_bytes = row_elems * elem_size(array.type);
+      for (size_t d = 1; d < array.shape.size(); ++d) row_elems = checked_size(row_elems, array.shape[d], what);
+      row_bytes = checked_size(row_elems, elem_size(array.type), what);
       for (uint64_t r : rows) {
         if (r >= array.shape[0]) throw StorageError(what + " has " + std::to_string(array.shape[0]) + " rows; row " + std::to_string(r) + " asked for");
       }
-      array.data.resize(rows.size() * row_bytes);
+      array.data.resize(checked_size(rows.size(), row_bytes, what));
       if (shape_only || rows.empty() || row_bytes == 0) return false;
       const size_t rest = head.size() - header.header_bytes;
       std::vector<uint8_t> tail(head.begin() + static_cast<std::ptrdiff_t>(header.header_bytes), head.end());

@@ -32,17 +32,10 @@ struct Member {
   uint32_t crc = 0;        // of array data
 };
 
-// A non-final stored block holding `data` (at most 65535 bytes): how each .npy header enters
-// its member's deflate stream.
+// The .npy header enters its member's deflate stream as a non-final stored block.
 std::vector<uint8_t> stored_block(const std::string& data) {
-  const size_t n = data.size();
-  std::vector<uint8_t> out(5 + n);
-  out[0] = 0x00;  // BFINAL 0, BTYPE 00 (stored), padding to the byte boundary
-  out[1] = static_cast<uint8_t>(n & 0xff);
-  out[2] = static_cast<uint8_t>(n >> 8);
-  out[3] = static_cast<uint8_t>(~n & 0xff);
-  out[4] = static_cast<uint8_t>((~n >> 8) & 0xff);
-  std::memcpy(out.data() + 5, data.data(), n);
+  std::vector<uint8_t> out;
+  append_stored_blocks(reinterpret_cast<const uint8_t*>(data.data()), data.size(), out);
   return out;
 }
 

@@ -45,8 +45,10 @@ class PictureSink final : public Sink {
     }
     const uint32_t h = layout_.shape.height, w = layout_.shape.width();
     if (png_) {
-      const int level = layout_.compression.level == Compression::kNone ? 1 : layout_.compression.level;
-      if (!png::encode_binary(raw, layout_.pixel, h, w, level, scratch.buffer, out))
+      const int level = layout_.compression.level;
+      libdeflate_compressor* compressor =
+          level == Compression::kFast ? nullptr : scratch.compressor(level == Compression::kNone ? 1 : level);
+      if (!png::encode_binary(raw, layout_.pixel, h, w, compressor, scratch.png, out))
         throw StorageError("png pictures need 0/1 images: an image has a pixel that is neither 0 nor 1");
     } else {
       std::string error;

@@ -18,6 +18,13 @@ class StorageError : public std::runtime_error {
   explicit StorageError(const std::string& msg) : std::runtime_error(msg) {}
 };
 
+// a * b for sizes read from files: a StorageError naming `what` when the product overflows
+// (a wrapped size would give a small buffer and a write past its end).
+inline size_t checked_size(uint64_t a, uint64_t b, const std::string& what) {
+  if (a != 0 && b > (uint64_t{1} << 62) / a) throw StorageError(what + ": sizes in the file are out of range");
+  return static_cast<size_t>(a * b);
+}
+
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -181,6 +181,7 @@ std::vector<Entry> read_directory(const File& file) {
     const size_t x_end = x + extra_len;
     while (x + 4 <= x_end) {
       const uint32_t id = get16(&cd[x]), len = get16(&cd[x + 2]);
+      if (x + 4 + len > x_end) throw StorageError(what + ": corrupt central directory (extra field)");
       size_t q = x + 4;
       if (id == 0x0001) {
         auto take = [&](uint64_t& field) {

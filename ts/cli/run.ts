@@ -1,5 +1,6 @@
 // What every command shares: the config, Ctrl-C handling, exit codes and error reporting.
 //   0 done · 1 failed · 2 bad configuration or usage · 130 interrupted (SIGINT/SIGTERM)
+import type { Command } from 'commander';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
 import { isAbortError } from '../errors.js';
 
@@ -14,6 +15,13 @@ export interface CommonOptions {
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** --config and --set, which every command reading the configuration takes. */
+export function withConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'YAML config (default: config/config.yaml if present, else built-in defaults)')
+    .option('-s, --set <key.path=value>', 'override a config value (repeatable), e.g. --set image.seq_len=50', collect, []);
 }
 
 /** An AbortSignal that fires on the first SIGINT/SIGTERM; a second one exits at once. */

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { resolveDownloadOptions } from '../data/options.js';
+import { downloadOptionsFrom } from './data-options.js';
 import { configSchema, dateOrderProblem, type PipelineConfig } from './schema.js';
 
 /** One problem per entry, each naming the key and the value. */
@@ -84,6 +86,32 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
   return raw;
 }
 
+/** Config keys of the data layer's option names, for its errors. */
+const DATA_KEYS: Record<string, string> = {
+  symbol: 'data.symbol',
+  interval: 'data.interval',
+  startDate: 'data.start_date',
+  endDate: 'data.end_date',
+  market: 'data.market',
+  baseUrl: 'data.base_url',
+  concurrency: 'data.concurrency',
+};
+
+/**
+ * The data layer's own checks (a futures symbol on spot, 2021-02-30, a base URL with a query, ...)
+ * run here too, so such a config fails before anything is written rather than mid-run.
+ */
+function dataProblem(config: PipelineConfig): string | null {
+  try {
+    resolveDownloadOptions(downloadOptionsFrom(config));
+    return null;
+  } catch (err) {
+    const message = (err as Error).message;
+    const param = / for (\w+)/.exec(message)?.[1];
+    return `${(param && DATA_KEYS[param]) ?? 'data'}: ${message}`;
+  }
+}
+
 /** Parses and validates a raw config object; throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown, source: string): PipelineConfig {
   const result = configSchema.safeParse(raw ?? {});
@@ -95,6 +123,8 @@ export function validateConfig(raw: unknown, source: string): PipelineConfig {
     if (order && !problems.some((p) => p.startsWith('data.end_date'))) problems.push(`data.end_date: ${order} (got ${render(data?.end_date)})`);
     throw new ConfigError(source, problems);
   }
+  const problem = dataProblem(result.data);
+  if (problem) throw new ConfigError(source, [problem]);
   return result.data;
 }
 

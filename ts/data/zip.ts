@@ -5,7 +5,7 @@
 // inflation writes into exactly the declared size, so a lying header cannot make it write more,
 // and the inflated bytes must match the member's size and CRC-32.
 import yauzl from 'yauzl';
-import { OhlcError, rethrowNative } from '../errors.js';
+import { nativeError, OhlcError } from '../errors.js';
 import { native } from '../native.js';
 import type { NativeZipMember } from './native-klines.js';
 
@@ -109,13 +109,7 @@ export function inflateMember(data: Buffer, member: ZipMember): Promise<Buffer> 
   return new Promise((resolve, reject) => {
     const settle = (err: unknown, csv?: Buffer) => {
       if (!err && csv) return resolve(csv);
-      try {
-        const zipErr = fromNativeZipError(err);
-        if (zipErr) throw zipErr;
-        rethrowNative(err ?? new Error('native: inflateMemberAsync returned nothing'));
-      } catch (e) {
-        reject(e);
-      }
+      reject(fromNativeZipError(err) ?? nativeError(err ?? new Error('native: inflateMemberAsync returned nothing')));
     };
     try {
       native().inflateMemberAsync(data, member, settle);

@@ -2,7 +2,7 @@
 // addon's C++ (OpenMP) or CUDA kernels. Both calls funnel through prepareRaster, which does every
 // argument check; the native side only re-checks what it relies on.
 import { constants as bufferConstants } from 'node:buffer';
-import { abortError, invalidParameterError, rethrowNative, throwIfAborted } from '../errors.js';
+import { abortError, invalidParameterError, nativeError, rethrowNative, throwIfAborted } from '../errors.js';
 import { native } from '../native.js';
 import type { NativeRasterCall } from '../native-types.js';
 import {
@@ -78,16 +78,17 @@ interface PreparedRaster {
   result: RasterResult;
 }
 
-function checkColumns(candles: unknown): OhlcColumns {
-  const c = checkObject('candles', candles);
+/** Four Float64Arrays of equal length; errors name `${name}.<field>`. */
+export function checkColumns(candles: unknown, name = 'candles'): OhlcColumns {
+  const c = checkObject(name, candles);
   const fields = ['open', 'high', 'low', 'close'] as const;
   for (const f of fields) {
-    if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`candles.${f}`, 'a Float64Array', c[f]);
+    if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`${name}.${f}`, 'a Float64Array', c[f]);
   }
   const n = (c.open as Float64Array).length;
   for (const f of fields) {
     const len = (c[f] as Float64Array).length;
-    if (len !== n) throw invalidParameterError(`candles.${f}`, `a Float64Array of length ${n} (the length of candles.open)`, c[f], true);
+    if (len !== n) throw invalidParameterError(`${name}.${f}`, `a Float64Array of length ${n} (the length of ${name}.open)`, c[f], true);
   }
   return c as unknown as OhlcColumns;
 }
@@ -215,20 +216,11 @@ function runNative(call: NativeRasterCall, signal?: AbortSignal): Promise<void> 
     try {
       cancel = native().rasterizeAsync(call, (err) => {
         signal?.removeEventListener('abort', onAbort);
-        if (err) {
-          try {
-            rethrowNative(err, signal);
-          } catch (e) {
-            reject(e);
-          }
-        } else resolve();
+        if (err) reject(nativeError(err, signal));
+        else resolve();
       });
     } catch (err) {
-      try {
-        rethrowNative(err, signal);
-      } catch (e) {
-        reject(e);
-      }
+      reject(nativeError(err, signal));
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });

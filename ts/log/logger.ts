@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
-import type { DataLogger } from '../data/types.js';
 
 const require = createRequire(import.meta.url);
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -26,6 +25,7 @@ function plainConsole(fd: number): pino.DestinationStream {
   };
 }
 
+/** Also a DataLogger (message first), so it can be handed to the data layer as it is. */
 export interface PipelineLogger {
   /** The underlying pino logger (fields first, message second). */
   pino: Logger;
@@ -86,9 +86,4 @@ export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
       (fileStream as { flushSync?: () => void } | undefined)?.flushSync?.();
     },
   };
-}
-
-/** The data layer's logger interface over a pipeline logger. */
-export function dataLogger(log: PipelineLogger): DataLogger {
-  return { info: log.info, warn: log.warn, debug: log.debug };
 }

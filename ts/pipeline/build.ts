@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { downloadCryptoData } from '../data/download.js';
 import type { Candles } from '../data/types.js';
 import { isAbortError, throwIfAborted } from '../errors.js';
-import { describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
+import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import { rasterizeAsync } from '../images/rasterize.js';
-import { native } from '../native.js';
-import { dataLogger, type PipelineLogger } from '../log/logger.js';
+import type { PipelineLogger } from '../log/logger.js';
 import { createDatasetWriter } from '../storage/writer.js';
 import { downloadOptionsFrom } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { breakPrefix, labelWindows, planWindows } from './windows.js';
+import { labelWindows, planWindows } from './windows.js';
 
 export interface PipelineProgress {
   phase: 'download' | 'parse' | 'images';
@@ -60,8 +59,8 @@ export function defaultOutputName(config: PipelineConfig): string {
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
   const device = resolveDevice(config.runtime.device, 'runtime.device');
-  const cuda = native().info().cuda;
-  if (config.runtime.device === 'auto' && device === 'cpu' && cuda.compiled) log.info('No usable GPU, using the CPU', { reason: cuda.reason });
+  const reason = cudaUnavailableReason();
+  if (config.runtime.device === 'auto' && reason) log.info('No usable GPU, using the CPU', { reason });
   log.info(`Image generator initialized with: ${describeDevice(device, config.runtime.threads)}`);
   return device;
 }
@@ -76,7 +75,7 @@ async function loadCandles(config: PipelineConfig, options: BuildOptions): Promi
   const candles = await downloadCryptoData(
     downloadOptionsFrom(config, {
       signal,
-      logger: dataLogger(log),
+      logger: log,
       now: options.now,
       onProgress: (p) => options.onProgress?.({ phase: p.phase, done: p.done, total: p.total }),
     }),
@@ -105,8 +104,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const seqLen = config.image.seq_len;
   const height = config.image.resolution.height;
   const horizons = config.labels.horizons;
-  const timed = { ...candles, intervalMs: candles.intervalMs };
-  const plan = planWindows(timed, seqLen, config.image.stride, config.image.skip_gaps);
+  const plan = planWindows(candles, seqLen, config.image.stride, config.image.skip_gaps);
   const count = plan.starts.length;
   log.info(`Planned ${count} images from ${plan.considered} windows`, { skipped: plan.skipped, stride: config.image.stride, seqLen, height });
 
@@ -140,7 +138,6 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });
 
-  const breaks = breakPrefix(timed);
   const imageBytes = height * 4 * seqLen * (config.image.dtype === 'uint8' ? 1 : 4);
   const batch = device === 'cuda' ? Math.max(1, Math.min(config.image.batch_size, Math.floor(GPU_BATCH_BYTES / imageBytes))) : config.image.batch_size;
   const gpuOut = device === 'cuda' ? (config.image.dtype === 'uint8' ? new Uint8Array(batch * imageBytes) : new Float32Array((batch * imageBytes) / 4)) : undefined;
@@ -151,7 +148,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       throwIfAborted(signal);
       const n = Math.min(batch, count - done);
       const starts = plan.starts.subarray(done, done + n);
-      const { timestamps, labels, returns } = labelWindows(timed, breaks, starts, seqLen, horizons);
+      const { timestamps, labels, returns } = labelWindows(candles, plan.breaks, starts, seqLen, horizons);
       const rows = horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
       if (gpuOut) {
         const drawn = await rasterizeAsync(candles, { seqLen, height, dtype: config.image.dtype, starts: Uint32Array.from(starts), out: gpuOut, device: 'cuda', signal });

@@ -1,6 +1,7 @@
 // Which windows become images (docs/IMAGE.md "Windows over a series"), and their labels.
 // Windows start on the stride grid 0, stride, 2*stride, ...; a window with an unusable price is
 // skipped as `invalid_price`, one that crosses a missing candle as `gap` (unless gaps are kept).
+import { nextMonthStart } from '../data/dates.js';
 import type { OhlcColumns } from '../images/rasterize.js';
 
 export interface TimedCandles extends OhlcColumns {
@@ -14,6 +15,8 @@ export type SkipReason = 'gap' | 'invalid_price';
 export interface WindowPlan {
   /** Start candle of each kept window. */
   starts: Float64Array;
+  /** breakPrefix of the series, for labelWindows. */
+  breaks: Uint32Array;
   /** Windows on the stride grid, kept or not. */
   considered: number;
   skipped: Record<SkipReason, number>;
@@ -21,9 +24,7 @@ export interface WindowPlan {
 
 /** Open time of the candle after `t`: fixed intervals, or the next calendar month (UTC). */
 function nextOpen(t: number, intervalMs: number | null): number {
-  if (intervalMs !== null) return t + intervalMs;
-  const d = new Date(t);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return intervalMs !== null ? t + intervalMs : nextMonthStart(t);
 }
 
 /** breaks[i] = steps j < i where candle j+1 does not directly follow candle j. */
@@ -63,7 +64,7 @@ export function planWindows(c: TimedCandles, seqLen: number, stride: number, ski
     else if (skipGaps && breaks[s + seqLen - 1] - breaks[s] > 0) skipped.gap++;
     else starts.push(s);
   }
-  return { starts: Float64Array.from(starts), considered, skipped };
+  return { starts: Float64Array.from(starts), breaks, considered, skipped };
 }
 
 export interface WindowLabels {

@@ -11,8 +11,8 @@ export const FORMAT_CODE: Record<StorageFormat, number> = { hdf5: 0, npz: 1, zar
 /** Extension of a single output: a file (.h5, .npz), a directory (.zarr), or a folder (pictures). */
 export const EXTENSION: Record<StorageFormat, string> = { hdf5: '.h5', npz: '.npz', zarr: '.zarr', jpeg: '', png: '' };
 
-/** Picture file extension inside a picture folder. */
-export const PICTURE_EXTENSION: Partial<Record<StorageFormat, string>> = { jpeg: '.jpg', png: '.png' };
+/** Picture file extension inside a picture folder (native/storage/picture_sink.cpp writes the same). */
+export const PICTURE_EXTENSION = { jpeg: '.jpg', png: '.png' } as const;
 
 const KNOWN_EXTENSIONS: Record<string, StorageFormat> = { '.h5': 'hdf5', '.hdf5': 'hdf5', '.npz': 'npz', '.zarr': 'zarr' };
 
@@ -24,7 +24,7 @@ export function formatFromExtension(path: string): StorageFormat | undefined {
 /** `path` without the format's extension: the stem batch files are numbered from. */
 export function stemOf(path: string, format: StorageFormat): string {
   const ext = extname(path).toLowerCase();
-  if (ext && (KNOWN_EXTENSIONS[ext] === format || (EXTENSION[format] === '' && ext === ''))) return path.slice(0, -ext.length);
+  if (ext && KNOWN_EXTENSIONS[ext] === format) return path.slice(0, -ext.length);
   return path;
 }
 

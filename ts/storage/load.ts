@@ -4,7 +4,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { invalidParameterError, OhlcError, throwIfAborted } from '../errors.js';
 import { checkInteger, checkOptionalObject, checkSignal, checkString, isPlainObject } from '../validate.js';
-import { EXTENSION, formatFromExtension, STORAGE_FORMATS, type StorageFormat } from './formats.js';
+import { batchOutputPath, EXTENSION, formatFromExtension, PICTURE_EXTENSION, STORAGE_FORMATS, type StorageFormat } from './formats.js';
 import { openDatasetFile, type OpenedFile } from './readers.js';
 
 export interface LoadOptions {
@@ -40,7 +40,7 @@ async function detectFormat(path: string): Promise<StorageFormat | undefined> {
   if (s?.isDirectory()) {
     if (await exists(join(path, '.zgroup'))) return 'zarr';
     const names = await readdir(path);
-    if (names.includes('metadata.json')) return names.some((n) => n.endsWith('.jpg')) ? 'jpeg' : 'png';
+    if (names.includes('metadata.json')) return names.some((n) => n.endsWith(PICTURE_EXTENSION.jpeg)) ? 'jpeg' : 'png';
   }
   return undefined;
 }
@@ -76,7 +76,7 @@ async function resolveFiles(path: string, format: StorageFormat | undefined): Pr
 async function batchSiblings(stem: string, format: StorageFormat): Promise<string[]> {
   const files: string[] = [];
   for (let i = 0; ; i++) {
-    const p = `${stem}_${String(i).padStart(5, '0')}${EXTENSION[format]}`;
+    const p = batchOutputPath(stem, format, i);
     if (!(await exists(p))) break;
     files.push(p);
   }

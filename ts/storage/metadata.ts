@@ -39,11 +39,12 @@ export function datasetMetadata(core: CoreMetadata, caller: Record<string, unkno
 }
 
 function attribute(name: string, value: unknown): NativeAttribute {
-  if (typeof value === 'number') return { name, kind: Number.isInteger(value) ? 'int' : 'float', value };
+  // Beyond 2^53 a whole number is not an exact int64 any more: store it as float64.
+  if (typeof value === 'number') return { name, kind: Number.isSafeInteger(value) ? 'int' : 'float', value };
   if (typeof value === 'boolean') return { name, kind: 'bool', value };
   if (typeof value === 'string' && !JSON_KEYS.has(name)) return { name, kind: 'string', value };
   if (Array.isArray(value) && value.every((v) => typeof v === 'number') && !JSON_KEYS.has(name)) {
-    const ints = value.every((v) => Number.isInteger(v));
+    const ints = value.every((v) => Number.isSafeInteger(v));
     return { name, kind: ints ? 'int[]' : 'float[]', value: value as number[] };
   }
   return { name, kind: 'string', value: JSON.stringify(value ?? null) };

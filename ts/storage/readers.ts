@@ -9,7 +9,7 @@ import type FileSystemStore from '@zarrita/storage/fs';
 import { OhlcError } from '../errors.js';
 import { native } from '../native.js';
 import type { NativeReadResult } from '../native-types.js';
-import type { StorageFormat } from './formats.js';
+import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { decodeAttributes } from './metadata.js';
 
 export interface FileRows {
@@ -152,7 +152,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
   const height = Number(metadata.height);
   const width = Number(metadata.width);
   const float = metadata.dtype === 'float32';
-  const ext = format === 'png' ? '.png' : '.jpg';
+  const ext = PICTURE_EXTENSION[format];
   const decode = async (file: string): Promise<Uint8Array> => {
     const bytes = await readFile(file).catch((err) => {
       throw new OhlcError('ERR_OHLC_STORAGE', `${file} cannot be read (${(err as Error).message})`, { cause: err });

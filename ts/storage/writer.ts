@@ -4,8 +4,8 @@
 // Every output is written under a temporary name and renamed when complete.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { abortError, invalidParameterError, OhlcError, rethrowNative, throwIfAborted } from '../errors.js';
-import type { IntegerTypedArray, OhlcColumns, PixelDtype } from '../images/rasterize.js';
+import { abortError, invalidParameterError, nativeError, OhlcError, throwIfAborted } from '../errors.js';
+import { checkColumns, type IntegerTypedArray, type OhlcColumns, type PixelDtype } from '../images/rasterize.js';
 import { native } from '../native.js';
 import type { NativeWriter, NativeWriterBatch } from '../native-types.js';
 import {
@@ -164,13 +164,7 @@ function openNative(opts: Resolved, path: string, tempPath: string): Promise<Nat
 
 function storageError(err: Error, path: string, signal?: AbortSignal): Error {
   if ((err as { code?: string }).code === 'ABORT_ERR') return abortError(signal);
-  if ((err as { code?: string }).code === 'ERR_OHLC_INVALID_PRICE') {
-    try {
-      rethrowNative(err);
-    } catch (e) {
-      return e as Error;
-    }
-  }
+  if ((err as { code?: string }).code === 'ERR_OHLC_INVALID_PRICE') return nativeError(err);
   return new OhlcError('ERR_OHLC_STORAGE', `${path}: ${err.message}`, { cause: err });
 }
 
@@ -208,15 +202,8 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
     images = b.images;
   }
   if (b.candles !== undefined) {
-    const c = checkObject('batch.candles', b.candles);
-    for (const f of ['open', 'high', 'low', 'close'] as const) {
-      if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`batch.candles.${f}`, 'a Float64Array', c[f]);
-    }
-    candles = c as unknown as OhlcColumns;
+    candles = checkColumns(b.candles, 'batch.candles');
     const n = candles.open.length;
-    for (const f of ['high', 'low', 'close'] as const) {
-      if (candles[f].length !== n) throw invalidParameterError(`batch.candles.${f}`, `a Float64Array of length ${n}`, candles[f], true);
-    }
     const s = b.starts;
     if (!ArrayBuffer.isView(s) || s instanceof DataView || s instanceof Float32Array) {
       throw invalidParameterError('batch.starts', 'an integer typed array of window starts', s);
@@ -356,7 +343,9 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
           if (!current) await openNext().catch(failWith);
           const room = opts.mode === 'batch' ? opts.imagesPerFile - currentCount : Infinity;
           const to = Math.min(prepared.count, from + room);
-          const part = prepared.slice(from, to);
+          // An abort between the parts of a split batch stops before the next part starts.
+          if (signal?.aborted) await failWith(abortError(signal));
+          const part = { ...prepared.slice(from, to), windowBase: from };
           const w = current!;
           try {
             await new Promise<void>((res, rej) => {

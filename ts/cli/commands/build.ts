@@ -4,18 +4,14 @@ import { isAbortError } from '../../errors.js';
 import { createPipelineLogger } from '../../log/logger.js';
 import { runBuild } from '../../pipeline/build.js';
 import { createProgress } from '../progress.js';
-import { collect, interruptSignal, readConfig, runCommand, type CommonOptions } from '../run.js';
+import { interruptSignal, readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
 
 interface BuildCliOptions extends CommonOptions {
   out?: string;
 }
 
 export function registerBuild(program: Command): void {
-  program
-    .command('build')
-    .description('download (cached) -> windows -> images -> storage, as the config says')
-    .option('-c, --config <file>', 'YAML config (default: config/config.yaml if present, else built-in defaults)')
-    .option('-s, --set <key.path=value>', 'override a config value (repeatable), e.g. --set image.seq_len=50', collect, [])
+  withConfigOptions(program.command('build').description('download (cached) -> windows -> images -> storage, as the config says'))
     .option('-o, --out <file>', 'output path (file, or stem in batch mode) instead of paths.processed_data/<name>')
     .option('--json', 'print one JSON summary on stdout at the end')
     .option('-q, --quiet', 'no progress bars, only warnings and errors on the console (the log file is still complete)')

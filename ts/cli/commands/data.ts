@@ -2,20 +2,18 @@
 import type { Command } from 'commander';
 import { downloadOptionsFrom } from '../../config/data-options.js';
 import { downloadCryptoData, writeSampleArchives } from '../../data/index.js';
-import { createPipelineLogger, dataLogger } from '../../log/logger.js';
+import { createPipelineLogger } from '../../log/logger.js';
 import { createProgress } from '../progress.js';
-import { collect, interruptSignal, readConfig, runCommand, type CommonOptions } from '../run.js';
+import { interruptSignal, readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
 
-function withConfigOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'YAML config (default: config/config.yaml if present, else built-in defaults)')
-    .option('-s, --set <key.path=value>', 'override a config value (repeatable)', collect, [])
+function dataCommand(cmd: Command): Command {
+  return withConfigOptions(cmd)
     .option('--json', 'print one JSON summary on stdout at the end')
     .option('-q, --quiet', 'no progress bars, only warnings and errors on the console');
 }
 
 export function registerData(program: Command): void {
-  withConfigOptions(program.command('download').description('fetch and cache the configured archives (verified), then report candles and gaps')).action((opts: CommonOptions) =>
+  dataCommand(program.command('download').description('fetch and cache the configured archives (verified), then report candles and gaps')).action((opts: CommonOptions) =>
     runCommand(async () => {
       const { config } = readConfig(opts);
       const log = createPipelineLogger({ logsDir: null, consoleLevel: opts.quiet ? 'warn' : 'info' });
@@ -25,7 +23,7 @@ export function registerData(program: Command): void {
         const candles = await downloadCryptoData(
           downloadOptionsFrom(config, {
             signal: interrupt.signal,
-            logger: dataLogger(log),
+            logger: log,
             onProgress: (p) => progress.update(p.phase, p.done, p.total),
           }),
         );
@@ -53,7 +51,7 @@ export function registerData(program: Command): void {
     }),
   );
 
-  withConfigOptions(program.command('sample').description('write deterministic synthetic archives (Binance layout, marked synthetic) for the configured range; no network')).action(
+  dataCommand(program.command('sample').description('write deterministic synthetic archives (Binance layout, marked synthetic) for the configured range; no network')).action(
     (opts: CommonOptions) =>
       runCommand(async () => {
         const { config } = readConfig(opts);
@@ -61,7 +59,7 @@ export function registerData(program: Command): void {
         const interrupt = interruptSignal();
         try {
           const { symbol, interval, startDate, endDate, market, cacheDir } = downloadOptionsFrom(config);
-          const result = await writeSampleArchives({ symbol, interval, startDate, endDate, market, cacheDir, signal: interrupt.signal, logger: dataLogger(log) });
+          const result = await writeSampleArchives({ symbol, interval, startDate, endDate, market, cacheDir, signal: interrupt.signal, logger: log });
           const written = result.archives.filter((a) => a.written).length;
           if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
           else log.info(`${result.archives.length} synthetic archives in ${result.root} (${written} written, ${result.archives.length - written} already there)`);

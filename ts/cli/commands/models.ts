@@ -1,7 +1,7 @@
 // ohlc-native models list|show: the versioned models in paths.models (or --dir).
 import type { Command } from 'commander';
 import { listModels, loadModel } from '../../models/index.js';
-import { collect, readConfig, runCommand, type CommonOptions } from '../run.js';
+import { readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
 
 interface ModelsOptions extends CommonOptions {
   dir?: string;
@@ -12,11 +12,7 @@ function modelsDir(opts: ModelsOptions): string {
 }
 
 function withDirOptions(cmd: Command): Command {
-  return cmd
-    .option('-d, --dir <dir>', 'models directory (default: paths.models of the config)')
-    .option('-c, --config <file>', 'YAML config (default: config/config.yaml if present)')
-    .option('-s, --set <key.path=value>', 'override a config value (repeatable)', collect, [])
-    .option('--json', 'print JSON');
+  return withConfigOptions(cmd.option('-d, --dir <dir>', 'models directory (default: paths.models of the config)')).option('--json', 'print JSON');
 }
 
 export function registerModels(program: Command): void {
