@@ -390,7 +390,7 @@ setInterval(() => {}, 1000);
   it('names the window of the whole append when a batch is split across files', async () => {
     const sub = mkdtempSync(join(dir, 'split-'));
     const bad = fixture(30, 9);
-    bad.candles.high[44] = Infinity; // in windows 25.. only (window 24 ends at candle 43)
+    bad.candles.high[45] = Infinity; // in windows 25.. only (window 23, the last to end before, ends at 44)
     const w = await createDatasetWriter(join(sub, 'split'), { seqLen: SEQ, height: H, mode: 'batch', imagesPerFile: 10 });
     await assert.rejects(w.append({ candles: bad.candles, starts: bad.starts, timestamps: bad.timestamps }), (e: Error & { window?: number }) => {
       assert.match(e.message, /^window 25 \(candles /);
