@@ -13,20 +13,6 @@ const DeviceInfo& probe() {
   return info;
 }
 
-const char* host_transfer_name(HostTransfer t) {
-  switch (t) {
-    case HostTransfer::kAuto: return "auto";
-    case HostTransfer::kStaged: return "staged";
-    case HostTransfer::kRegister: return "register";
-  }
-  return "?";
-}
-
-RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
-                             PixelType type, void* out, const std::atomic<bool>* cancel) {
-  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
-}
-
 RasterOutcome rasterize_cuda(const CandleColumns&, const WindowList&, ImageShape, PixelType,
                              void*, const std::atomic<bool>*, const CudaOptions&) {
   RasterOutcome r;

@@ -32,7 +32,14 @@ enum class HostTransfer {
   kStaged = 1,    // into cached pinned buffers, then parallel memcpy into `out`
   kRegister = 2,  // cudaHostRegister(out) for the call (kStaged if that fails)
 };
-const char* host_transfer_name(HostTransfer t);
+inline const char* host_transfer_name(HostTransfer t) {
+  switch (t) {
+    case HostTransfer::kAuto: return "auto";
+    case HostTransfer::kStaged: return "staged";
+    case HostTransfer::kRegister: return "register";
+  }
+  return "?";
+}
 
 struct CudaOptions {
   HostTransfer transfer = HostTransfer::kAuto;
@@ -46,10 +53,12 @@ struct CudaOptions {
 // is seen between batches. Returns kBadArgument with a message when the device fails.
 // Thread-safe: concurrent calls share one set of cached device resources and run one at a time.
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
-                             PixelType type, void* out, const std::atomic<bool>* cancel);
-RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
                              PixelType type, void* out, const std::atomic<bool>* cancel,
                              const CudaOptions& options);
+inline RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                                    PixelType type, void* out, const std::atomic<bool>* cancel) {
+  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
+}
 
 // Device-only throughput: draws every window into device memory `repeats` times (one launch
 // each, after one untimed warm-up), timed with CUDA events; nothing is copied back.
