@@ -259,6 +259,8 @@ describe('build: configuration errors (exit code 2, nothing written)', () => {
     ['an unknown format', 'image:\n  storage: { format: tiff }\n', /image\.storage\.format: .*expected one of .*\(got "tiff"\)/],
     ['a bad date', 'data:\n  start_date: "2024-13"\n', /data\.start_date: must be a date "YYYY-MM" or "YYYY-MM-DD" \(got "2024-13"\)/],
     ['not YAML', 'data: [unclosed\n', /not valid YAML/],
+    ['a day that does not exist', 'data:\n  start_date: "2021-02-30"\n', /data\.start_date: .*an existing day.* but received "2021-02-30"/],
+    ['a futures symbol on spot', 'data:\n  symbol: BTCUSD_PERP\n', /data\.symbol: .*spot symbol without "_".* but received "BTCUSD_PERP"/],
   ];
   for (const [name, yaml, message] of cases) {
     it(name, async () => {
