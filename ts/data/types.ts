@@ -115,19 +115,11 @@ export interface Candles extends KlineColumns {
   notPublished: string[];
 }
 
-export interface SampleOptions {
-  symbol: string;
-  interval: Interval;
-  startDate: string;
-  endDate: string;
-  /** Archives go to <cacheDir>/synthetic/<Binance path>. Default 'data/raw'. */
-  cacheDir?: string;
-  market?: Market;
-  signal?: AbortSignal;
-  onProgress?: (progress: DataProgress) => void;
-  logger?: DataLogger;
-  now?: Date | number;
-}
+/** The series part of DownloadOptions; archives go to <cacheDir>/synthetic/<Binance path>. */
+export type SampleOptions = Pick<
+  DownloadOptions,
+  'symbol' | 'interval' | 'startDate' | 'endDate' | 'cacheDir' | 'market' | 'signal' | 'onProgress' | 'logger' | 'now'
+>;
 
 export interface SampleArchive {
   name: string;
