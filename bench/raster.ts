@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { rasterize, rasterizeAsync, type PixelDtype } from '../ts/index.js';
-import { native } from '../ts/native.js';
+import { native } from '../ts/native/load.js';
 import { candleSeries, cpuMs, FOREIGN_LIMIT, LoadMeter, waitForQuiet, fmtRate, hasFlag, HEIGHT, loadLine, machineLine, median, PIXELS, SEQ_LEN, WIDTH, writeCandlesFile, type CandleSeries } from './common.js';
 
 const QUICK = hasFlag('--quick');

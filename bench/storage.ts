@@ -90,6 +90,18 @@ function sizeOf(path: string): number {
 }
 
 /** The child: one case, one JSON line on stdout. */
+/** The [count, seqLen, 4] prices of each window, as a caller storing its own images passes them. */
+function windowSequences(c: { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array }, starts: ArrayLike<number>, seqLen: number): Float64Array {
+  const out = new Float64Array(starts.length * seqLen * 4);
+  for (let i = 0; i < starts.length; i++) {
+    for (let j = 0; j < seqLen; j++) {
+      const k = starts[i] + j;
+      out.set([c.open[k], c.high[k], c.low[k], c.close[k]], (i * seqLen + j) * 4);
+    }
+  }
+  return out;
+}
+
 async function runCase(c: StorageCase): Promise<StorageFigures> {
   const candles = { ...readCandlesFile(join(c.dir!, 'candles.f64')), intervalMs: 60_000 };
   const timed = { ...candles, openTime: candles.times };
@@ -119,7 +131,7 @@ async function runCase(c: StorageCase): Promise<StorageFigures> {
     const rows = labelWindows(timed, breaks, starts, SEQ_LEN, HORIZONS);
     if (out) {
       const drawn = rasterize(candles, { seqLen: SEQ_LEN, height: HEIGHT, dtype: c.dtype, starts: Uint32Array.from(starts), out, device: 'cpu' });
-      await writer.append({ images: drawn.images, candles, starts, ...rows });
+      await writer.append({ images: drawn.images, sequences: windowSequences(candles, starts, SEQ_LEN), ...rows });
     } else {
       await writer.append({ candles, starts, ...rows });
     }

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OhlcError } from '../ts/errors.js';
 import { rasterize, rasterizeAsync } from '../ts/index.js';
-import { loadedAddonPath, native, packageRoot } from '../ts/native.js';
+import { loadedAddonPath, native, packageRoot } from '../ts/native/load.js';
 import { runCliAsync as runCli } from './helpers/cli.js';
 import { randomWalk, rng } from './helpers/random.js';
 

@@ -11,7 +11,7 @@ import { parseKlinesCsv, parseKlinesMemberAsync } from '../ts/data/parse.js';
 import { inflateMember, locateCsvMember, readCsvMember, type ZipMember } from '../ts/data/zip.js';
 import { OhlcError } from '../ts/errors.js';
 import { downloadCryptoData } from '../ts/index.js';
-import { native } from '../ts/native.js';
+import { native } from '../ts/native/load.js';
 import { RecordingLogger, tempDir } from './helpers/data-env.js';
 import { HOUR, MINUTE, archivePath, checksumFor, klinesCsv, zipMembers } from './helpers/klines-fixtures.js';
 import { rng } from './helpers/random.js';

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { nativeSourceHash } from '../scripts/source-hash.mjs';
-import { addonPath, loadAddonFrom, packageRoot, type NativeAddon } from '../ts/native.js';
+import { addonPath, loadAddonFrom, packageRoot, type NativeAddon } from '../ts/native/load.js';
 
 const require = createRequire(import.meta.url);
 const PREBUILD_NAME = 'ohlc-native.napi.glibc.node';

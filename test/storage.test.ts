@@ -150,10 +150,11 @@ describe('storage: round trip', () => {
     });
   }
 
-  it('stores given images with sequences taken from candle windows (the GPU path)', async () => {
+  it('takes a batch of candle windows or of images with their sequences, never both', async () => {
     const g = fixture(9, 8);
-    const w = await createDatasetWriter(join(dir, 'images-and-candles.h5'), { seqLen: SEQ, height: H });
-    await w.append({ images: g.images, candles: g.candles, starts: g.starts, timestamps: g.timestamps });
+    const w = await createDatasetWriter(join(dir, 'images-and-sequences.h5'), { seqLen: SEQ, height: H });
+    await assert.rejects(w.append({ images: g.images, candles: g.candles, starts: g.starts, timestamps: g.timestamps }), /absent when images are given .*for batch\.candles/);
+    await w.append({ images: g.images, sequences: g.sequences, timestamps: g.timestamps });
     const { files } = await w.close();
     const back = await loadImagesFromStorage(files[0]);
     assert.deepEqual(Array.from(back.images), Array.from(g.images));

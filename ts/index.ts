@@ -1,15 +1,17 @@
 // ohlc-native: candles -> OHLC bar-image datasets. Public API.
 export { rasterize, rasterizeAsync } from './images/rasterize.js';
+export type { CandleColumns, KlineColumns } from './data/columns.js';
+/** @deprecated The same as CandleColumns. */
+export type { CandleColumns as OhlcColumns } from './data/columns.js';
 export type {
   IntegerTypedArray,
-  OhlcColumns,
   PixelDtype,
   RasterizeAsyncOptions,
   RasterizeOptions,
   RasterResult,
 } from './images/rasterize.js';
 export type { DeviceChoice, ResolvedDevice } from './images/device.js';
-export { OhlcError, invalidParameterError } from './errors.js';
+export { ConfigError, ErrorCode, OhlcError, invalidParameterError } from './errors.js';
 export { buildInfo } from './info.js';
 export type { BuildInfo } from './info.js';
 export { createDatasetWriter } from './storage/writer.js';

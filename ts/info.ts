@@ -1,8 +1,8 @@
 // What this installation can do: versions, the native build, threads and the GPU.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadedAddonPath, native, packageRoot } from './native.js';
-import type { NativeCudaInfo } from './native-types.js';
+import { loadedAddonPath, native, packageRoot } from './native/load.js';
+import type { NativeCudaInfo } from './native/addon.js';
 
 export interface BuildInfo {
   name: string;

@@ -1,31 +1,22 @@
-// Argument handling for the binding. The TypeScript layer validates every argument and gives
-// users the real error messages; these checks only make sure native code never trusts a value it
-// relies on (a bad call throws, it never crashes the process).
+// Reading arguments in the binding. The TypeScript layer validates every argument and gives users
+// the real error messages; these checks only make sure native code never trusts a value it relies
+// on (a bad call throws a TypeError/RangeError with code and param, it never crashes the process).
 #pragma once
 
 #include <napi.h>
 
-#include <atomic>
 #include <cmath>
-#include <memory>
 #include <cstdint>
 #include <string>
-#include <vector>
+
+#include "binding/failure.hpp"
+#include "binding/limits.hpp"
 
 namespace ohlc::binding {
 
-// Throws a JS error with a `code` property; TS rethrows it with a JS stack.
-[[noreturn]] inline void throw_error(Napi::Env env, const std::string& code, const std::string& msg,
-                                     bool range = false) {
-  Napi::Error err = range ? Napi::Error(Napi::RangeError::New(env, msg))
-                          : Napi::Error(Napi::TypeError::New(env, msg));
-  err.Set("code", Napi::String::New(env, code));
-  throw err;
-}
-
-[[noreturn]] inline void throw_argument(Napi::Env env, const std::string& name,
-                                        const std::string& expected) {
-  throw_error(env, "ERR_INVALID_ARG", "native: expected " + name + " to be " + expected);
+[[noreturn]] inline void throw_argument(Napi::Env env, const std::string& name, const std::string& expected,
+                                        bool range = false) {
+  throw_failure(env, argument_failure(name, expected, range));
 }
 
 inline Napi::Value require_property(const Napi::Object& obj, const char* name) {
@@ -35,15 +26,22 @@ inline Napi::Value require_property(const Napi::Object& obj, const char* name) {
 }
 
 // A finite integral number within [lo, hi].
-inline int64_t integer_property(const Napi::Object& obj, const char* name, int64_t lo, int64_t hi) {
-  Napi::Value v = require_property(obj, name);
-  if (!v.IsNumber()) throw_argument(obj.Env(), name, "a number");
+inline int64_t integer_value(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo, int64_t hi) {
+  if (!v.IsNumber()) throw_argument(env, name, "a number");
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) ||
-      d > static_cast<double>(hi))
-    throw_argument(obj.Env(), name,
-                   "an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+  if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(lo) || d > static_cast<double>(hi))
+    throw_argument(env, name, "an integer in " + std::to_string(lo) + ".." + std::to_string(hi), true);
   return static_cast<int64_t>(d);
+}
+
+inline int64_t integer_property(const Napi::Object& obj, const char* name, int64_t lo, int64_t hi) {
+  return integer_value(obj.Env(), require_property(obj, name), name, lo, hi);
+}
+
+inline std::string string_property(const Napi::Object& o, const char* name) {
+  Napi::Value v = require_property(o, name);
+  if (!v.IsString()) throw_argument(o.Env(), name, "a string");
+  return v.As<Napi::String>().Utf8Value();
 }
 
 template <typename T>
@@ -61,18 +59,29 @@ template <> inline napi_typedarray_type typed_array_kind<int8_t>() { return napi
 template <> inline napi_typedarray_type typed_array_kind<int32_t>() { return napi_int32_array; }
 template <> inline napi_typedarray_type typed_array_kind<int64_t>() { return napi_bigint64_array; }
 
+// A typed array of T on an ordinary, attached ArrayBuffer (a SharedArrayBuffer or a detached
+// buffer is refused: neither can be held still while another thread uses it).
 template <typename T>
 TypedView<T> typed_view(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsTypedArray()) throw_argument(env, name, "a typed array");
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != typed_array_kind<T>()) throw_argument(env, name, "another typed array kind");
+  napi_typedarray_type kind;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &kind, &length, &data, &buffer, &offset) != napi_ok)
+    throw_argument(env, name, "a readable typed array");
+  if (kind != typed_array_kind<T>()) throw_argument(env, name, "another typed array kind");
+  bool is_array_buffer = false;
+  napi_is_arraybuffer(env, buffer, &is_array_buffer);
+  if (!is_array_buffer) throw_argument(env, name, "a typed array on an ArrayBuffer (not a SharedArrayBuffer)");
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, buffer, &detached);
+  if (detached) throw_argument(env, name, "a typed array whose buffer is not detached");
   TypedView<T> view;
-  view.length = ta.ElementLength();
-  // An empty or detached array has no usable data pointer; callers check lengths first.
-  if (view.length > 0) {
-    Napi::ArrayBuffer buf = ta.ArrayBuffer();
-    view.data = reinterpret_cast<T*>(static_cast<uint8_t*>(buf.Data()) + ta.ByteOffset());
-  }
+  view.length = length;
+  // An empty array has no usable data pointer; callers check lengths first.
+  if (length > 0) view.data = static_cast<T*>(data);
   return view;
 }
 
@@ -84,39 +93,8 @@ TypedView<T> typed_property(const Napi::Object& obj, const char* name) {
 // a * b, or a TypeError naming `what` when the product does not fit in size_t (a length check
 // against a wrapped product would let native code read past an array).
 inline size_t checked_mul(Napi::Env env, size_t a, size_t b, const char* what) {
-  if (a != 0 && b > SIZE_MAX / a) throw_argument(env, what, "sizes whose byte count fits in memory");
+  if (a != 0 && b > SIZE_MAX / a) throw_argument(env, what, "sizes whose byte count fits in memory", true);
   return a * b;
 }
-
-// The error an aborted operation reports (TS maps it to the caller's AbortSignal reason).
-inline Napi::Error abort_error(Napi::Env env) {
-  Napi::Error e = Napi::Error::New(env, "The operation was aborted");
-  e.Set("name", Napi::String::New(env, "AbortError"));
-  e.Set("code", Napi::String::New(env, "ABORT_ERR"));
-  return e;
-}
-
-// The function an async call returns: calling it asks the work to stop (checked between
-// windows or images; the callback then receives an AbortError).
-inline Napi::Function cancel_function(Napi::Env env, std::shared_ptr<std::atomic<bool>> flag) {
-  return Napi::Function::New(
-      env,
-      [flag](const Napi::CallbackInfo& info) {
-        flag->store(true);
-        return info.Env().Undefined();
-      },
-      "cancel");
-}
-
-// Keeps a typed array alive (and its address stable) while a worker thread uses it.
-class PinnedArray {
- public:
-  PinnedArray() = default;
-  PinnedArray(Napi::Value v) : ref_(Napi::Persistent(v.As<Napi::Object>())) {}
-  bool empty() const { return ref_.IsEmpty(); }
-
- private:
-  Napi::ObjectReference ref_;
-};
 
 }  // namespace ohlc::binding

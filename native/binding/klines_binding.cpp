@@ -1,9 +1,9 @@
 // parseKlines / parseKlinesAsync: the binding of kernels/klines_csv; inflateMemberAsync /
 // parseKlinesMemberAsync: kernels/zip_member, alone or feeding the parser in the same worker.
 //   parseKlines(csv: Uint8Array, { name, skipMalformed }) -> result
-//   parseKlinesAsync(csv, { name, skipMalformed }, callback(err, result)) -> cancel()
-//   inflateMemberAsync(archive: Uint8Array, member, callback(err, csv: Buffer))
-//   parseKlinesMemberAsync(archive, member, { name, skipMalformed }, callback(err, result)) -> cancel()
+//   parseKlinesAsync(csv, { name, skipMalformed }, done(err, result)) -> cancel()
+//   inflateMemberAsync(archive: Uint8Array, member, done(err, csv: Buffer)) -> cancel()
+//   parseKlinesMemberAsync(archive, member, { name, skipMalformed }, done(err, result)) -> cancel()
 // where member = { archive, name, offset, compressedSize, uncompressedSize, crc32, method }.
 // The TS layer (ts/data/parse.ts) validates the arguments; these checks only keep native code
 // from trusting a bad call.
@@ -16,6 +16,7 @@
 
 #include "binding/args.hpp"
 #include "binding/bindings.hpp"
+#include "binding/task.hpp"
 #include "kernels/klines_csv.hpp"
 #include "kernels/zip_member.hpp"
 
@@ -91,17 +92,20 @@ Napi::Object result_object(Napi::Env env, KlineParseResult& r) {
   return o;
 }
 
-// The error for a failed parse: "<archive> line <n>: <what>", with code, file, line and field.
-Napi::Error failure_error(Napi::Env env, const std::string& name, const KlineParseResult& r) {
-  if (r.status == KlineParseResult::kCancelled) {
-    return abort_error(env);
-  }
-  Napi::Error e = Napi::Error::New(env, name + " line " + std::to_string(r.problem.line) + ": " + r.problem.message);
-  e.Set("code", Napi::String::New(env, "ERR_OHLC_MALFORMED_ROW"));
-  e.Set("file", Napi::String::New(env, name));
-  e.Set("line", Napi::Number::New(env, static_cast<double>(r.problem.line)));
-  e.Set("field", r.problem.field >= 0 ? Napi::Value(Napi::String::New(env, kline_field_name(r.problem.field))) : env.Null());
-  return e;
+// The failure of a parse: "<archive> line <n>: <what>", with code, file, line and field.
+Failure parse_failure(const std::string& name, const KlineParseResult& r) {
+  if (r.status == KlineParseResult::kCancelled) return aborted_failure();
+  Failure f(Failure::Kind::kError, codes::kMalformedRow, name + " line " + std::to_string(r.problem.line) + ": " + r.problem.message);
+  f.with("file", name).with("line", static_cast<double>(r.problem.line));
+  if (r.problem.field >= 0) f.with("field", std::string(kline_field_name(r.problem.field)));
+  else f.with("field", nullptr);
+  return f;
+}
+
+// The JS result of a parse that succeeded (or the failure thrown, for the task runner).
+ResultFn parse_result(const std::string& name, std::shared_ptr<KlineParseResult> r) {
+  if (r->status != KlineParseResult::kOk) throw FailureError(parse_failure(name, *r));
+  return [r](Napi::Env env) -> Napi::Value { return result_object(env, *r); };
 }
 
 KlineParseResult run(const KlinesCall& call, const std::atomic<bool>* cancel) {
@@ -115,48 +119,23 @@ Napi::Value ParseKlines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KlinesCall call = read_call(info, 2);
   KlineParseResult r = run(call, nullptr);
-  if (r.status != KlineParseResult::kOk) throw failure_error(env, call.name, r);
+  if (r.status != KlineParseResult::kOk) throw_failure(env, parse_failure(call.name, r));
   return result_object(env, r);
 }
 
-// Parses on a libuv worker thread. The input is pinned, not copied: the caller hands over a
-// buffer it will not touch until the callback runs (ts/data/parse.ts owns it).
-class KlinesWorker : public Napi::AsyncWorker {
- public:
-  KlinesWorker(Napi::Function callback, KlinesCall call, Napi::Value csv,
-               std::shared_ptr<std::atomic<bool>> cancel)
-      : Napi::AsyncWorker(callback, "ohlc-native:parseKlines"),
-        call_(std::move(call)),
-        csv_(csv),
-        cancel_(std::move(cancel)) {}
-
-  void Execute() override { result_ = run(call_, cancel_.get()); }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (result_.status == KlineParseResult::kOk) {
-      Napi::Object o = result_object(env, result_);
-      Callback().Call({env.Null(), o});
-    } else {
-      Callback().Call({failure_error(env, call_.name, result_).Value(), env.Undefined()});
-    }
-  }
-
- private:
-  KlinesCall call_;
-  PinnedArray csv_;
-  std::shared_ptr<std::atomic<bool>> cancel_;
-  KlineParseResult result_;
-};
-
+// Parses on a libuv worker thread. The input is referenced, not copied: the TS layer
+// (ts/data/parse.ts) hands over a buffer it will not touch until `done` runs.
 Napi::Value ParseKlinesAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KlinesCall call = read_call(info, 3);
-  if (!info[2].IsFunction()) throw_argument(env, "callback", "a function");
-  auto cancel = std::make_shared<std::atomic<bool>>(false);
-  auto* worker = new KlinesWorker(info[2].As<Napi::Function>(), std::move(call), info[0], cancel);
-  worker->Queue();
-  return cancel_function(env, cancel);
+  Napi::Function done = callback_argument(info, 2, "(csv, options, done)");
+  TaskSpec task;
+  task.name = "ohlc-native:parseKlines";
+  task.keep_alive = {info[0]};
+  task.body = [call](TaskContext& ctx) -> ResultFn {
+    return parse_result(call.name, std::make_shared<KlineParseResult>(run(call, ctx.cancel_flag())));
+  };
+  return start_task(env, done, env.Undefined(), std::move(task));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,7 +150,6 @@ struct MemberCall {
   ZipMemberSpec spec;
 };
 
-constexpr int64_t kMaxSafeInteger = 9007199254740991;
 
 MemberCall read_member(const Napi::CallbackInfo& info, size_t arity) {
   Napi::Env env = info.Env();
@@ -185,9 +163,9 @@ MemberCall read_member(const Napi::CallbackInfo& info, size_t arity) {
   if (!name.IsString()) throw_argument(env, "name", "a string");
   m.archive = archive.As<Napi::String>().Utf8Value();
   m.name = name.As<Napi::String>().Utf8Value();
-  m.spec.data_offset = static_cast<uint64_t>(integer_property(o, "offset", 0, kMaxSafeInteger));
-  m.spec.compressed_size = static_cast<uint64_t>(integer_property(o, "compressedSize", 0, kMaxSafeInteger));
-  m.spec.uncompressed_size = static_cast<uint64_t>(integer_property(o, "uncompressedSize", 0, kMaxSafeInteger));
+  m.spec.data_offset = static_cast<uint64_t>(integer_property(o, "offset", 0, limits::kMaxSafeInteger));
+  m.spec.compressed_size = static_cast<uint64_t>(integer_property(o, "compressedSize", 0, limits::kMaxSafeInteger));
+  m.spec.uncompressed_size = static_cast<uint64_t>(integer_property(o, "uncompressedSize", 0, limits::kMaxSafeInteger));
   m.spec.crc32 = static_cast<uint32_t>(integer_property(o, "crc32", 0, 0xffffffffLL));
   m.spec.method = static_cast<int32_t>(integer_property(o, "method", 0, 0xffff));
   if (m.spec.uncompressed_size > static_cast<uint64_t>(SIZE_MAX / 2)) throw_argument(env, "uncompressedSize", "addressable");
@@ -196,127 +174,80 @@ MemberCall read_member(const Napi::CallbackInfo& info, size_t arity) {
 
 // "<archive> is not a usable kline archive: <member> <what>", code ERR_OHLC_ZIP, the same
 // wording ts/data/zip.ts uses for what it finds itself.
-Napi::Error zip_error(Napi::Env env, const MemberCall& m, const std::string& what) {
-  Napi::Error e = Napi::Error::New(env, m.archive + " is not a usable kline archive: " + m.name + " " + what);
-  e.Set("code", Napi::String::New(env, "ERR_OHLC_ZIP"));
-  e.Set("file", Napi::String::New(env, m.archive));
-  e.Set("member", Napi::String::New(env, m.name));
-  return e;
+FailureError zip_failure(const MemberCall& m, const std::string& what) {
+  Failure f(Failure::Kind::kError, codes::kZip, m.archive + " is not a usable kline archive: " + m.name + " " + what);
+  f.with("file", m.archive).with("member", m.name);
+  return FailureError(std::move(f));
 }
 
-std::string allocation_failure(const ZipMemberSpec& spec) {
-  return "needs " + std::to_string(spec.uncompressed_size) + " bytes, more than could be allocated";
+// The member inflated into exactly its declared size (CRC-32 checked), or a zip failure thrown.
+std::unique_ptr<std::vector<uint8_t>> inflate_member(const MemberCall& m) {
+  const ZipMemberSpec& spec = m.spec;
+  auto csv = std::make_unique<std::vector<uint8_t>>();
+  try {
+    // At least one byte: the kernel wants a data pointer even for an empty member.
+    csv->resize(spec.uncompressed_size > 0 ? static_cast<size_t>(spec.uncompressed_size) : 1);
+  } catch (const std::bad_alloc&) {
+    throw zip_failure(m, "needs " + std::to_string(spec.uncompressed_size) + " bytes, more than could be allocated");
+  }
+  const ZipInflateResult r = inflate_zip_member(m.archive_bytes.data, m.archive_bytes.length, spec, csv->data());
+  if (r.status != ZipInflateResult::kOk) throw zip_failure(m, describe_zip_inflate(r, spec));
+  csv->resize(static_cast<size_t>(spec.uncompressed_size));
+  return csv;
 }
 
-// Inflates into a Buffer allocated here, on the main thread, at exactly the declared size; the
-// worker fills it. Archive and output are pinned for the worker's lifetime.
-class InflateMemberWorker : public Napi::AsyncWorker {
- public:
-  InflateMemberWorker(Napi::Function callback, MemberCall member, Napi::Value archive, Napi::Buffer<uint8_t> out)
-      : Napi::AsyncWorker(callback, "ohlc-native:inflateMember"),
-        member_(std::move(member)),
-        archive_(archive),
-        out_(Napi::Persistent(out)),
-        out_data_(out.Data()) {}
-
-  void Execute() override {
-    result_ = inflate_zip_member(member_.archive_bytes.data, member_.archive_bytes.length, member_.spec, out_data_);
+// A Buffer that owns the vector's storage (copied where external buffers are not allowed).
+Napi::Value adopt_buffer(Napi::Env env, std::unique_ptr<std::vector<uint8_t>> bytes) {
+  if (bytes->empty()) return Napi::Buffer<uint8_t>::New(env, 0);
+  std::vector<uint8_t>* owned = bytes.release();
+  try {
+    return Napi::Buffer<uint8_t>::New(env, owned->data(), owned->size(),
+                                      [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, owned);
+  } catch (const Napi::Error&) {
+    Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::Copy(env, owned->data(), owned->size());
+    delete owned;
+    return copy;
   }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (result_.status == ZipInflateResult::kOk) {
-      const bool empty = member_.spec.uncompressed_size == 0;
-      Callback().Call({env.Null(), empty ? Napi::Buffer<uint8_t>::New(env, 0) : out_.Value()});
-    } else {
-      Callback().Call({zip_error(env, member_, describe_zip_inflate(result_, member_.spec)).Value(), env.Undefined()});
-    }
-  }
-
- private:
-  MemberCall member_;
-  PinnedArray archive_;
-  Napi::Reference<Napi::Buffer<uint8_t>> out_;
-  uint8_t* out_data_;
-  ZipInflateResult result_;
-};
+}
 
 Napi::Value InflateMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 3);
-  if (!info[2].IsFunction()) throw_argument(env, "callback", "a function");
-  const size_t size = static_cast<size_t>(member.spec.uncompressed_size);
-  // At least one byte: the kernel wants a data pointer even for an empty member.
-  Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, size > 0 ? size : 1);
-  auto* worker = new InflateMemberWorker(info[2].As<Napi::Function>(), std::move(member), info[0], out);
-  worker->Queue();
-  return env.Undefined();
+  Napi::Function done = callback_argument(info, 2, "(archive, member, done)");
+  TaskSpec task;
+  task.name = "ohlc-native:inflateMember";
+  task.keep_alive = {info[0]};
+  task.body = [member](TaskContext&) -> ResultFn {
+    auto csv = std::shared_ptr<std::vector<uint8_t>>(inflate_member(member).release());
+    return [csv](Napi::Env env) -> Napi::Value {
+      return adopt_buffer(env, std::make_unique<std::vector<uint8_t>>(std::move(*csv)));
+    };
+  };
+  return start_task(env, done, env.Undefined(), std::move(task));
 }
 
-// Inflates and parses in one worker: the CSV never becomes a JS value, and is freed as soon as
-// the columns are read.
-class MemberKlinesWorker : public Napi::AsyncWorker {
- public:
-  MemberKlinesWorker(Napi::Function callback, MemberCall member, KlinesCall call, Napi::Value archive,
-                     std::shared_ptr<std::atomic<bool>> cancel)
-      : Napi::AsyncWorker(callback, "ohlc-native:parseKlinesMember"),
-        member_(std::move(member)),
-        call_(std::move(call)),
-        archive_(archive),
-        cancel_(std::move(cancel)) {}
-
-  void Execute() override {
-    const ZipMemberSpec& spec = member_.spec;
-    std::unique_ptr<uint8_t[]> csv(new (std::nothrow) uint8_t[spec.uncompressed_size > 0 ? spec.uncompressed_size : 1]);
-    if (!csv) {
-      out_of_memory_ = true;
-      return;
-    }
-    inflated_ = inflate_zip_member(member_.archive_bytes.data, member_.archive_bytes.length, spec, csv.get());
-    if (inflated_.status != ZipInflateResult::kOk) return;
-    KlineParseOptions options;
-    options.skip_malformed = call_.skip_malformed;
-    options.cancel = cancel_.get();
-    if (cancel_->load()) {
-      parsed_.status = KlineParseResult::kCancelled;
-      return;
-    }
-    parsed_ = parse_klines_csv(reinterpret_cast<const char*>(csv.get()), static_cast<size_t>(spec.uncompressed_size), options);
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (out_of_memory_) {
-      Callback().Call({zip_error(env, member_, allocation_failure(member_.spec)).Value(), env.Undefined()});
-    } else if (inflated_.status != ZipInflateResult::kOk) {
-      Callback().Call({zip_error(env, member_, describe_zip_inflate(inflated_, member_.spec)).Value(), env.Undefined()});
-    } else if (parsed_.status != KlineParseResult::kOk) {
-      Callback().Call({failure_error(env, call_.name, parsed_).Value(), env.Undefined()});
-    } else {
-      Napi::Object o = result_object(env, parsed_);
-      Callback().Call({env.Null(), o});
-    }
-  }
-
- private:
-  MemberCall member_;
-  KlinesCall call_;
-  PinnedArray archive_;
-  std::shared_ptr<std::atomic<bool>> cancel_;
-  bool out_of_memory_ = false;
-  ZipInflateResult inflated_;
-  KlineParseResult parsed_;
-};
-
+// Inflates and parses in one task: the CSV never becomes a JS value, and is freed as soon as the
+// columns are read.
 Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 4);
   KlinesCall call = read_call(info, 4, 2);
-  if (!info[3].IsFunction()) throw_argument(env, "callback", "a function");
-  auto cancel = std::make_shared<std::atomic<bool>>(false);
-  auto* worker = new MemberKlinesWorker(info[3].As<Napi::Function>(), std::move(member), std::move(call), info[0], cancel);
-  worker->Queue();
-  return cancel_function(env, cancel);
+  Napi::Function done = callback_argument(info, 3, "(archive, member, options, done)");
+  TaskSpec task;
+  task.name = "ohlc-native:parseKlinesMember";
+  task.keep_alive = {info[0]};
+  task.body = [member, call](TaskContext& ctx) -> ResultFn {
+    std::unique_ptr<std::vector<uint8_t>> csv = inflate_member(member);
+    ctx.throw_if_cancelled();
+    KlineParseOptions options;
+    options.skip_malformed = call.skip_malformed;
+    options.cancel = ctx.cancel_flag();
+    auto parsed = std::make_shared<KlineParseResult>(
+        parse_klines_csv(reinterpret_cast<const char*>(csv->data()), csv->size(), options));
+    csv.reset();
+    return parse_result(call.name, parsed);
+  };
+  return start_task(env, done, env.Undefined(), std::move(task));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Stand-in for raster_cuda.cu in builds without a CUDA compiler: the backend reports itself as
 // unavailable and every entry point fails with that reason.
-#include "cuda/raster_cuda.hpp"
+#include "cuda/cuda_tools.hpp"
 
 namespace ohlc::cuda {
 
@@ -19,6 +19,11 @@ RasterOutcome rasterize_cuda(const CandleColumns&, const WindowList&, ImageShape
   r.status = RasterOutcome::kBadArgument;
   r.message = "CUDA device not available: " + probe().reason;
   return r;
+}
+
+RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                             PixelType type, void* out, const std::atomic<bool>* cancel) {
+  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
 }
 
 DeviceBenchmark benchmark_device(const CandleColumns&, const WindowList&, ImageShape, PixelType,

@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "cuda/raster_cuda.hpp"
+#include "cuda/cuda_tools.hpp"
 #include "cuda/raster_layout.hpp"
 
 namespace ohlc::cuda {
@@ -545,6 +545,11 @@ RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, 
     window_range(c, windows.start(outcome.window), shape.seq_len, &lo, &hi, &outcome.bad);
   }
   return outcome;
+}
+
+RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
+                             PixelType type, void* out, const std::atomic<bool>* cancel) {
+  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
 }
 
 DeviceBenchmark benchmark_device(const CandleColumns& c, const WindowList& windows,

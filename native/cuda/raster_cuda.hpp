@@ -1,5 +1,6 @@
-// GPU backend of the rasterizer. Built from raster_cuda.cu where CMake finds a CUDA compiler,
-// else from cuda_stub.cpp, which reports the backend as unavailable.
+// GPU backend of the rasterizer, as the addon uses it (the Rasterizer in kernels/rasterizer.hpp).
+// Built from raster_cuda.cu where CMake finds a CUDA compiler, else from cuda_stub.cpp, which
+// reports the backend as unavailable. Entry points only tools use are in cuda_tools.hpp.
 #pragma once
 
 #include <atomic>
@@ -26,61 +27,12 @@ struct DeviceInfo {
 // "available" only when the kernels have an image for it (checked, not assumed).
 const DeviceInfo& probe();
 
-// How images reach the caller's host memory.
-enum class HostTransfer {
-  kAuto = 0,      // straight into `out` when it is already page-locked, else kStaged
-  kStaged = 1,    // into cached pinned buffers, then parallel memcpy into `out`
-  kRegister = 2,  // cudaHostRegister(out) for the call (kStaged if that fails)
-};
-inline const char* host_transfer_name(HostTransfer t) {
-  switch (t) {
-    case HostTransfer::kAuto: return "auto";
-    case HostTransfer::kStaged: return "staged";
-    case HostTransfer::kRegister: return "register";
-  }
-  return "?";
-}
-
-struct CudaOptions {
-  HostTransfer transfer = HostTransfer::kAuto;
-  // Output bytes per batch (one kernel launch and one copy); 0 = the default (16 MiB). A batch
-  // holds at least one image. Tools use small values to exercise batching.
-  size_t batch_bytes = 0;
-};
-
 // Rasterizes on the GPU into host memory `out`, with the same contract as rasterize_cpu: same
 // pixels, the lowest invalid window with the same candle/field/value, kCancelled when `cancel`
 // is seen between batches. Returns kBadArgument with a message when the device fails.
 // Thread-safe: concurrent calls share one set of cached device resources and run one at a time.
+// (cuda_tools.hpp has the same with transfer and batching options, for tools.)
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
-                             PixelType type, void* out, const std::atomic<bool>* cancel,
-                             const CudaOptions& options);
-inline RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
-                                    PixelType type, void* out, const std::atomic<bool>* cancel) {
-  return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
-}
-
-// Device-only throughput: draws every window into device memory `repeats` times (one launch
-// each, after one untimed warm-up), timed with CUDA events; nothing is copied back.
-struct DeviceBenchmark {
-  bool ok = false;
-  std::string error;       // why not ok (no device, bad argument, CUDA error, invalid price)
-  size_t images = 0;       // per launch
-  int launches = 0;        // timed launches
-  double seconds = 0;      // total kernel time of the timed launches
-  double images_per_second = 0;
-  double bytes_per_second = 0;  // image bytes written per second
-};
-DeviceBenchmark benchmark_device(const CandleColumns& c, const WindowList& windows,
-                                 ImageShape shape, PixelType type, int repeats);
-
-// Page-locked host memory (cudaMallocHost), for callers that want copies at full PCIe speed
-// (kAuto copies straight into it). nullptr when unavailable; free with free_pinned.
-void* alloc_pinned(size_t bytes);
-void free_pinned(void* p);
-
-// Frees the cached device buffers, pinned staging buffers and streams (the next call makes new
-// ones). Optional: the process exit releases them anyway.
-void release_resources();
+                             PixelType type, void* out, const std::atomic<bool>* cancel);
 
 }  // namespace ohlc::cuda

@@ -49,8 +49,13 @@ void parallel_for(size_t n, int threads, Body body) {
 
 }  // namespace
 
-DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads)
-    : layout_(std::move(layout)), sink_(std::move(sink)) {
+DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads,
+                             std::unique_ptr<Rasterizer> rasterizer)
+    : layout_(std::move(layout)), sink_(std::move(sink)), rasterizer_(std::move(rasterizer)) {
+  if (!rasterizer_ || rasterizer_->spec().image_bytes() != layout_.image_bytes() ||
+      rasterizer_->spec().shape.seq_len != layout_.shape.seq_len ||
+      rasterizer_->spec().shape.height != layout_.shape.height)
+    throw StorageError("the writer's rasterizer draws images of another shape");
   // More threads than the machine runs only adds scratch memory and contention.
   threads_ = threads > 0 ? std::min(threads, std::max(default_thread_count(), 1)) : default_thread_count();
   for (int t = 0; t < threads_; ++t) scratch_.push_back(std::make_unique<EncodeScratch>());
@@ -69,26 +74,27 @@ void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t
                                   std::vector<std::vector<uint8_t>>& encoded,
                                   std::vector<uint32_t>& crcs, const std::atomic<bool>* cancel) {
   const size_t image_bytes = layout_.image_bytes();
-  const bool draw = batch.images == nullptr;
+  const bool given = batch.images != nullptr;
+  // A CPU rasterizer draws each image in the thread that encodes it (while it is in that core's
+  // cache); a GPU rasterizer draws the whole slice first.
+  const bool one_at_a_time = !given && rasterizer_->draws_one_at_a_time();
+  if (!given && !one_at_a_time) {
+    drawn_.resize(count * image_bytes);
+    rasterizer_->draw(batch.windows, first, count, drawn_.data(), cancel);
+  }
   const bool crc = sink_->needs_crc();
   parallel_for(count, threads_, [&](size_t k) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
     EncodeScratch& scratch = *scratch_[thread_index()];
-    const size_t i = first + k;  // index in the batch
     const uint8_t* raw;
-    if (draw) {
-      const int64_t start = batch.starts[i];
-      double lo, hi;
-      BadPrice bad;
-      if (!window_range(batch.candles, start, layout_.shape.seq_len, &lo, &hi, &bad)) {
-        const size_t window = batch.window_base + i;
-        throw InvalidWindowError(describe_bad_window(window, start, layout_.shape.seq_len, bad), window, bad);
-      }
+    if (given) {
+      raw = batch.images + (first + k) * image_bytes;
+    } else if (one_at_a_time) {
       scratch.image.resize(image_bytes);
-      draw_window(batch.candles, start, layout_.shape, lo, hi, layout_.pixel, scratch.image.data());
+      rasterizer_->draw_one(batch.windows, first + k, scratch.image.data());
       raw = scratch.image.data();
     } else {
-      raw = batch.images + i * image_bytes;
+      raw = drawn_.data() + k * image_bytes;
     }
     sink_->encode(kImages, raw, image_bytes, scratch, encoded[k]);
     if (crc) crcs[k] = crc32_of(raw, image_bytes);
@@ -161,16 +167,17 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
     std::vector<double> gathered;
     const double* sequences = batch.sequences;
     const uint32_t len = layout_.shape.seq_len;
-    if (!sequences) {
+    if (!batch.images) {
+      const CandleColumns& c = batch.windows.candles;
       gathered.resize(batch.count * len * 4);
       for (size_t i = 0; i < batch.count; ++i) {
         double* row = gathered.data() + i * len * 4;
-        const int64_t s = batch.starts[i];
+        const int64_t s = batch.windows.windows.start(i);
         for (uint32_t j = 0; j < len; ++j) {
-          row[4 * j + 0] = batch.candles.open[s + j];
-          row[4 * j + 1] = batch.candles.high[s + j];
-          row[4 * j + 2] = batch.candles.low[s + j];
-          row[4 * j + 3] = batch.candles.close[s + j];
+          row[4 * j + 0] = c.open[s + j];
+          row[4 * j + 1] = c.high[s + j];
+          row[4 * j + 2] = c.low[s + j];
+          row[4 * j + 3] = c.close[s + j];
         }
       }
       sequences = gathered.data();

@@ -1,6 +1,7 @@
-// Streams batches of images and their row arrays into a Sink: images (given, or drawn here from
-// candle windows) and full chunks of row arrays are encoded on all cores, then written in order.
-// Memory is bounded by one batch plus one partial chunk per row array.
+// Streams batches of images and their row arrays into a Sink. A batch is candle windows (drawn by
+// the Rasterizer the writer was opened with) or finished images with their sequences; images and
+// full chunks of row arrays are encoded on all cores, then written in order. Memory is bounded by
+// one slice of images plus one partial chunk per row array.
 #pragma once
 
 #include <atomic>
@@ -8,48 +9,32 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/raster.hpp"
+#include "kernels/rasterizer.hpp"
 #include "storage/layout.hpp"
 #include "storage/sink.hpp"
 
 namespace ohlc::storage {
 
-// A window with an unusable price met while drawing from candles.
-class InvalidWindowError : public StorageError {
- public:
-  InvalidWindowError(const std::string& msg, size_t window, BadPrice bad)
-      : StorageError(msg), window(window), bad(bad) {}
-  size_t window;
-  BadPrice bad;
-};
-
-class CancelledError : public StorageError {
- public:
-  CancelledError() : StorageError("The operation was aborted") {}
-};
-
+// One append, in one of two shapes: candle windows (`windows`; their sequences are gathered
+// from the candles), or finished images as raw bytes (count * image_bytes) with their sequences.
 struct AppendBatch {
   size_t count = 0;
-  // Images as raw bytes (count * image_bytes) ...
+  WindowBatch windows;               // used when images is null
   const uint8_t* images = nullptr;
-  // ... or drawn from candle windows starting at `starts`.
-  CandleColumns candles;
-  const int64_t* starts = nullptr;
-  // Row arrays; sequences may be null when drawing from candles (gathered from them).
-  const double* sequences = nullptr;
+  const double* sequences = nullptr;  // with images: count * seq_len * 4
   const int64_t* timestamps = nullptr;
   const int8_t* labels = nullptr;
   const double* returns = nullptr;
-  // Added to window numbers in error messages (the caller split its batch).
-  size_t window_base = 0;
 };
 
 class DatasetWriter {
  public:
-  DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads);
+  // `rasterizer` draws the candle windows of appends; its images must have the layout's shape.
+  DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads,
+                std::unique_ptr<Rasterizer> rasterizer);
   ~DatasetWriter();
 
-  // Throws StorageError (InvalidWindowError, CancelledError); after a throw the writer is failed
+  // Throws StorageError, InvalidWindowError or CancelledError; after a throw the writer is failed
   // and only abort() is allowed.
   void append(const AppendBatch& batch, const std::atomic<bool>* cancel);
   void close(const DatasetMetadata& metadata);
@@ -66,7 +51,8 @@ class DatasetWriter {
     std::vector<uint8_t> raw;
   };
 
-  // Encodes images [first, first + count) of the batch into encoded[0..count).
+  // Encodes images [first, first + count) of the batch into encoded[0..count) (drawing them
+  // first when the batch is candle windows).
   void encode_images(const AppendBatch& batch, size_t first, size_t count,
                      std::vector<std::vector<uint8_t>>& encoded, std::vector<uint32_t>& crcs,
                      const std::atomic<bool>* cancel);
@@ -77,6 +63,9 @@ class DatasetWriter {
   DatasetLayout layout_;
   std::unique_ptr<Sink> sink_;
   int threads_;
+  std::unique_ptr<Rasterizer> rasterizer_;
+  // Images of the slice being encoded, for rasterizers that draw whole slices (the GPU).
+  std::vector<uint8_t> drawn_;
   uint64_t rows_ = 0;
   enum class State { kOpen, kFailed, kClosed } state_ = State::kOpen;
   // Rows of each row array waiting for a full chunk.

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda/raster_cuda.hpp"
+#include "cuda/cuda_tools.hpp"
 #include "cuda/raster_layout.hpp"
 #include "kernels/raster.hpp"
 

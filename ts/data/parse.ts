@@ -1,12 +1,13 @@
 // Kline CSV -> columns, through the addon's parser (native/kernels/klines_csv). The async forms
-// run on a libuv worker thread; the input buffer is pinned there, not copied, so callers hand
-// over a buffer they no longer touch. parseKlinesMemberAsync reads a ZIP member straight from its
-// archive: inflated, checked and parsed in one worker call, the CSV never reaching JS.
-import { abortError, OhlcError, rethrowNative } from '../errors.js';
-import { native } from '../native.js';
-import type { NativeKlines, NativeKlinesCall, NativeKlinesCallback } from './native-klines.js';
+// run as native tasks; the input buffer is lent, not copied, so callers hand over a buffer they no
+// longer touch. parseKlinesMemberAsync reads a ZIP member straight from its archive: inflated,
+// checked and parsed in one task, the CSV never reaching JS.
+import { ErrorCode, OhlcError } from '../errors.js';
+import type { NativeKlines, NativeKlinesCall } from '../native/addon.js';
+import { native } from '../native/load.js';
+import { callNative, runNativeTask } from '../native/task.js';
 import type { MalformedRowPolicy } from './types.js';
-import { fromNativeZipError, type ZipMember } from './zip.js';
+import type { ZipMember } from './zip.js';
 
 export type ParsedKlines = NativeKlines;
 
@@ -17,17 +18,11 @@ export interface ParseKlinesOptions {
   signal?: AbortSignal;
 }
 
-/** A malformed row (or a bad ZIP member) as an OhlcError carrying its details; anything else rethrown. */
-function rethrowParseError(err: unknown, signal?: AbortSignal): never {
-  const e = err as Error & { code?: string; file?: string; line?: number; field?: string | null };
-  if (e instanceof Error && e.code === 'ERR_OHLC_MALFORMED_ROW') {
-    const out = new OhlcError('ERR_OHLC_MALFORMED_ROW', `${e.message} (pass onMalformedRow: 'skip' to skip such rows)`);
-    Object.assign(out, { file: e.file, line: e.line, field: e.field });
-    throw out;
-  }
-  const zipErr = fromNativeZipError(err);
-  if (zipErr) throw zipErr;
-  rethrowNative(err, signal);
+/** A malformed row's error says how to skip such rows. */
+function withAdvice(err: Error): Error {
+  if ((err as { code?: string }).code !== ErrorCode.malformedRow) return err;
+  const { file, line, field } = err as Error & { file?: string; line?: number; field?: string | null };
+  return Object.assign(new OhlcError(ErrorCode.malformedRow, `${err.message} (pass onMalformedRow: 'skip' to skip such rows)`), { file, line, field });
 }
 
 function call(options: ParseKlinesOptions): NativeKlinesCall {
@@ -35,51 +30,21 @@ function call(options: ParseKlinesOptions): NativeKlinesCall {
 }
 
 export function parseKlinesCsv(csv: Uint8Array, options: ParseKlinesOptions): ParsedKlines {
-  try {
-    return native().parseKlines(csv, call(options));
-  } catch (err) {
-    rethrowParseError(err);
-  }
-}
-
-/** Runs one cancellable native parse: the abort signal cancels it, errors come back rethrown. */
-function runAsync(start: (callback: NativeKlinesCallback) => () => void, signal?: AbortSignal): Promise<ParsedKlines> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    let cancel: (() => void) | undefined;
-    const onAbort = () => cancel?.();
-    try {
-      cancel = start((err, result) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) reject(abortError(signal));
-        else if (err || !result) {
-          try {
-            rethrowParseError(err ?? new Error('native: the parse returned nothing'), signal);
-          } catch (e) {
-            reject(e);
-          }
-        } else resolve(result);
-      });
-    } catch (err) {
-      try {
-        rethrowParseError(err, signal);
-      } catch (e) {
-        reject(e);
-      }
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+  return callNative(() => native().parseKlines(csv, call(options)), withAdvice);
 }
 
 export function parseKlinesCsvAsync(csv: Uint8Array, options: ParseKlinesOptions): Promise<ParsedKlines> {
-  return runAsync((callback) => native().parseKlinesAsync(csv, call(options), callback), options.signal);
+  return runNativeTask<NativeKlines>((done) => native().parseKlinesAsync(csv, call(options), done), { signal: options.signal, lend: [csv], mapError: withAdvice });
 }
 
 /**
  * Inflates a ZIP member located by `locateCsvMember` (size and CRC-32 checked, errors naming the
- * archive) and parses it, in one worker call. `archive` must not change until this settles.
+ * archive) and parses it, in one task. `archive` must not change until this settles.
  */
 export function parseKlinesMemberAsync(archive: Uint8Array, member: ZipMember, options: ParseKlinesOptions): Promise<ParsedKlines> {
-  return runAsync((callback) => native().parseKlinesMemberAsync(archive, member, call(options), callback), options.signal);
+  return runNativeTask<NativeKlines>((done) => native().parseKlinesMemberAsync(archive, member, call(options), done), {
+    signal: options.signal,
+    lend: [archive],
+    mapError: withAdvice,
+  });
 }

@@ -1,7 +1,9 @@
 // Public types of the data layer (downloadCryptoData, writeSampleArchives).
 import type { Interval, Market } from './binance.js';
+import type { KlineColumns } from './columns.js';
 
 export type { Interval, Market } from './binance.js';
+export type { CandleColumns, KlineColumns } from './columns.js';
 
 export type DataSource = 'binance' | 'sample';
 export type MalformedRowPolicy = 'error' | 'skip';
@@ -82,17 +84,6 @@ export interface CandleSource {
   cached: boolean;
   /** Matched its .CHECKSUM (false only with verify: false). */
   verified: boolean;
-}
-
-/** Candle columns: one Float64Array per field, one element per candle. */
-export interface KlineColumns {
-  /** Open time, ms since the epoch UTC. */
-  openTime: Float64Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
 }
 
 /** The merged series: openTime sorted and unique. */

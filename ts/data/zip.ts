@@ -5,9 +5,10 @@
 // inflation writes into exactly the declared size, so a lying header cannot make it write more,
 // and the inflated bytes must match the member's size and CRC-32.
 import yauzl from 'yauzl';
-import { nativeError, OhlcError } from '../errors.js';
-import { native } from '../native.js';
-import type { NativeZipMember } from './native-klines.js';
+import { ErrorCode, OhlcError } from '../errors.js';
+import { native } from '../native/load.js';
+import { runNativeTask } from '../native/task.js';
+import type { NativeZipMember } from '../native/addon.js';
 
 export interface CsvMember {
   name: string;
@@ -21,17 +22,7 @@ export type ZipMember = NativeZipMember;
 const MAX_ENTRIES = 16;
 
 function zipError(archive: string, detail: string, cause?: unknown): OhlcError {
-  return new OhlcError('ERR_OHLC_ZIP', `${archive} is not a usable kline archive: ${detail}`, { cause });
-}
-
-/**
- * A native ZIP error (code ERR_OHLC_ZIP, message already naming archive and member) as an
- * OhlcError with a JS stack, keeping its `file` and `member`; null for any other error.
- */
-export function fromNativeZipError(err: unknown): OhlcError | null {
-  const e = err as Error & { code?: string; file?: string; member?: string };
-  if (!(e instanceof Error) || e.code !== 'ERR_OHLC_ZIP') return null;
-  return Object.assign(new OhlcError('ERR_OHLC_ZIP', e.message), { file: e.file, member: e.member });
+  return new OhlcError(ErrorCode.zip, `${archive} is not a usable kline archive: ${detail}`, { cause });
 }
 
 function openZip(archive: string, data: Buffer): Promise<yauzl.ZipFile> {
@@ -75,7 +66,7 @@ export async function locateCsvMember(archive: string, data: Buffer, maxBytes: n
   const entry = csvs[0];
   if (entry.uncompressedSize > maxBytes) {
     throw new OhlcError(
-      'ERR_OHLC_ZIP_BOMB',
+      ErrorCode.zipBomb,
       `${archive}: ${entry.fileName} declares ${entry.uncompressedSize} bytes, more than the ${maxBytes} its period can hold; refusing to inflate it`,
     );
   }
@@ -106,17 +97,7 @@ export async function locateCsvMember(archive: string, data: Buffer, maxBytes: n
  * declared size and checked against its CRC-32. `data` must not change until this settles.
  */
 export function inflateMember(data: Buffer, member: ZipMember): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const settle = (err: unknown, csv?: Buffer) => {
-      if (!err && csv) return resolve(csv);
-      reject(fromNativeZipError(err) ?? nativeError(err ?? new Error('native: inflateMemberAsync returned nothing')));
-    };
-    try {
-      native().inflateMemberAsync(data, member, settle);
-    } catch (err) {
-      settle(err);
-    }
-  });
+  return runNativeTask<Buffer>((done) => native().inflateMemberAsync(data, member, done), { lend: [data] });
 }
 
 /**

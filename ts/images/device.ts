@@ -1,7 +1,7 @@
 // Compute device choice: 'auto' takes the GPU when the addon has CUDA and a device answered at
 // start-up, else the OpenMP kernels; 'cuda' without a usable GPU is an error that says why.
 import { OhlcError } from '../errors.js';
-import { native } from '../native.js';
+import { native } from '../native/load.js';
 import { checkOneOf } from '../validate.js';
 
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';

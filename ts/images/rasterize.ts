@@ -1,11 +1,15 @@
 // rasterize / rasterizeAsync: candle windows -> OHLC bar images (docs/IMAGE.md), drawn by the
-// addon's C++ (OpenMP) or CUDA kernels. Both calls funnel through prepareRaster, which does every
-// argument check; the native side only re-checks what it relies on.
+// addon's Rasterizer (C++/OpenMP or CUDA kernels). Both calls funnel through prepareRaster, which
+// does every argument check; the native side only re-checks what it relies on.
 import { constants as bufferConstants } from 'node:buffer';
-import { abortError, invalidParameterError, nativeError, rethrowNative, throwIfAborted } from '../errors.js';
-import { native } from '../native.js';
-import type { NativeRasterCall } from '../native-types.js';
+import { checkCandleColumns, type CandleColumns } from '../data/columns.js';
+import { abortError, invalidParameterError, throwIfAborted } from '../errors.js';
+import { MAX_DIMENSION, MAX_THREADS, MIN_HEIGHT, MIN_SEQ_LEN } from '../limits.js';
+import type { NativeRasterCall } from '../native/addon.js';
+import { native } from '../native/load.js';
+import { callNative, runNativeTask } from '../native/task.js';
 import {
+  checkFixedBuffer,
   checkFunction,
   checkInteger,
   checkKnownKeys,
@@ -17,14 +21,6 @@ import {
 import { resolveDevice, type DeviceChoice, type ResolvedDevice } from './device.js';
 
 export type PixelDtype = 'uint8' | 'float32';
-
-/** Columnar candles: one Float64Array per price field, all the same length. */
-export interface OhlcColumns {
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-}
 
 export type IntegerTypedArray =
   | Int8Array
@@ -71,26 +67,10 @@ export interface RasterResult<T extends Uint8Array | Float32Array = Uint8Array |
 }
 
 const OPTION_KEYS = ['seqLen', 'height', 'stride', 'dtype', 'starts', 'out', 'threads', 'device', 'signal', 'onProgress'];
-const MAX_DIMENSION = 1 << 24;
 
 interface PreparedRaster {
   call: NativeRasterCall;
   result: RasterResult;
-}
-
-/** Four Float64Arrays of equal length; errors name `${name}.<field>`. */
-export function checkColumns(candles: unknown, name = 'candles'): OhlcColumns {
-  const c = checkObject(name, candles);
-  const fields = ['open', 'high', 'low', 'close'] as const;
-  for (const f of fields) {
-    if (!(c[f] instanceof Float64Array)) throw invalidParameterError(`${name}.${f}`, 'a Float64Array', c[f]);
-  }
-  const n = (c.open as Float64Array).length;
-  for (const f of fields) {
-    const len = (c[f] as Float64Array).length;
-    if (len !== n) throw invalidParameterError(`${name}.${f}`, `a Float64Array of length ${n} (the length of ${name}.open)`, c[f], true);
-  }
-  return c as unknown as OhlcColumns;
 }
 
 function isIntegerTypedArray(v: unknown): v is IntegerTypedArray {
@@ -108,6 +88,7 @@ function isIntegerTypedArray(v: unknown): v is IntegerTypedArray {
 
 function checkStarts(value: unknown, lastStart: number): Float64Array {
   if (!isIntegerTypedArray(value)) throw invalidParameterError('starts', 'an integer typed array (Int32Array, Uint32Array, BigInt64Array, ...)', value);
+  checkFixedBuffer('starts', value);
   const out = new Float64Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const s = Number(value[i]);
@@ -121,13 +102,13 @@ function checkStarts(value: unknown, lastStart: number): Float64Array {
 }
 
 function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
-  const c = checkColumns(candles);
+  const c = checkCandleColumns(candles);
   const o = checkObject('options', options);
   checkKnownKeys('options', o, OPTION_KEYS);
-  const seqLen = checkInteger('seqLen', o.seqLen, 1, MAX_DIMENSION);
-  const height = checkInteger('height', o.height, 2, MAX_DIMENSION);
+  const seqLen = checkInteger('seqLen', o.seqLen, MIN_SEQ_LEN, MAX_DIMENSION);
+  const height = checkInteger('height', o.height, MIN_HEIGHT, MAX_DIMENSION);
   const dtype = checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8');
-  const threads = checkOptionalInteger('threads', o.threads, 0, 0, 4096);
+  const threads = checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS);
   const device = resolveDevice(o.device);
   const n = c.open.length;
   const lastStart = n - seqLen;
@@ -165,7 +146,7 @@ function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
     if (o.out.length < elements) {
       throw invalidParameterError('out', `a ${Expected.name} of at least ${elements} elements (${count} images of ${height}x${width})`, o.out, true);
     }
-    out = o.out;
+    out = checkFixedBuffer('out', o.out);
   } else {
     // Every pixel gets written, so skip the zero-fill of a fresh allocation.
     const bytes = Buffer.allocUnsafeSlow(elements * bytesPerPixel);
@@ -195,36 +176,12 @@ function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
 }
 
 /** Draws every window synchronously (blocks the calling thread; see rasterizeAsync). */
-export function rasterize(candles: OhlcColumns, options: RasterizeOptions & { dtype: 'float32' }): RasterResult<Float32Array>;
-export function rasterize(candles: OhlcColumns, options: RasterizeOptions): RasterResult<Uint8Array>;
-export function rasterize(candles: OhlcColumns, options: RasterizeOptions): RasterResult {
+export function rasterize(candles: CandleColumns, options: RasterizeOptions & { dtype: 'float32' }): RasterResult<Float32Array>;
+export function rasterize(candles: CandleColumns, options: RasterizeOptions): RasterResult<Uint8Array>;
+export function rasterize(candles: CandleColumns, options: RasterizeOptions): RasterResult {
   const { call, result } = prepareRaster(candles, options);
-  if (call.count > 0) {
-    try {
-      native().rasterize(call);
-    } catch (err) {
-      rethrowNative(err);
-    }
-  }
+  if (call.count > 0) callNative(() => native().rasterize(call));
   return result;
-}
-
-function runNative(call: NativeRasterCall, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let cancel: (() => void) | undefined;
-    const onAbort = () => cancel?.();
-    try {
-      cancel = native().rasterizeAsync(call, (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(nativeError(err, signal));
-        else resolve();
-      });
-    } catch (err) {
-      reject(nativeError(err, signal));
-      return;
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Target bytes of output per native call, so progress and abort stay responsive. */
@@ -234,9 +191,9 @@ const CHUNK_BYTES = 64 << 20;
  * Draws every window on a worker thread (OpenMP inside), keeping the event loop free. The input
  * span is copied before work starts; `out` must not be touched until the promise settles.
  */
-export async function rasterizeAsync(candles: OhlcColumns, options: RasterizeAsyncOptions & { dtype: 'float32' }): Promise<RasterResult<Float32Array>>;
-export async function rasterizeAsync(candles: OhlcColumns, options: RasterizeAsyncOptions): Promise<RasterResult<Uint8Array>>;
-export async function rasterizeAsync(candles: OhlcColumns, options: RasterizeAsyncOptions): Promise<RasterResult> {
+export async function rasterizeAsync(candles: CandleColumns, options: RasterizeAsyncOptions & { dtype: 'float32' }): Promise<RasterResult<Float32Array>>;
+export async function rasterizeAsync(candles: CandleColumns, options: RasterizeAsyncOptions): Promise<RasterResult<Uint8Array>>;
+export async function rasterizeAsync(candles: CandleColumns, options: RasterizeAsyncOptions): Promise<RasterResult> {
   const { call, result } = prepareRaster(candles, options);
   const signal = checkSignal('signal', options.signal);
   const onProgress = checkFunction<(p: { done: number; total: number }) => void>('onProgress', options.onProgress);
@@ -255,7 +212,7 @@ export async function rasterizeAsync(candles: OhlcColumns, options: RasterizeAsy
       out: call.out.subarray(done * pixels, (done + n) * pixels),
       windowBase: done,
     };
-    await runNative(chunk, signal);
+    await runNativeTask((done) => native().rasterizeAsync(chunk, done), { signal, lend: [chunk.out] });
     if (signal?.aborted) throw abortError(signal);
     done += n;
     onProgress?.({ done, total: call.count });

@@ -1,13 +1,12 @@
 // The pipeline behind `ohlc-native build`: candles (downloaded and cached, or synthetic) ->
-// windows (gaps and unusable prices skipped and counted, labels computed) -> images -> storage.
-// Images are drawn by the storage writer itself on the CPU (no image batch is ever held in JS),
-// or by the CUDA kernels into one reused buffer when the GPU is chosen.
+// windows (gaps and unusable prices skipped and counted, labels computed) -> storage. The writer
+// is opened with the chosen device's rasterizer and draws the candle windows itself, so there is
+// one loop whatever the device, and no image batch is ever held in JS.
 import { join } from 'node:path';
 import { downloadCryptoData } from '../data/download.js';
 import type { Candles } from '../data/types.js';
 import { isAbortError, throwIfAborted } from '../errors.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
-import { rasterizeAsync } from '../images/rasterize.js';
 import type { PipelineLogger } from '../log/logger.js';
 import { createDatasetWriter } from '../storage/writer.js';
 import { downloadOptionsFrom } from '../config/data-options.js';
@@ -47,9 +46,6 @@ export interface BuildSummary {
   device: string;
   logFile: string | null;
 }
-
-/** Bytes of raw images one GPU batch may hold. */
-const GPU_BATCH_BYTES = 64 << 20;
 
 export function defaultOutputName(config: PipelineConfig): string {
   const d = config.data;
@@ -121,6 +117,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     compression: config.image.storage.compression,
     quality: config.image.storage.quality,
     threads: config.runtime.threads,
+    device,
     overwrite: true,
     metadata: {
       symbol: config.data.symbol,
@@ -138,9 +135,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });
 
-  const imageBytes = height * 4 * seqLen * (config.image.dtype === 'uint8' ? 1 : 4);
-  const batch = device === 'cuda' ? Math.max(1, Math.min(config.image.batch_size, Math.floor(GPU_BATCH_BYTES / imageBytes))) : config.image.batch_size;
-  const gpuOut = device === 'cuda' ? (config.image.dtype === 'uint8' ? new Uint8Array(batch * imageBytes) : new Float32Array((batch * imageBytes) / 4)) : undefined;
+  const batch = config.image.batch_size;
   const drawStarted = performance.now();
   try {
     options.onProgress?.({ phase: 'images', done: 0, total: count });
@@ -150,12 +145,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       const starts = plan.starts.subarray(done, done + n);
       const { timestamps, labels, returns } = labelWindows(candles, plan.breaks, starts, seqLen, horizons);
       const rows = horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
-      if (gpuOut) {
-        const drawn = await rasterizeAsync(candles, { seqLen, height, dtype: config.image.dtype, starts: Uint32Array.from(starts), out: gpuOut, device: 'cuda', signal });
-        await writer.append({ images: drawn.images, candles, starts, ...rows }, { signal });
-      } else {
-        await writer.append({ candles, starts, ...rows }, { signal });
-      }
+      await writer.append({ candles, starts, ...rows }, { signal });
       done += n;
       options.onProgress?.({ phase: 'images', done, total: count });
     }

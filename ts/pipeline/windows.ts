@@ -1,14 +1,15 @@
 // Which windows become images (docs/IMAGE.md "Windows over a series"), and their labels.
 // Windows start on the stride grid 0, stride, 2*stride, ...; a window with an unusable price is
 // skipped as `invalid_price`, one that crosses a missing candle as `gap` (unless gaps are kept).
+import type { CandleColumns } from '../data/columns.js';
 import { nextMonthStart } from '../data/dates.js';
-import type { OhlcColumns } from '../images/rasterize.js';
 
-export interface TimedCandles extends OhlcColumns {
+/** Candles with their open times and the interval that says which follow each other. */
+export type TimedCandles = CandleColumns & {
   openTime: Float64Array;
   /** Candle length in ms; null for calendar months ('1mo'). */
   intervalMs: number | null;
-}
+};
 
 export type SkipReason = 'gap' | 'invalid_price';
 
@@ -41,7 +42,7 @@ function usable(p: number): boolean {
 }
 
 /** invalid[i] = candles j < i with a price that is not finite and > 0. */
-export function invalidPrefix(c: OhlcColumns): Uint32Array {
+export function invalidPrefix(c: CandleColumns): Uint32Array {
   const n = c.open.length;
   const bad = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) {

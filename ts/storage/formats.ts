@@ -1,5 +1,5 @@
 // The file formats and how their outputs are named (docs/DATASET.md).
-import { basename, dirname, extname, join } from 'node:path';
+import { extname } from 'node:path';
 
 export const STORAGE_FORMATS = ['hdf5', 'npz', 'zarr', 'jpeg', 'png'] as const;
 export type StorageFormat = (typeof STORAGE_FORMATS)[number];
@@ -36,10 +36,4 @@ export function singleOutputPath(path: string, format: StorageFormat): string {
 /** The i-th output of a batch-mode dataset: <stem>_00000.h5, <stem>_00001.h5, ... */
 export function batchOutputPath(path: string, format: StorageFormat, index: number): string {
   return `${stemOf(path, format)}_${String(index).padStart(5, '0')}${EXTENSION[format]}`;
-}
-
-/** A private temporary name beside the final one: never mistaken for a complete output. */
-export function temporaryPath(finalPath: string): string {
-  const tag = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  return join(dirname(finalPath), `.${basename(finalPath)}.${tag}.partial`);
 }

@@ -7,8 +7,8 @@ import type { PNG } from 'pngjs';
 import type * as Zarrita from 'zarrita';
 import type FileSystemStore from '@zarrita/storage/fs';
 import { OhlcError } from '../errors.js';
-import { native } from '../native.js';
-import type { NativeReadResult } from '../native-types.js';
+import { native } from '../native/load.js';
+import type { NativeReadResult } from '../native/addon.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { decodeAttributes } from './metadata.js';
 

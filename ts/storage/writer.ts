@@ -1,15 +1,22 @@
 // createDatasetWriter: streams images and their arrays into HDF5, NPZ, Zarr or picture folders.
-// The addon encodes on all cores and writes off the JS thread; this layer validates, splits
-// appends across batch-mode files, serialises operations and turns errors into clear messages.
-// Every output is written under a temporary name and renamed when complete.
-import { mkdir, rm, stat } from 'node:fs/promises';
+// The writer is opened with a rasterizer (CPU or CUDA) that draws the candle windows it is given;
+// the addon draws and encodes on all cores and writes off the JS thread. This layer validates,
+// splits appends across batch-mode files, serialises operations and turns errors into clear
+// messages. Every output is written under a temporary name and renamed when complete.
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { abortError, invalidParameterError, nativeError, OhlcError, throwIfAborted } from '../errors.js';
-import { checkColumns, type IntegerTypedArray, type OhlcColumns, type PixelDtype } from '../images/rasterize.js';
-import { native } from '../native.js';
-import type { NativeWriter, NativeWriterBatch } from '../native-types.js';
+import { checkCandleColumns, type CandleColumns } from '../data/columns.js';
+import { abortError, ErrorCode, invalidParameterError, OhlcError, throwIfAborted } from '../errors.js';
+import { resolveDevice, type DeviceChoice } from '../images/device.js';
+import type { IntegerTypedArray, PixelDtype } from '../images/rasterize.js';
+import { MAX_DEFLATE_LEVEL, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS, MIN_DEFLATE_LEVEL, MIN_HEIGHT, MIN_QUALITY, MIN_SEQ_LEN } from '../limits.js';
+import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
+import { native } from '../native/load.js';
+import { runNativeTask } from '../native/task.js';
+import { exists, temporaryPath } from '../util/files.js';
 import {
   checkBoolean,
+  checkFixedBuffer,
   checkInteger,
   checkKnownKeys,
   checkObject,
@@ -25,7 +32,6 @@ import {
   formatFromExtension,
   singleOutputPath,
   STORAGE_FORMATS,
-  temporaryPath,
   type StorageFormat,
   type StorageMode,
 } from './formats.js';
@@ -52,18 +58,20 @@ export interface DatasetWriterOptions {
   quality?: number;
   /** Replace existing outputs (default false: an existing output is an error). */
   overwrite?: boolean;
-  /** Compression threads; 0 or absent for all cores. */
+  /** Drawing and compression threads; 0 or absent for all cores. */
   threads?: number;
+  /** Where candle windows are drawn: 'auto' (the GPU when usable, default), 'cpu' or 'cuda'. */
+  device?: DeviceChoice;
 }
 
 /**
- * One append: images with their sequences, or candle windows (candles + starts) to draw here; with
- * both images and candle windows, the images are stored and the sequences taken from the candles.
+ * One append, in one of two shapes: candle windows (`candles` + `starts`), drawn by the writer's
+ * rasterizer, their sequences taken from the candles; or finished `images` with their `sequences`.
  */
 export interface DatasetBatch {
   images?: Uint8Array | Float32Array;
   sequences?: Float64Array;
-  candles?: OhlcColumns;
+  candles?: CandleColumns;
   starts?: IntegerTypedArray | Float64Array;
   /** Open time (ms, UTC) of each window's last candle. */
   timestamps: Float64Array | BigInt64Array;
@@ -88,7 +96,7 @@ export interface DatasetWriter {
   abort(): Promise<void>;
 }
 
-const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads'];
+const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device'];
 const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns'];
 
 interface Resolved {
@@ -105,6 +113,7 @@ interface Resolved {
   quality: number;
   overwrite: boolean;
   threads: number;
+  device: 'cpu' | 'cuda';
 }
 
 function resolveOptions(path: unknown, options: unknown): Resolved {
@@ -115,67 +124,62 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
   const mode = checkOneOf('mode', o.mode, ['single', 'batch'] as const, 'single');
   const horizons = o.horizons ?? [];
   if (!Array.isArray(horizons)) throw invalidParameterError('horizons', 'an array of positive integers', horizons);
-  horizons.forEach((h, i) => checkInteger(`horizons[${i}]`, h, 1, 1_000_000));
+  horizons.forEach((h, i) => checkInteger(`horizons[${i}]`, h, 1, MAX_HORIZON));
   if (o.metadata !== undefined && !isPlainObject(o.metadata)) throw invalidParameterError('metadata', 'an object', o.metadata);
   let compression: number;
   if (o.compression === undefined || o.compression === 'fast') compression = -1;
   else if (o.compression === 'none') compression = 0;
-  else compression = checkInteger('compression', o.compression, 1, 12);
+  else compression = checkInteger('compression', o.compression, MIN_DEFLATE_LEVEL, MAX_DEFLATE_LEVEL);
   return {
     path: p,
     format,
     mode,
     imagesPerFile: checkOptionalInteger('imagesPerFile', o.imagesPerFile, 50_000, 1),
-    seqLen: checkInteger('seqLen', o.seqLen, 1, 1 << 24),
-    height: checkInteger('height', o.height, 2, 1 << 24),
+    seqLen: checkInteger('seqLen', o.seqLen, MIN_SEQ_LEN, MAX_DIMENSION),
+    height: checkInteger('height', o.height, MIN_HEIGHT, MAX_DIMENSION),
     dtype: checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8'),
     horizons: horizons as number[],
     metadata: (o.metadata as Record<string, unknown>) ?? {},
     compression,
-    quality: checkOptionalInteger('quality', o.quality, 95, 1, 100),
+    quality: checkOptionalInteger('quality', o.quality, 95, MIN_QUALITY, MAX_QUALITY),
     overwrite: checkBoolean('overwrite', o.overwrite, false),
-    threads: checkOptionalInteger('threads', o.threads, 0, 0, 4096),
+    threads: checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS),
+    device: resolveDevice(o.device),
   };
 }
 
+/** A native storage failure as an error naming the file it is about. */
+function storageError(path: string): (err: Error) => Error {
+  return (err) => ((err as { code?: string }).code === ErrorCode.storage ? new OhlcError(ErrorCode.storage, `${path}: ${err.message}`, { cause: err }) : err);
+}
+
 function openNative(opts: Resolved, path: string, tempPath: string): Promise<NativeWriter> {
-  return new Promise((resolvePromise, reject) => {
-    native().openWriter(
-      {
-        format: FORMAT_CODE[opts.format],
-        path,
-        tempPath,
-        overwrite: opts.overwrite,
-        seqLen: opts.seqLen,
-        height: opts.height,
-        dtype: opts.dtype === 'uint8' ? 0 : 1,
-        horizons: opts.horizons.length,
-        compression: opts.compression,
-        jpegQuality: opts.quality,
-        threads: opts.threads,
-      },
-      (err, writer) => {
-        if (err) reject(storageError(err, path));
-        else resolvePromise(writer!);
-      },
-    );
-  });
+  const options = {
+    format: FORMAT_CODE[opts.format],
+    path,
+    tempPath,
+    overwrite: opts.overwrite,
+    seqLen: opts.seqLen,
+    height: opts.height,
+    dtype: opts.dtype === 'uint8' ? 0 : 1,
+    horizons: opts.horizons.length,
+    compression: opts.compression,
+    jpegQuality: opts.quality,
+    threads: opts.threads,
+    device: opts.device === 'cuda' ? 1 : 0,
+  } as const;
+  return runNativeTask<NativeWriter>((done) => native().openWriter(options, done), { mapError: storageError(path) });
 }
 
-function storageError(err: Error, path: string, signal?: AbortSignal): Error {
-  if ((err as { code?: string }).code === 'ABORT_ERR') return abortError(signal);
-  if ((err as { code?: string }).code === 'ERR_OHLC_INVALID_PRICE') return nativeError(err);
-  return new OhlcError('ERR_OHLC_STORAGE', `${path}: ${err.message}`, { cause: err });
+/** A validated batch, as the addon takes it, and its parts (a batch-mode file may take a part). */
+interface CheckedBatch {
+  count: number;
+  slice(from: number, to: number): NativeWriterBatch;
+  /** The arrays native work reads. */
+  lent: ArrayBufferView[];
 }
 
-function call<T>(fn: (cb: (err: Error | null, value?: T) => void) => void, path: string, signal?: AbortSignal): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    fn((err, value) => (err ? reject(storageError(err, path, signal)) : resolvePromise(value as T)));
-  });
-}
-
-/** A validated batch, as the addon takes it. */
-function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriterBatch, 'count'>; count: number; slice(from: number, to: number): NativeWriterBatch } {
+function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
   const b = checkObject('batch', batch);
   checkKnownKeys('batch', b, BATCH_KEYS);
   const pixels = opts.height * 4 * opts.seqLen;
@@ -184,25 +188,27 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
   const ts = b.timestamps;
   if (!(ts instanceof Float64Array) && !(ts instanceof BigInt64Array)) throw invalidParameterError('batch.timestamps', 'a Float64Array or BigInt64Array of ms since the epoch', ts);
   const count = ts.length;
-  const timestamps = ts instanceof Float64Array ? ts : Float64Array.from(ts, (v) => Number(v));
+  const timestamps = ts instanceof Float64Array ? checkFixedBuffer('batch.timestamps', ts) : Float64Array.from(ts, (v) => Number(v));
   for (let i = 0; i < count; i++) {
     if (!Number.isSafeInteger(timestamps[i])) throw invalidParameterError(`batch.timestamps[${i}]`, 'an integer number of ms', timestamps[i], true);
   }
 
   let images: Uint8Array | Float32Array | undefined;
-  let sequences: Float64Array | undefined;
-  let candles: OhlcColumns | undefined;
-  let starts: Float64Array | undefined;
   if (b.images !== undefined) {
     const Expected = opts.dtype === 'uint8' ? Uint8Array : Float32Array;
     if (!(b.images instanceof Expected)) throw invalidParameterError('batch.images', `a ${Expected.name} (dtype ${opts.dtype})`, b.images);
     if (b.images.length !== count * pixels) {
       throw invalidParameterError('batch.images', `${count} images of ${opts.height}x${4 * opts.seqLen} (${count * pixels} elements, one per timestamp)`, b.images, true);
     }
-    images = b.images;
+    images = checkFixedBuffer('batch.images', b.images);
+    if (b.candles !== undefined) throw invalidParameterError('batch.candles', 'absent when images are given (a batch is images with their sequences, or candle windows to draw)', b.candles);
   }
+
+  let candles: CandleColumns | undefined;
+  let starts: Float64Array | undefined;
+  let sequences: Float64Array | undefined;
   if (b.candles !== undefined) {
-    candles = checkColumns(b.candles, 'batch.candles');
+    candles = checkCandleColumns(b.candles, 'batch.candles');
     const n = candles.open.length;
     const s = b.starts;
     if (!ArrayBuffer.isView(s) || s instanceof DataView || s instanceof Float32Array) {
@@ -218,16 +224,16 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
       }
       starts[i] = v;
     }
-  } else if (b.starts !== undefined) {
+    if (b.sequences !== undefined) throw invalidParameterError('batch.sequences', 'absent with candle windows (their sequences come from the candles)', b.sequences);
+  } else if (b.starts !== undefined && !images) {
     throw invalidParameterError('batch.candles', 'the candles the starts refer to', b.candles);
-  }
-  if (!images && !candles) throw invalidParameterError('batch.images', 'images (with sequences) or candles (with starts)', undefined);
-  if (b.sequences !== undefined) {
-    if (!(b.sequences instanceof Float64Array)) throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices', b.sequences);
+  } else if (!images) {
+    throw invalidParameterError('batch.images', 'images (with sequences) or candles (with starts)', undefined);
+  } else {
+    if (!(b.sequences instanceof Float64Array)) throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices (or candles with starts to take them from)', b.sequences);
     if (b.sequences.length !== count * opts.seqLen * 4) throw invalidParameterError('batch.sequences', `a Float64Array of ${count * opts.seqLen * 4} elements`, b.sequences, true);
-    sequences = b.sequences;
-  } else if (!candles) {
-    throw invalidParameterError('batch.sequences', 'a Float64Array of count * seqLen * 4 prices (or candles with starts to take them from)', b.sequences);
+    sequences = checkFixedBuffer('batch.sequences', b.sequences);
+    if (b.starts !== undefined) throw invalidParameterError('batch.candles', 'the candles the starts refer to', b.candles);
   }
 
   let labels: Int8Array | undefined;
@@ -235,31 +241,26 @@ function checkBatch(batch: unknown, opts: Resolved): { native: Omit<NativeWriter
   if (k > 0) {
     if (!(b.labels instanceof Int8Array) || b.labels.length !== count * k) throw invalidParameterError('batch.labels', `an Int8Array of ${count * k} elements (count x ${k} horizons)`, b.labels);
     if (!(b.returns instanceof Float64Array) || b.returns.length !== count * k) throw invalidParameterError('batch.returns', `a Float64Array of ${count * k} elements (count x ${k} horizons)`, b.returns);
-    labels = b.labels;
-    returns = b.returns;
+    labels = checkFixedBuffer('batch.labels', b.labels);
+    returns = checkFixedBuffer('batch.returns', b.returns);
   } else if (b.labels !== undefined || b.returns !== undefined) {
     throw invalidParameterError('batch.labels', 'absent (the writer was created without horizons)', b.labels ?? b.returns);
   }
 
-  const native = { images, sequences, open: candles?.open, high: candles?.high, low: candles?.low, close: candles?.close, starts, timestamps, labels, returns };
+  const rows = (from: number, to: number) => ({
+    count: to - from,
+    timestamps: timestamps.subarray(from, to),
+    labels: labels?.subarray(from * k, to * k),
+    returns: returns?.subarray(from * k, to * k),
+  });
+  const lent = [timestamps, labels, returns, images, sequences, candles?.open, candles?.high, candles?.low, candles?.close].filter((a): a is NonNullable<typeof a> => a !== undefined);
   return {
-    native,
     count,
+    lent,
     slice(from, to) {
-      const n = to - from;
-      return {
-        count: n,
-        images: images?.subarray(from * pixels, to * pixels),
-        sequences: sequences?.subarray(from * opts.seqLen * 4, to * opts.seqLen * 4),
-        open: candles?.open,
-        high: candles?.high,
-        low: candles?.low,
-        close: candles?.close,
-        starts: starts?.subarray(from, to),
-        timestamps: timestamps.subarray(from, to),
-        labels: labels?.subarray(from * k, to * k),
-        returns: returns?.subarray(from * k, to * k),
-      };
+      if (images) return { ...rows(from, to), images: images.subarray(from * pixels, to * pixels), sequences: sequences!.subarray(from * opts.seqLen * 4, to * opts.seqLen * 4) };
+      const c = candles!;
+      return { ...rows(from, to), open: c.open, high: c.high, low: c.low, close: c.close, starts: starts!.subarray(from, to), windowBase: from };
     },
   };
 }
@@ -272,9 +273,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
   await mkdir(dirname(outputPath(0)), { recursive: true });
   if (!opts.overwrite) {
     const first = outputPath(0);
-    if (await stat(first).then(() => true, () => false)) {
-      throw new OhlcError('ERR_OHLC_EXISTS', `${first} already exists (pass overwrite: true to replace it)`);
-    }
+    if (await exists(first)) throw new OhlcError(ErrorCode.exists, `${first} already exists (pass overwrite: true to replace it)`);
   }
 
   const files: string[] = [];
@@ -301,15 +300,16 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
   const closeCurrent = async (extra: Record<string, unknown>) => {
     const w = current!;
     current = undefined;
-    await call<void>((cb) => w.close(fileMetadata(extra), cb), currentPath);
+    await runNativeTask((done) => w.close(fileMetadata(extra), done), { mapError: storageError(currentPath) });
     files.push(currentPath);
     fileIndex++;
   };
+  const abortNative = (w: NativeWriter) => runNativeTask((done) => w.abort(done), { mapError: storageError(currentPath) });
   const failWith = async (err: unknown): Promise<never> => {
     state = 'failed';
     const w = current;
     current = undefined;
-    if (w) await new Promise<void>((r) => w.abort(() => r()));
+    if (w) await abortNative(w).catch(() => undefined);
     throw err;
   };
 
@@ -320,8 +320,8 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
     return run;
   };
   const checkUsable = () => {
-    if (state === 'closed') throw new OhlcError('ERR_OHLC_STORAGE', 'the dataset writer is closed');
-    if (state === 'failed') throw new OhlcError('ERR_OHLC_STORAGE', 'the dataset writer failed earlier and was aborted');
+    if (state === 'closed') throw new OhlcError(ErrorCode.storage, 'the dataset writer is closed');
+    if (state === 'failed') throw new OhlcError(ErrorCode.storage, 'the dataset writer failed earlier and was aborted');
   };
 
   await openNext();
@@ -345,18 +345,10 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
           const to = Math.min(prepared.count, from + room);
           // An abort between the parts of a split batch stops before the next part starts.
           if (signal?.aborted) await failWith(abortError(signal));
-          const part = { ...prepared.slice(from, to), windowBase: from };
+          const part = prepared.slice(from, to);
           const w = current!;
           try {
-            await new Promise<void>((res, rej) => {
-              const onAbort = () => cancel();
-              const cancel = w.append(part, (err) => {
-                signal?.removeEventListener('abort', onAbort);
-                if (err) rej(storageError(err, currentPath, signal));
-                else res();
-              });
-              signal?.addEventListener('abort', onAbort, { once: true });
-            });
+            await runNativeTask((done) => w.append(part, done), { signal, lend: prepared.lent, mapError: storageError(currentPath) });
           } catch (err) {
             // A native failure leaves the file inconsistent: drop it, and say so.
             await failWith(err);
@@ -376,7 +368,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
         else if (current) {
           const w = current;
           current = undefined;
-          await call<void>((cb) => w.abort(cb), currentPath);
+          await abortNative(w);
         }
         state = 'closed';
         // A replaced batch set must not keep files of the old run past the new last one: they
@@ -384,7 +376,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
         if (opts.mode === 'batch' && opts.overwrite) {
           for (let i = files.length; ; i++) {
             const stale = batchOutputPath(opts.path, opts.format, i);
-            if (!(await stat(stale).then(() => true, () => false))) break;
+            if (!(await exists(stale))) break;
             await rm(stale, { recursive: true, force: true });
           }
         }
@@ -397,7 +389,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
         state = 'closed';
         const w = current;
         current = undefined;
-        if (w) await call<void>((cb) => w.abort(cb), currentPath);
+        if (w) await abortNative(w);
       });
     },
   };
