@@ -222,7 +222,7 @@ describe('downloadCryptoData: archives, cache and merge', () => {
     await serve1h([JAN], []);
     const dir = join(cache.dir, 'data/spot/monthly/klines/BTCUSDT/1h');
     mkdirSync(dir, { recursive: true });
-    const stale = join(dir, 'BTCUSDT-1h-2024-01.zip.4242-0123456789ab.partial');
+    const stale = join(dir, '.BTCUSDT-1h-2024-01.zip.4242-0123456789ab.partial');
     writeFileSync(stale, 'half an archive');
     const anHourAgo = new Date(Date.now() - 3_600_000);
     utimesSync(stale, anHourAgo, anHourAgo);

@@ -579,7 +579,7 @@ describe('listModels', () => {
       ['model_20250101_000000_002_metadata.json', ''],
       ['model_20250101_000000_003_metadata.json', JSON.stringify({ ...readSidecar(saved[0]), name: 'model_20250101_000000_003', file: 'model_20250101_000000_003.json.gz' })],
       ['model_20250101_000000_004_metadata.json', JSON.stringify(readSidecar(saved[1]))],
-      ['.model_20250101_000000_005.json.gz.123.abcdef.tmp', 'temp'],
+      ['.model_20250101_000000_005.json.gz.123-abcdef.partial', 'temp'],
       ['model_metadata.json', '{}'],
     ];
     for (const [name, content] of junk) writeFileSync(join(dir, name), content);

@@ -1,5 +1,54 @@
-// Errors users see. Argument errors name the parameter, the expected kind and the value received
-// (one helper, so every message reads the same); native errors are rethrown with a JS stack.
+// Errors users see: one table of codes (the README's "Errors" section lists the same), one error
+// class for every stage of work, and one helper for bad arguments, so every message reads the
+// same way. Native failures arrive through ts/native/task.ts and become these errors there.
+
+/** Every code an error of this package carries. */
+export const ErrorCode = {
+  /** A bad argument or option: a TypeError (wrong kind) or RangeError (right kind, bad value). */
+  invalidArgument: 'ERR_INVALID_ARG_VALUE',
+  /** The operation was aborted through its AbortSignal (or Ctrl-C in the CLI). */
+  aborted: 'ABORT_ERR',
+  /** The configuration (file, --set or defaults) is invalid; nothing was done. */
+  config: 'ERR_OHLC_CONFIG',
+  /** A window to draw holds a price that is not finite and > 0. */
+  invalidPrice: 'ERR_OHLC_INVALID_PRICE',
+  /** A kline CSV row cannot be read. */
+  malformedRow: 'ERR_OHLC_MALFORMED_ROW',
+  /** An archive is not a usable ZIP with one CSV member. */
+  zip: 'ERR_OHLC_ZIP',
+  /** An archive member declares more bytes than its period can hold. */
+  zipBomb: 'ERR_OHLC_ZIP_BOMB',
+  /** An archive does not match its .CHECKSUM, or the checksum file is unusable. */
+  checksum: 'ERR_OHLC_CHECKSUM',
+  /** A file or URL that should exist does not (HTTP 404, a missing dataset). */
+  notFound: 'ERR_OHLC_NOT_FOUND',
+  /** The network failed after every retry. */
+  network: 'ERR_OHLC_NETWORK',
+  /** The server answered with an HTTP error that retrying cannot fix. */
+  http: 'ERR_OHLC_HTTP',
+  /** A download is larger than such a file can be. */
+  tooLarge: 'ERR_OHLC_TOO_LARGE',
+  /** Writing or reading a dataset failed (the message names the file and the cause). */
+  storage: 'ERR_OHLC_STORAGE',
+  /** The output exists and replacing it was not allowed. */
+  exists: 'ERR_OHLC_EXISTS',
+  /** device 'cuda' was asked for but no usable GPU is there. */
+  noCuda: 'ERR_OHLC_NO_CUDA',
+  /** No such model, sidecar or model file; or no models at all for 'latest'. */
+  modelNotFound: 'ERR_OHLC_MODEL_NOT_FOUND',
+  /** A model's metadata sidecar is not valid JSON, lacks a field, or disagrees with its file name. */
+  modelMetadata: 'ERR_OHLC_MODEL_METADATA',
+  /** A model file does not inflate, or its size or SHA-256 differs from its sidecar's. */
+  modelCorrupt: 'ERR_OHLC_MODEL_CORRUPT',
+  /** No free model name could be reserved (another writer keeps taking them). */
+  modelNameTaken: 'ERR_OHLC_MODEL_NAME_TAKEN',
+  /** The native addon failed in a way no other code describes. */
+  native: 'ERR_OHLC_NATIVE',
+  /** A bug: something the package itself should have prevented. */
+  internal: 'ERR_OHLC_INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Short, readable rendering of a received value for error messages. */
 export function describeValue(value: unknown): string {
@@ -17,24 +66,53 @@ export function describeValue(value: unknown): string {
   return ctor && ctor !== Object ? `a ${ctor.name}` : 'an object';
 }
 
+/** What an argument error says about itself, so callers never parse its message. */
+export interface ArgumentErrorDetail {
+  code: typeof ErrorCode.invalidArgument;
+  /** The parameter as the caller named it ('seqLen', 'batch.starts[3]', ...). */
+  param: string;
+  /** What was expected, as a phrase ('an integer between 1 and 100'). */
+  expected: string;
+  /** describeValue of what was received. */
+  received: string;
+}
+
+export type ArgumentError = (TypeError | RangeError) & ArgumentErrorDetail;
+
 /**
  * The error for a bad argument: a TypeError when the kind is wrong, a RangeError when the kind is
  * right and the value is not (pass `range: true`).
  */
-export function invalidParameterError(name: string, expected: string, value: unknown, range = false): TypeError | RangeError {
-  const message = `Expected ${expected} for ${name} but received ${describeValue(value)}`;
-  const err = range ? new RangeError(message) : new TypeError(message);
-  (err as Error & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+export function invalidParameterError(name: string, expected: string, value: unknown, range = false): ArgumentError {
+  const received = describeValue(value);
+  const message = `Expected ${expected} for ${name} but received ${received}`;
+  const err = (range ? new RangeError(message) : new TypeError(message)) as ArgumentError;
+  Object.assign(err, { code: ErrorCode.invalidArgument, param: name, expected, received });
   return err;
 }
 
-/** An error from a stage of work (data, storage, pipeline) with a stable `code`. */
+export function isArgumentError(err: unknown): err is ArgumentError {
+  return err instanceof Error && (err as { code?: string }).code === ErrorCode.invalidArgument && typeof (err as { param?: unknown }).param === 'string';
+}
+
+/** An error from a stage of work (data, storage, pipeline, models) with a stable `code`. */
 export class OhlcError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'OhlcError';
     this.code = code;
+  }
+}
+
+/** An invalid configuration: one problem per entry, each naming the key and the value. */
+export class ConfigError extends OhlcError {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(ErrorCode.config, `Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
   }
 }
 
@@ -43,33 +121,14 @@ export function abortError(signal?: AbortSignal): Error {
   const reason = signal?.reason;
   const err = new Error('The operation was aborted', { cause: reason });
   err.name = 'AbortError';
-  (err as Error & { code: string }).code = 'ABORT_ERR';
+  (err as Error & { code: string }).code = ErrorCode.aborted;
   return err;
 }
 
 export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'ABORT_ERR');
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === ErrorCode.aborted);
 }
 
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError(signal);
-}
-
-/**
- * Native code creates plain errors on the native side; this makes them errors of the same kind
- * whose stack shows the JS caller, keeping `code` and any detail properties (an abort becomes the
- * AbortError of `signal`).
- */
-export function nativeError(err: unknown, signal?: AbortSignal): Error {
-  if (!(err instanceof Error)) return new Error(String(err));
-  if (isAbortError(err)) return abortError(signal);
-  const Ctor = err instanceof RangeError ? RangeError : err instanceof TypeError ? TypeError : Error;
-  const copy = new Ctor(err.message);
-  for (const [k, v] of Object.entries(err)) (copy as unknown as Record<string, unknown>)[k] = v;
-  Error.captureStackTrace(copy, nativeError);
-  return copy;
-}
-
-export function rethrowNative(err: unknown, signal?: AbortSignal): never {
-  throw nativeError(err, signal);
 }

@@ -1,8 +1,8 @@
 // What every command shares: the config, Ctrl-C handling, exit codes and error reporting.
 //   0 done · 1 failed · 2 bad configuration or usage · 130 interrupted (SIGINT/SIGTERM)
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
-import { isAbortError } from '../errors.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, isAbortError } from '../errors.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 

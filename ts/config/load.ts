@@ -5,20 +5,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { resolveDownloadOptions } from '../data/options.js';
+import { ConfigError, isArgumentError } from '../errors.js';
+import { NAMES_VALUE } from './checks.js';
 import { downloadOptionsFrom } from './data-options.js';
 import { configSchema, dateOrderProblem, type PipelineConfig } from './schema.js';
 
-/** One problem per entry, each naming the key and the value. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_OHLC_CONFIG';
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from '../errors.js';
 
 export interface LoadedConfig {
   config: PipelineConfig;
@@ -56,7 +48,8 @@ function problemsOf(error: z.ZodError, raw: unknown): string[] {
       continue;
     }
     const path = issue.path.join('.') || '(root)';
-    out.push(`${path}: ${issue.message} (got ${render(valueAt(raw, issue.path))})`);
+    const namesValue = issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NAMES_VALUE] === true;
+    out.push(namesValue ? `${path}: ${issue.message}` : `${path}: ${issue.message} (got ${render(valueAt(raw, issue.path))})`);
   }
   return out;
 }
@@ -86,7 +79,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
   return raw;
 }
 
-/** Config keys of the data layer's option names, for its errors. */
+/** Config keys of the data layer's option names (argument errors carry the option as `param`). */
 const DATA_KEYS: Record<string, string> = {
   symbol: 'data.symbol',
   interval: 'data.interval',
@@ -106,9 +99,8 @@ function dataProblem(config: PipelineConfig): string | null {
     resolveDownloadOptions(downloadOptionsFrom(config));
     return null;
   } catch (err) {
-    const message = (err as Error).message;
-    const param = / for (\w+)/.exec(message)?.[1];
-    return `${(param && DATA_KEYS[param]) ?? 'data'}: ${message}`;
+    if (!isArgumentError(err)) throw err;
+    return `${DATA_KEYS[err.param] ?? 'data'}: expected ${err.expected} but received ${err.received}`;
   }
 }
 

@@ -1,12 +1,32 @@
 // The pipeline configuration (config/config.yaml): the original design's keys, same names and
 // meaning, plus the settings this implementation adds. Validated with zod: every unknown key,
-// wrong type or out-of-range value is reported with its dotted key and the value received.
+// wrong type or out-of-range value is reported with its dotted key and the value received. Limits
+// come from ts/limits.ts, and data values are judged by the data layer's own checks.
 import { z } from 'zod';
-import { INTERVALS, MARKETS } from '../data/binance.js';
+import { checkBaseUrl, checkSymbol, INTERVALS, MARKETS } from '../data/binance.js';
+import { parseDateArg } from '../data/dates.js';
+import { DEFAULT_BASE_URL } from '../data/options.js';
+import {
+  DATE_PATTERN,
+  MAX_BATCH_SIZE,
+  MAX_CONCURRENCY,
+  MAX_DEFLATE_LEVEL,
+  MAX_DIMENSION,
+  MAX_HORIZON,
+  MAX_QUALITY,
+  MAX_THREADS,
+  MIN_DEFLATE_LEVEL,
+  MIN_HEIGHT,
+  MIN_SEQ_LEN,
+} from '../limits.js';
 import { STORAGE_FORMATS } from '../storage/formats.js';
+import { issueOf, validatedBy } from './checks.js';
 
-const DATE = /^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$/;
-const dateString = z.string().regex(DATE, 'must be a date "YYYY-MM" or "YYYY-MM-DD"');
+const dateString = (key: string) =>
+  z
+    .string()
+    .regex(DATE_PATTERN, 'must be a date "YYYY-MM" or "YYYY-MM-DD"')
+    .superRefine(validatedBy((v: string) => parseDateArg(key, v)));
 
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
 
@@ -14,37 +34,42 @@ export const configSchema = z
   .strictObject({
     data: z
       .strictObject({
-        symbol: z.string().regex(/^[A-Z0-9]{2,32}(?:_[A-Z0-9]{1,16})?$/, 'must be a Binance symbol such as BTCUSDT or BTCUSD_PERP (upper case)').default('BTCUSDT'),
+        symbol: z.string().default('BTCUSDT'),
         interval: z.enum(INTERVALS).default('1m'),
-        start_date: dateString.default('2020-01'),
-        end_date: dateString.default('2024-01'),
+        start_date: dateString('start_date').default('2020-01'),
+        end_date: dateString('end_date').default('2024-01'),
         market: z.enum(MARKETS).default('spot'),
-        base_url: z.url({ protocol: /^https?$/ }).default('https://data.binance.vision/'),
+        base_url: z.string().superRefine(validatedBy(checkBaseUrl)).default(DEFAULT_BASE_URL),
         source: z.enum(['binance', 'sample']).default('binance'),
         verify: z.boolean().default(true),
-        concurrency: positiveInt(32).default(4),
+        concurrency: positiveInt(MAX_CONCURRENCY).default(4),
+      })
+      .superRefine((d, ctx) => {
+        // The symbol's form depends on the market (suffixes are futures only).
+        const issue = issueOf(() => checkSymbol(d.symbol, d.market), d.symbol, ['symbol']);
+        if (issue) ctx.addIssue(issue);
       })
       .prefault({}),
     image: z
       .strictObject({
-        seq_len: positiveInt(1 << 16).default(100),
-        resolution: z.strictObject({ height: z.number().int().min(2).max(1 << 16).default(500) }).prefault({}),
+        seq_len: z.number().int().min(MIN_SEQ_LEN).max(MAX_DIMENSION).default(100),
+        resolution: z.strictObject({ height: z.number().int().min(MIN_HEIGHT).max(MAX_DIMENSION).default(500) }).prefault({}),
         storage: z
           .strictObject({
             format: z.enum(STORAGE_FORMATS).default('hdf5'),
             mode: z.enum(['single', 'batch']).default('single'),
             images_per_file: positiveInt().default(50_000),
-            compression: z.union([z.enum(['fast', 'none']), z.number().int().min(1).max(12)]).default('fast'),
-            quality: positiveInt(100).default(95),
+            compression: z.union([z.enum(['fast', 'none']), z.number().int().min(MIN_DEFLATE_LEVEL).max(MAX_DEFLATE_LEVEL)]).default('fast'),
+            quality: positiveInt(MAX_QUALITY).default(95),
           })
           .prefault({}),
         stride: positiveInt().default(1),
         dtype: z.enum(['uint8', 'float32']).default('uint8'),
         skip_gaps: z.boolean().default(true),
-        batch_size: positiveInt(1 << 20).default(1024),
+        batch_size: positiveInt(MAX_BATCH_SIZE).default(1024),
       })
       .prefault({}),
-    labels: z.strictObject({ horizons: z.array(positiveInt(1_000_000)).default([]) }).prefault({}),
+    labels: z.strictObject({ horizons: z.array(positiveInt(MAX_HORIZON)).default([]) }).prefault({}),
     paths: z
       .strictObject({
         raw_data: z.string().min(1).default('data/raw'),
@@ -56,7 +81,7 @@ export const configSchema = z
     runtime: z
       .strictObject({
         device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-        threads: z.number().int().min(0).max(4096).default(0),
+        threads: z.number().int().min(0).max(MAX_THREADS).default(0),
       })
       .prefault({}),
   })
@@ -67,9 +92,15 @@ export const configSchema = z
 
 /** "must not be before ..." when the range is empty (a YYYY-MM end runs to the month's end). */
 export function dateOrderProblem(start: unknown, end: unknown): string | null {
-  if (typeof start !== 'string' || typeof end !== 'string' || !DATE.test(start) || !DATE.test(end)) return null;
-  const day = (d: string, last: boolean) => (d.length === 7 ? `${d}${last ? '-31' : '-01'}` : d);
-  return day(end, true) < day(start, false) ? `must not be before data.start_date (${start})` : null;
+  let from: number;
+  let to: number;
+  try {
+    from = parseDateArg('start_date', start).start;
+    to = parseDateArg('end_date', end).end;
+  } catch {
+    return null; // reported on the date itself
+  }
+  return to <= from ? `must not be before data.start_date (${String(start)})` : null;
 }
 
 export type PipelineConfig = z.output<typeof configSchema>;

@@ -5,7 +5,8 @@
 import { pathToFileURL } from 'node:url';
 import { OhlcError } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
-import { sha256Hex, parseChecksum, type ArchiveCache } from './cache.js';
+import { sha256Hex } from '../util/hash.js';
+import { parseChecksum, type ArchiveCache } from './cache.js';
 import { DAY_MS } from './dates.js';
 import { fetchWithRetries, type HttpSettings } from './http.js';
 import type { DataLogger } from './types.js';
@@ -46,7 +47,7 @@ export type Obtained = { status: 'ok'; archive: ObtainedArchive } | { status: 'n
 // Longest plausible row: two 16-digit µs timestamps and ten numbers of up to ~22 characters.
 const MAX_ROW_BYTES = 400;
 const SLACK_BYTES = 64 << 10;
-const MAX_CHECKSUM_BYTES = 4096;
+const MAX_CHECKSUM_BYTES = 4 << 10;
 
 /** The most CSV bytes a genuine archive of this interval and period can hold (the ZIP-bomb cap). */
 export function csvByteLimit(interval: Interval, ref: Pick<ArchiveRef, 'granularity'>): number {

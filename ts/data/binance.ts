@@ -2,6 +2,7 @@
 // Symbols and intervals are checked against Binance's own forms before they reach a URL or a
 // path, so no user string can walk out of the cache directory or off the mirror.
 import { invalidParameterError } from '../errors.js';
+import { SYMBOL_PATTERN } from '../limits.js';
 
 export const MARKETS = ['spot', 'um', 'cm'] as const;
 export type Market = (typeof MARKETS)[number];
@@ -43,14 +44,11 @@ export function hasDailyArchives(interval: Interval): boolean {
   return interval !== '3d' && interval !== '1w' && interval !== '1mo';
 }
 
-// BTCUSDT, 1000SHIBUSDT, BTCUSD_PERP, BTCUSDT_240628: uppercase letters and digits, optionally
-// one "_SUFFIX" (futures only). Anything else (lowercase, '/', '.', '%', spaces) is refused.
-const SYMBOL = /^[A-Z0-9]{2,32}(?:_[A-Z0-9]{1,16})?$/;
 
 export function checkSymbol(value: unknown, market: Market): string {
   const expected = 'a Binance symbol: uppercase letters and digits such as "BTCUSDT", or with a futures suffix such as "BTCUSD_PERP"';
   if (typeof value !== 'string') throw invalidParameterError('symbol', expected, value);
-  if (!SYMBOL.test(value)) throw invalidParameterError('symbol', expected, value, true);
+  if (!SYMBOL_PATTERN.test(value)) throw invalidParameterError('symbol', expected, value, true);
   if (market === 'spot' && value.includes('_')) {
     throw invalidParameterError('symbol', 'a spot symbol without "_" (suffixes such as "_PERP" are futures: market "um" or "cm")', value, true);
   }

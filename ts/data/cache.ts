@@ -3,10 +3,11 @@
 // final name never holds a partial or unverified file. Reads re-verify against the cached
 // checksum; a corrupt archive (a torn write after a power loss, a stray edit) is deleted so it
 // gets fetched again. Temporary files a killed process left behind are swept on the next write.
-import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { OhlcError } from '../errors.js';
+import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { ErrorCode, OhlcError } from '../errors.js';
+import { removeStaleTemporaries, writeFileAtomic } from '../util/files.js';
+import { sha256Hex } from '../util/hash.js';
 import { checksumName, type ArchiveRef } from './binance.js';
 import type { DataLogger } from './types.js';
 
@@ -14,13 +15,6 @@ export interface CachedArchive {
   data: Buffer;
   sha256: string;
   path: string;
-}
-
-/** Temporary files end in this (and are ignored by git). */
-export const TEMP_SUFFIX = '.partial';
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 const CHECKSUM_LINE = /^([0-9a-fA-F]{64}) [ *]?(\S+)\s*$/;
@@ -31,37 +25,13 @@ const CHECKSUM_LINE = /^([0-9a-fA-F]{64}) [ *]?(\S+)\s*$/;
  */
 export function parseChecksum(text: string, archiveName: string): string {
   const m = CHECKSUM_LINE.exec(text.replace(/^\uFEFF/, '').trim());
-  if (!m) throw new OhlcError('ERR_OHLC_CHECKSUM', `${checksumName(archiveName)} is not "<sha256>  <file name>": ${JSON.stringify(text.slice(0, 100))}`);
-  if (m[2] !== archiveName) throw new OhlcError('ERR_OHLC_CHECKSUM', `${checksumName(archiveName)} is for another file: ${JSON.stringify(m[2])}`);
+  if (!m) throw new OhlcError(ErrorCode.checksum, `${checksumName(archiveName)} is not "<sha256>  <file name>": ${JSON.stringify(text.slice(0, 100))}`);
+  if (m[2] !== archiveName) throw new OhlcError(ErrorCode.checksum, `${checksumName(archiveName)} is for another file: ${JSON.stringify(m[2])}`);
   return m[1].toLowerCase();
 }
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
-}
-
-async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
-  const temp = `${path}.${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
-}
-
-/** Temporary files this old were left by a process that died mid-write (a write takes ms). */
-const STALE_TEMP_MS = 10 * 60_000;
-
-async function removeStaleTemps(dir: string, archiveName: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!name.startsWith(archiveName) || !name.endsWith(TEMP_SUFFIX)) continue;
-    const file = join(dir, name);
-    const info = await stat(file).catch(() => null);
-    if (info && Date.now() - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
-  }
 }
 
 export class ArchiveCache {
@@ -74,7 +44,7 @@ export class ArchiveCache {
   /** The cached archive's path. Refs are built from validated parts; this re-checks containment. */
   pathOf(ref: ArchiveRef): string {
     const path = join(this.root, ...ref.path.split('/'));
-    if (!path.startsWith(this.root + sep)) throw new OhlcError('ERR_OHLC_INTERNAL', `archive path escapes the cache: ${ref.path}`);
+    if (!path.startsWith(this.root + sep)) throw new OhlcError(ErrorCode.internal, `archive path escapes the cache: ${ref.path}`);
     return path;
   }
 
@@ -129,9 +99,10 @@ export class ArchiveCache {
   async commit(ref: ArchiveRef, archive: Uint8Array, checksum: Uint8Array): Promise<string> {
     const path = this.pathOf(ref);
     await mkdir(dirname(path), { recursive: true });
-    await removeStaleTemps(dirname(path), ref.name);
-    await writeAtomically(checksumName(path), checksum);
-    await writeAtomically(path, archive);
+    await removeStaleTemporaries(dirname(path), ref.name);
+    await removeStaleTemporaries(dirname(path), basename(checksumName(path)));
+    await writeFileAtomic(checksumName(path), checksum);
+    await writeFileAtomic(path, archive);
     return path;
   }
 

@@ -1,10 +1,10 @@
 // UTC calendar arithmetic for archive periods. Every instant is a number of ms since the epoch;
 // days and months start at 00:00 UTC, as Binance's archives do.
 import { invalidParameterError } from '../errors.js';
+import { DATE_PATTERN, MAX_YEAR, MIN_YEAR } from '../limits.js';
 
 export const DAY_MS = 86_400_000;
 
-const DATE = /^(\d{4})-(\d{2})(?:-(\d{2}))?$/;
 
 export interface DateRange {
   /** First day's 00:00 UTC. */
@@ -56,11 +56,11 @@ export function formatDay(ms: number): string {
 export function parseDateArg(name: string, value: unknown): DateRange {
   const expected = "a UTC date 'YYYY-MM' or 'YYYY-MM-DD'";
   if (typeof value !== 'string') throw invalidParameterError(name, expected, value);
-  const m = DATE.exec(value);
+  const m = DATE_PATTERN.exec(value);
   if (!m) throw invalidParameterError(name, expected, value, true);
   const year = Number(m[1]);
   const month0 = Number(m[2]) - 1;
-  if (year < 2000 || year > 2999 || month0 < 0 || month0 > 11) throw invalidParameterError(name, `${expected} (year 2000 to 2999, month 01 to 12)`, value, true);
+  if (year < MIN_YEAR || year > MAX_YEAR) throw invalidParameterError(name, `${expected} (year ${MIN_YEAR} to ${MAX_YEAR})`, value, true);
   if (m[3] === undefined) return { start: monthStart(year, month0), end: monthStart(year, month0 + 1) };
   const day = Number(m[3]);
   const start = Date.UTC(year, month0, day);

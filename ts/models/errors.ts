@@ -1,15 +1,16 @@
-// Error codes of the model store. Every message names the file it is about.
-import { OhlcError } from '../errors.js';
+// The model store's error codes, as named in the package's one table (ErrorCode in ts/errors.ts).
+// Every message names the file it is about.
+import { ErrorCode, OhlcError } from '../errors.js';
 
 export const ModelErrorCode = {
   /** No such model, sidecar or model file; or no models at all for 'latest'. */
-  notFound: 'MODEL_NOT_FOUND',
+  notFound: ErrorCode.modelNotFound,
   /** The sidecar is not valid JSON, lacks a field, or disagrees with its file name. */
-  badMetadata: 'MODEL_METADATA_INVALID',
+  badMetadata: ErrorCode.modelMetadata,
   /** The model file does not inflate, or its size or SHA-256 differs from the sidecar's. */
-  corrupt: 'MODEL_CORRUPT',
+  corrupt: ErrorCode.modelCorrupt,
   /** No free name could be reserved (another writer keeps taking them). */
-  nameTaken: 'MODEL_NAME_TAKEN',
+  nameTaken: ErrorCode.modelNameTaken,
 } as const;
 
 export function modelError(code: (typeof ModelErrorCode)[keyof typeof ModelErrorCode], message: string, cause?: unknown): OhlcError {

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { abortError, invalidParameterError, isAbortError, throwIfAborted } from '../errors.js';
 import { checkKnownKeys, checkOptionalObject, checkSignal, checkString } from '../validate.js';
-import { gunzip, sha256Hex } from './codec.js';
+import { sha256HexAsync } from '../util/hash.js';
+import { gunzip } from './codec.js';
 import { errnoCode, ModelErrorCode, modelError } from './errors.js';
 import type { JsonValue } from './json.js';
 import { listModelEntries } from './list.js';
@@ -78,7 +79,7 @@ async function readVerified(path: string, metadata: ModelMetadata, signal?: Abor
   if (raw.length !== metadata.bytes) {
     throw modelError(ModelErrorCode.corrupt, `Model file ${path} inflates to ${raw.length} bytes, but its metadata records ${metadata.bytes}`);
   }
-  const actual = await sha256Hex(raw, signal);
+  const actual = await sha256HexAsync(raw, signal);
   if (actual !== metadata.sha256) {
     throw modelError(ModelErrorCode.corrupt, `Model file ${path} fails its SHA-256 check: expected ${metadata.sha256}, actual ${actual}`);
   }

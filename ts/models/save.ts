@@ -5,14 +5,16 @@
 // name, fsynced and renamed into place; the real sidecar goes in last, by the same steps. A failed
 // or aborted save removes everything it created.
 import { Buffer } from 'node:buffer';
-import { lstat, mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { invalidParameterError, throwIfAborted } from '../errors.js';
 import { packageInfo } from '../info.js';
 import { checkKnownKeys, checkOptionalObject, checkSignal, checkString } from '../validate.js';
-import { gzip, sha256Hex } from './codec.js';
+import { sha256HexAsync } from '../util/hash.js';
+import { gzip } from './codec.js';
 import { ModelErrorCode, modelError } from './errors.js';
-import { createExclusive, removeQuietly, syncDirectory, tempPathFor, writeNewFile } from './files.js';
+import { exists, removeQuietly, syncDirectory, temporaryPath, writeNewFile } from '../util/files.js';
+import { createExclusive } from './files.js';
 import { checkJsonObject, checkJsonValue } from './json.js';
 import type { ModelMetadata } from './metadata.js';
 import { MODEL_FORMATS, modelFileName, modelName, nameStem, sidecarFileName, type ModelFormat } from './naming.js';
@@ -52,16 +54,6 @@ function nextName(stem: string): string {
   return modelName(stem, lastCounter);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return false;
-      throw err;
-    },
-  );
-}
-
 /** Reserves a free name for `now` in `dir` by creating its (empty) sidecar. */
 async function reserveName(dir: string, now: Date): Promise<string> {
   const stem = nameStem(now);
@@ -94,7 +86,7 @@ export async function saveModel(model: unknown, dir: string, metrics?: Record<st
   const signal = checkSignal('options.signal', opts.signal);
   throwIfAborted(signal);
 
-  const [sha256, compressed] = await Promise.all([sha256Hex(bytes, signal), gzip(bytes)]);
+  const [sha256, compressed] = await Promise.all([sha256HexAsync(bytes, signal), gzip(bytes)]);
   throwIfAborted(signal);
 
   const absDir = resolve(dir);
@@ -121,7 +113,7 @@ export async function saveModel(model: unknown, dir: string, metrics?: Record<st
   const ours = [sidecarPath];
   try {
     throwIfAborted(signal);
-    const tempModel = tempPathFor(absDir, file);
+    const tempModel = temporaryPath(modelPath);
     ours.push(tempModel);
     await writeNewFile(tempModel, compressed);
     throwIfAborted(signal);
@@ -130,7 +122,7 @@ export async function saveModel(model: unknown, dir: string, metrics?: Record<st
     // The model's rename must be durable before a sidecar can announce it.
     await syncDirectory(absDir);
     throwIfAborted(signal);
-    const tempSidecar = tempPathFor(absDir, sidecarFileName(name));
+    const tempSidecar = temporaryPath(sidecarPath);
     ours.push(tempSidecar);
     await writeNewFile(tempSidecar, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`, 'utf8'));
     throwIfAborted(signal);

@@ -1,0 +1,39 @@
+// Every limit and input pattern of the package, stated once. The native binding checks what it
+// relies on against native/binding/limits.hpp, which mirrors the numbers here (test/limits.test.ts
+// reads both and fails when they drift apart).
+
+/** Largest seqLen and image height (rows) anywhere: API, config and native checks. */
+export const MAX_DIMENSION = 1 << 24;
+export const MIN_SEQ_LEN = 1;
+export const MIN_HEIGHT = 2;
+/** Pixels in one image: keeps one image's bytes far from what a typed array or a chunk can hold. */
+export const MAX_IMAGE_PIXELS = 2 ** 34;
+/** CPU threads a caller may ask for (0 = all). */
+export const MAX_THREADS = 4096;
+/** Label horizons: how many, and how far ahead each may look (bars). */
+export const MAX_HORIZONS = 4096;
+export const MAX_HORIZON = 1_000_000;
+/** Images per file in batch mode, and windows per append in the pipeline. */
+export const MAX_BATCH_SIZE = 1 << 20;
+/** Parallel downloads. */
+export const MAX_CONCURRENCY = 32;
+/** JPEG quality. */
+export const MIN_QUALITY = 1;
+export const MAX_QUALITY = 100;
+/** Deflate levels (libdeflate); 'fast' and 'none' are the other compression choices. */
+export const MIN_DEFLATE_LEVEL = 1;
+export const MAX_DEFLATE_LEVEL = 12;
+/** The largest integer a double holds exactly (timestamps, offsets, counts crossing the boundary). */
+export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A Binance symbol: BTCUSDT, 1000SHIBUSDT, BTCUSD_PERP, BTCUSDT_240628 — uppercase letters and
+ * digits, optionally one "_SUFFIX" (futures only). Nothing else can reach a URL or a cache path.
+ */
+export const SYMBOL_PATTERN = /^[A-Z0-9]{2,32}(?:_[A-Z0-9]{1,16})?$/;
+
+/** 'YYYY-MM' (a whole month) or 'YYYY-MM-DD' (one day), UTC; whether the day exists is checked apart. */
+export const DATE_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?$/;
+/** Years a date may name. */
+export const MIN_YEAR = 2000;
+export const MAX_YEAR = 2999;

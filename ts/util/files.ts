@@ -1,0 +1,94 @@
+// File steps every writer of the package shares (datasets, the archive cache, models): a file is
+// written under a hidden temporary name beside its final one and renamed into place only when
+// complete, so a final name never holds a partial file; temporaries a killed process left behind
+// are recognised by their form and swept.
+import { randomBytes } from 'node:crypto';
+import { lstat, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Every temporary file or folder of the package ends in this (and .gitignore ignores it). */
+export const TEMP_SUFFIX = '.partial';
+
+/** A hidden temporary name beside `finalPath`: `.<name>.<pid>-<random>.partial`, unique per call. */
+export function temporaryPath(finalPath: string): string {
+  return join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}-${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+/** Whether `name` (a file name in the same folder) is a temporary of `finalName`, from any process. */
+export function isTemporaryOf(name: string, finalName: string): boolean {
+  return name.startsWith(`.${finalName}.`) && /^\.\d+-[0-9a-f]+\.partial(\.[^/]*)?$/.test(name.slice(finalName.length + 1));
+}
+
+/** Whether anything (file, folder, link) has that name; other errors than ENOENT are thrown. */
+export async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return false;
+      throw err;
+    },
+  );
+}
+
+export async function removeQuietly(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Flushes a directory's entries (renames); platforms that cannot open directories skip it. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Windows cannot fsync a directory; the rename is as durable as the platform makes it.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Creates `path` (failing if it exists), writes `bytes` and, when `durable`, flushes them to disk. */
+export async function writeNewFile(path: string, bytes: Uint8Array, durable = true): Promise<void> {
+  const handle = await open(path, 'wx', 0o644);
+  try {
+    await handle.writeFile(bytes);
+    if (durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `bytes` to `path` through a temporary file and a rename: readers see the old content or
+ * the new, never a part. `durable` also fsyncs the file before and the folder after the rename.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array, options: { durable?: boolean } = {}): Promise<void> {
+  const temp = temporaryPath(path);
+  try {
+    await writeNewFile(temp, bytes, options.durable === true);
+    await rename(temp, path);
+  } catch (err) {
+    await removeQuietly(temp);
+    throw err;
+  }
+  if (options.durable) await syncDirectory(dirname(path));
+}
+
+/** A write takes seconds at most: a temporary this old was left by a process that died mid-write. */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/** Removes temporaries of `finalName` in `dir` older than `olderThanMs` (another run may be writing younger ones). */
+export async function removeStaleTemporaries(dir: string, finalName: string, olderThanMs = STALE_TEMP_MS): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!isTemporaryOf(name, finalName)) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > olderThanMs) {
+      await removeQuietly(path);
+      removed.push(path);
+    }
+  }
+  return removed;
+}
