@@ -54,9 +54,24 @@ export function checkOneOf<T extends string>(name: string, value: unknown, allow
   return value as T;
 }
 
+/**
+ * A typed array on memory that stays put while native code works on it: a SharedArrayBuffer or
+ * a resizable ArrayBuffer can change under another thread, so both are refused, naming `name`.
+ */
+export function checkFixedBuffer<T extends ArrayBufferView>(name: string, view: T): T {
+  const buffer = view.buffer as ArrayBufferLike & { resizable?: boolean };
+  if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) {
+    throw invalidParameterError(name, `a ${view.constructor.name} on an ordinary ArrayBuffer (SharedArrayBuffer memory is not supported)`, view);
+  }
+  if (buffer.resizable === true) {
+    throw invalidParameterError(name, `a ${view.constructor.name} on a fixed-length ArrayBuffer (a resizable one could shrink while native code reads it)`, view);
+  }
+  return view;
+}
+
 export function checkFloat64Array(name: string, value: unknown): Float64Array {
   if (!(value instanceof Float64Array)) throw invalidParameterError(name, 'a Float64Array', value);
-  return value;
+  return checkFixedBuffer(name, value);
 }
 
 export function checkSignal(name: string, value: unknown): AbortSignal | undefined {
