@@ -66,3 +66,12 @@ describe('limits stated once', () => {
     for (const bad of ['2024-13', '2024-1', '2024-01-32', '24-01', '2024-01-01T00']) assert.doesNotMatch(bad, limits.DATE_PATTERN);
   });
 });
+
+describe('error codes documented', () => {
+  it("the README's Errors table lists exactly the codes of ErrorCode", () => {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('## Errors'), readme.indexOf('\n## ', readme.indexOf('## Errors') + 1));
+    const documented = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(documented, [...new Set(Object.values(ErrorCode))].sort());
+  });
+});

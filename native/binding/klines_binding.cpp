@@ -129,13 +129,10 @@ Napi::Value ParseKlinesAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KlinesCall call = read_call(info, 3);
   Napi::Function done = callback_argument(info, 2, "(csv, options, done)");
-  TaskSpec task;
-  task.name = "ohlc-native:parseKlines";
-  task.keep_alive = {info[0]};
-  task.body = [call](TaskContext& ctx) -> ResultFn {
+  auto body = [call](TaskContext& ctx) -> ResultFn {
     return parse_result(call.name, std::make_shared<KlineParseResult>(run(call, ctx.cancel_flag())));
   };
-  return start_task(env, done, env.Undefined(), std::move(task));
+  return start_task(env, done, TaskSpec("ohlc-native:parseKlines", body, {info[0]}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,16 +211,13 @@ Napi::Value InflateMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 3);
   Napi::Function done = callback_argument(info, 2, "(archive, member, done)");
-  TaskSpec task;
-  task.name = "ohlc-native:inflateMember";
-  task.keep_alive = {info[0]};
-  task.body = [member](TaskContext&) -> ResultFn {
+  auto body = [member](TaskContext&) -> ResultFn {
     auto csv = std::shared_ptr<std::vector<uint8_t>>(inflate_member(member).release());
     return [csv](Napi::Env env) -> Napi::Value {
       return adopt_buffer(env, std::make_unique<std::vector<uint8_t>>(std::move(*csv)));
     };
   };
-  return start_task(env, done, env.Undefined(), std::move(task));
+  return start_task(env, done, TaskSpec("ohlc-native:inflateMember", body, {info[0]}));
 }
 
 // Inflates and parses in one task: the CSV never becomes a JS value, and is freed as soon as the
@@ -233,10 +227,7 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   MemberCall member = read_member(info, 4);
   KlinesCall call = read_call(info, 4, 2);
   Napi::Function done = callback_argument(info, 3, "(archive, member, options, done)");
-  TaskSpec task;
-  task.name = "ohlc-native:parseKlinesMember";
-  task.keep_alive = {info[0]};
-  task.body = [member, call](TaskContext& ctx) -> ResultFn {
+  auto body = [member, call](TaskContext& ctx) -> ResultFn {
     std::unique_ptr<std::vector<uint8_t>> csv = inflate_member(member);
     ctx.throw_if_cancelled();
     KlineParseOptions options;
@@ -247,7 +238,7 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
     csv.reset();
     return parse_result(call.name, parsed);
   };
-  return start_task(env, done, env.Undefined(), std::move(task));
+  return start_task(env, done, TaskSpec("ohlc-native:parseKlinesMember", body, {info[0]}));
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // rasterize(call) and rasterizeAsync(call, done[, progress]) -> cancel(): windows drawn by a
 // Rasterizer (kernels/rasterizer.hpp) into the caller's `out`.
-#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -111,17 +110,10 @@ struct CandleSpan {
     batch = call.batch;
     const WindowList& w = call.batch.windows;
     if (w.count == 0) return;
-    int64_t lo = w.start(0), hi = lo;
-    if (w.starts) {
-      for (size_t i = 0; i < w.count; ++i) {
-        lo = std::min(lo, w.starts[i]);
-        hi = std::max(hi, w.starts[i]);
-      }
-    } else {
-      hi = w.start(w.count - 1);
-    }
+    const StartRange range = start_range(w);
+    const int64_t lo = range.lo;
     offset = lo;
-    const size_t span = static_cast<size_t>(hi - lo) + call.spec.shape.seq_len;
+    const size_t span = static_cast<size_t>(range.hi - lo) + call.spec.shape.seq_len;
     const double* src[4] = {call.candles.open, call.candles.high, call.candles.low, call.candles.close};
     for (int f = 0; f < 4; ++f) columns[f].assign(src[f] + lo, src[f] + lo + span);
     batch.candles = CandleColumns{columns[0].data(), columns[1].data(), columns[2].data(), columns[3].data(), span};
@@ -141,11 +133,7 @@ Napi::Value RasterizeAsync(const Napi::CallbackInfo& info) {
   Napi::Function done = callback_argument(info, 1, "(options, done[, progress])");
   RasterCall call = read_call(options);
   auto span = std::make_shared<CandleSpan>(call);
-  TaskSpec task;
-  task.name = "ohlc-native:rasterize";
-  task.thread = TaskThread::kCompute;
-  task.keep_alive = {options.Get("out")};
-  task.body = [spec = call.spec, device = call.device, threads = call.threads, out = call.out,
+  auto body = [spec = call.spec, device = call.device, threads = call.threads, out = call.out,
                span](TaskContext& ctx) -> ResultFn {
     std::unique_ptr<Rasterizer> r = make_rasterizer(spec, device, threads);
     try {
@@ -157,7 +145,7 @@ Napi::Value RasterizeAsync(const Napi::CallbackInfo& info) {
     }
     return nullptr;
   };
-  return start_task(env, done, info[2], std::move(task));
+  return start_task(env, done, info[2], TaskSpec("ohlc-native:rasterize", body, {options.Get("out")}, TaskThread::kCompute));
 }
 
 }  // namespace

@@ -91,25 +91,20 @@ Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
       throw_argument(env, "rows", "sorted, unique, non-negative integers", true);
     list[i] = static_cast<uint64_t>(v);
   }
-  TaskSpec task;
-  task.name = "ohlc-native:read";
   // format: hdf5, npz, or npz-arrays (a picture folder's sidecar)
-  task.body = [path = info[0].As<Napi::String>().Utf8Value(), format, list](TaskContext&) -> ResultFn {
+  auto body = [path = info[0].As<Napi::String>().Utf8Value(), format, list](TaskContext&) -> ResultFn {
     auto contents = std::make_shared<storage::DatasetContents>(
         format == "hdf5" ? storage::read_hdf5(path, list) : storage::read_npz(path, list, format == "npz"));
     return [contents](Napi::Env env) -> Napi::Value { return contents_object(env, *contents); };
   };
-  return start_task(env, done, env.Undefined(), std::move(task));
+  return start_task(env, done, TaskSpec("ohlc-native:read", body));
 }
 
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Function done = callback_argument(info, 1, "(bytes, done)");
   TypedView<uint8_t> bytes = typed_view<uint8_t>(env, info[0], "bytes");
-  TaskSpec task;
-  task.name = "ohlc-native:jpeg";
-  task.keep_alive = {info[0]};
-  task.body = [bytes](TaskContext&) -> ResultFn {
+  auto body = [bytes](TaskContext&) -> ResultFn {
     auto gray = std::make_shared<std::vector<uint8_t>>();
     uint32_t height = 0, width = 0;
     std::string error;
@@ -123,7 +118,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
       return o;
     };
   };
-  return start_task(env, done, env.Undefined(), std::move(task));
+  return start_task(env, done, TaskSpec("ohlc-native:jpeg", body, {info[0]}));
 }
 
 }  // namespace

@@ -43,6 +43,11 @@ enum class TaskThread {
 };
 
 struct TaskSpec {
+  TaskSpec() = default;
+  TaskSpec(const char* name, TaskBody body, std::vector<Napi::Value> keep_alive = {},
+           TaskThread thread = TaskThread::kWorker)
+      : name(name), body(std::move(body)), keep_alive(std::move(keep_alive)), thread(thread) {}
+
   const char* name = "ohlc-native:task";
   TaskBody body;
   // JS objects the body reads or writes (typed arrays, the writer): referenced until the task
@@ -57,6 +62,9 @@ struct TaskSpec {
 // Queues the task; `done(err)` or `done(null, result)` is called on the JS thread, and
 // `on_progress(done, total)` too when it is a function. Returns the function that cancels it.
 Napi::Value start_task(Napi::Env env, Napi::Function done, Napi::Value on_progress, TaskSpec spec);
+inline Napi::Value start_task(Napi::Env env, Napi::Function done, TaskSpec spec) {
+  return start_task(env, done, env.Undefined(), std::move(spec));
+}
 
 // The callback at info[at]: a TypeError naming `signature` when it is missing, `callback` when it
 // is not a function.

@@ -77,9 +77,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       throw_argument(env, "seqLen/height", "an image of at most 2^34 pixels", true);
 
     auto opened = std::make_shared<std::unique_ptr<DatasetWriter>>();
-    TaskSpec task;
-    task.name = "ohlc-native:openWriter";
-    task.body = [=](TaskContext&) -> ResultFn {
+    auto body = [=](TaskContext&) -> ResultFn {
       storage::DatasetLayout layout =
           storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality);
       std::unique_ptr<Rasterizer> rasterizer = make_rasterizer(spec, device, threads);
@@ -90,7 +88,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
         return addon_data(env).writer_constructor.New({ext});
       };
     };
-    return start_task(env, done, env.Undefined(), std::move(task));
+    return start_task(env, done, TaskSpec("ohlc-native:openWriter", body));
   }
 
   DatasetWriter& usable(Napi::Env env) {
@@ -107,7 +105,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       busy_ = false;
       if (release) writer_.reset();
     };
-    return start_task(info.Env(), done, info.Env().Undefined(), std::move(task));
+    return start_task(info.Env(), done, std::move(task));
   }
 
   Napi::Value Append(const Napi::CallbackInfo& info) {
@@ -125,9 +123,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     auto input = std::make_shared<AppendInput>();
     storage::AppendBatch& batch = input->batch;
     batch.count = count;
-    TaskSpec task;
-    task.name = "ohlc-native:append";
-    task.thread = TaskThread::kCompute;  // drawing and compressing on all cores
+    // Drawing and compressing on all cores: the compute thread.
+    TaskSpec task("ohlc-native:append", nullptr, {}, TaskThread::kCompute);
     auto keep = [&](const char* name) { task.keep_alive.push_back(b.Get(name)); };
 
     // Two shapes: finished images with their sequences, or candle windows to draw.
@@ -207,15 +204,12 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     Napi::Function done = callback_argument(info, 1, signature);
     auto meta = std::make_shared<storage::DatasetMetadata>(read_metadata(info[0].As<Napi::Object>()));
     DatasetWriter* writer = &usable(env);
-    TaskSpec task;
-    task.name = "ohlc-native:close";
-    // Close compresses the last partial chunks on all cores: the compute thread, like appends.
-    task.thread = TaskThread::kCompute;
-    task.body = [writer, meta](TaskContext&) -> ResultFn {
+    auto body = [writer, meta](TaskContext&) -> ResultFn {
       writer->close(*meta);
       return nullptr;
     };
-    return run(info, done, std::move(task), true);
+    // Close compresses the last partial chunks on all cores: the compute thread, like appends.
+    return run(info, done, TaskSpec("ohlc-native:close", body, {}, TaskThread::kCompute), true);
   }
 
   Napi::Value Abort(const Napi::CallbackInfo& info) {
@@ -226,13 +220,11 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       return Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }, "cancel");
     }
     DatasetWriter* writer = &usable(env);
-    TaskSpec task;
-    task.name = "ohlc-native:abort";
-    task.body = [writer](TaskContext&) -> ResultFn {
+    auto body = [writer](TaskContext&) -> ResultFn {
       writer->abort();
       return nullptr;
     };
-    return run(info, done, std::move(task), true);
+    return run(info, done, TaskSpec("ohlc-native:abort", body), true);
   }
 
   Napi::Value Rows(const Napi::CallbackInfo& info) {

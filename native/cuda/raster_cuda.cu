@@ -274,16 +274,9 @@ struct CallGuard {
 cudaError_t upload_inputs(Context& ctx, const CandleColumns& c, const WindowList& windows,
                           uint32_t seq_len, std::vector<int64_t>& rebased, KernelArgs* args,
                           const char** what) {
-  int64_t lo_start = windows.start(0), hi_start = lo_start;
-  if (windows.starts) {
-    for (size_t i = 1; i < windows.count; ++i) {
-      lo_start = std::min(lo_start, windows.starts[i]);
-      hi_start = std::max(hi_start, windows.starts[i]);
-    }
-  } else {
-    hi_start = windows.start(windows.count - 1);
-  }
-  const size_t span = static_cast<size_t>(hi_start - lo_start) + seq_len;
+  const StartRange range = start_range(windows);
+  const int64_t lo_start = range.lo;
+  const size_t span = static_cast<size_t>(range.hi - range.lo) + seq_len;
   cudaStream_t s0 = ctx.streams[0];
   cudaError_t e;
   *what = "cudaMalloc(candles)";

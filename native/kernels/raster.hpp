@@ -42,6 +42,25 @@ struct WindowList {
   }
 };
 
+// The lowest and highest window start of a non-empty list: the candles [lo, hi + seq_len) are
+// all that its windows read.
+struct StartRange {
+  int64_t lo;
+  int64_t hi;
+};
+inline StartRange start_range(const WindowList& w) {
+  StartRange r{w.start(0), w.start(0)};
+  if (!w.starts) {
+    r.hi = w.start(w.count - 1);
+    return r;
+  }
+  for (size_t i = 1; i < w.count; ++i) {
+    r.lo = w.starts[i] < r.lo ? w.starts[i] : r.lo;
+    r.hi = w.starts[i] > r.hi ? w.starts[i] : r.hi;
+  }
+  return r;
+}
+
 // The first offending price of a window.
 struct BadPrice {
   int64_t candle = -1;

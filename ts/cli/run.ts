@@ -2,7 +2,7 @@
 //   0 done · 1 failed · 2 bad configuration or usage · 130 interrupted (SIGINT/SIGTERM)
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { ConfigError, isAbortError } from '../errors.js';
+import { ConfigError, isAbortError, ErrorCode } from '../errors.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -64,7 +64,7 @@ export async function runCommand(body: () => Promise<number | void>, onError?: (
       const e = err as Error & { code?: string };
       process.stderr.write(`ohlc-native: ${e.message ?? String(err)}\n`);
       if (process.env.OHLC_NATIVE_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
-      code = e.code === 'ERR_INVALID_ARG_VALUE' ? EXIT.usage : EXIT.failed;
+      code = e.code === ErrorCode.invalidArgument ? EXIT.usage : EXIT.failed;
     }
   }
   // Let stdout/stderr drain before leaving.

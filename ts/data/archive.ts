@@ -3,7 +3,7 @@
 // archive is re-verified and its member located; inflating it is left to the parser, which does
 // both in one native call.
 import { pathToFileURL } from 'node:url';
-import { OhlcError } from '../errors.js';
+import { OhlcError, ErrorCode } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
 import { sha256Hex } from '../util/hash.js';
 import { parseChecksum, type ArchiveCache } from './cache.js';
@@ -75,7 +75,7 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
 export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<Obtained> {
   const net = ctx.network;
-  if (!net) throw new OhlcError('ERR_OHLC_INTERNAL', `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
+  if (!net) throw new OhlcError(ErrorCode.internal, `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
   const url = net.baseUrl + ref.path;
   const csvLimit = csvByteLimit(ctx.interval, ref);
 
@@ -114,7 +114,7 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
     }
     const what = problem ? `${problem}; the archive's SHA-256 is ${actual}` : `${checksumName(ref.name)} expects SHA-256 ${expected} but the archive's is ${actual}`;
     const err = new OhlcError(
-      'ERR_OHLC_CHECKSUM',
+      ErrorCode.checksum,
       `${ref.name} failed verification twice: ${what}. Binance has published mismatched checksums before; ` +
         'retry later, point baseUrl at a mirror, or pass verify: false to use it unverified (it is then not cached).',
     );

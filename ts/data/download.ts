@@ -3,7 +3,7 @@
 // intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { abortError, OhlcError, throwIfAborted } from '../errors.js';
+import { abortError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
@@ -50,7 +50,7 @@ interface UnitResult {
 
 export function notFoundError(url: string): OhlcError {
   const err = new OhlcError(
-    'ERR_OHLC_NOT_FOUND',
+    ErrorCode.notFound,
     `${url} does not exist (HTTP 404). Check the symbol, interval, market and dates (there are no archives before a symbol ` +
       'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
   );

@@ -2,7 +2,7 @@
 // or between body chunks), bounded retries with exponential backoff on connection errors,
 // timeouts, truncated bodies and 5xx (never on 404), a size cap, and prompt abort.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { abortError, OhlcError, throwIfAborted } from '../errors.js';
+import { abortError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
 import type { Limiter } from './limit.js';
 import type { DataLogger } from './types.js';
 
@@ -56,13 +56,13 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
     if (!res.ok) {
       await discard(res);
       if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
-      throw new OhlcError('ERR_OHLC_HTTP', `${url} answered HTTP ${res.status} ${res.statusText}. Check baseUrl, or point it at a mirror of data.binance.vision.`);
+      throw new OhlcError(ErrorCode.http, `${url} answered HTTP ${res.status} ${res.statusText}. Check baseUrl, or point it at a mirror of data.binance.vision.`);
     }
     const encoding = res.headers.get('content-encoding');
     const declared = encoding && encoding !== 'identity' ? NaN : Number(res.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
       await discard(res);
-      throw new OhlcError('ERR_OHLC_TOO_LARGE', `${url} is ${declared} bytes, more than the ${maxBytes} bytes such a file can hold; refusing it`);
+      throw new OhlcError(ErrorCode.tooLarge, `${url} is ${declared} bytes, more than the ${maxBytes} bytes such a file can hold; refusing it`);
     }
     const chunks: Uint8Array[] = [];
     let received = 0;
@@ -72,7 +72,7 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
         received += chunk.byteLength;
         if (received > maxBytes) {
           controller.abort();
-          throw new OhlcError('ERR_OHLC_TOO_LARGE', `${url} sent more than the ${maxBytes} bytes such a file can hold; refusing it`);
+          throw new OhlcError(ErrorCode.tooLarge, `${url} sent more than the ${maxBytes} bytes such a file can hold; refusing it`);
         }
         chunks.push(chunk);
       }
@@ -104,7 +104,7 @@ export async function fetchWithRetries(url: string, maxBytes: number, s: HttpSet
       if (!(err instanceof TransientError)) throw err;
       if (attempt >= s.retries) {
         const e = new OhlcError(
-          'ERR_OHLC_NETWORK',
+          ErrorCode.network,
           `Could not download ${url}: ${err.message} (${attempt + 1} attempt${attempt ? 's' : ''}). ` +
             'Check the network connection; archives already in cacheDir need no network, so a re-run reuses them; ' +
             'or point baseUrl at a reachable mirror of data.binance.vision.',

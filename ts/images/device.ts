@@ -1,6 +1,6 @@
 // Compute device choice: 'auto' takes the GPU when the addon has CUDA and a device answered at
 // start-up, else the OpenMP kernels; 'cuda' without a usable GPU is an error that says why.
-import { OhlcError } from '../errors.js';
+import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
 import { checkOneOf } from '../validate.js';
 
@@ -13,7 +13,7 @@ export function resolveDevice(value: unknown, name = 'device'): ResolvedDevice {
   const cuda = native().info().cuda;
   if (cuda.available) return 'cuda';
   if (choice === 'cuda') {
-    throw new OhlcError('ERR_OHLC_NO_CUDA', `device 'cuda' was requested but no usable GPU is available: ${cuda.reason}`);
+    throw new OhlcError(ErrorCode.noCuda, `device 'cuda' was requested but no usable GPU is available: ${cuda.reason}`);
   }
   return 'cpu';
 }

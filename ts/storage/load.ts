@@ -2,7 +2,8 @@
 // single output or a whole batch-mode set (given its first file or its stem).
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { invalidParameterError, OhlcError, throwIfAborted } from '../errors.js';
+import { invalidParameterError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
+import { exists } from '../util/files.js';
 import { checkInteger, checkOptionalObject, checkSignal, checkString, isPlainObject } from '../validate.js';
 import { batchOutputPath, EXTENSION, formatFromExtension, PICTURE_EXTENSION, STORAGE_FORMATS, type StorageFormat } from './formats.js';
 import { openDatasetFile, type OpenedFile } from './readers.js';
@@ -30,13 +31,12 @@ export interface LoadedDataset {
   files: string[];
 }
 
-const exists = (p: string) => stat(p).then((s) => s, () => null);
 
 /** The format of an existing output: by extension, or by what a directory holds. */
 async function detectFormat(path: string): Promise<StorageFormat | undefined> {
   const byExt = formatFromExtension(path);
   if (byExt) return byExt;
-  const s = await exists(path);
+  const s = await stat(path).catch(() => null);
   if (s?.isDirectory()) {
     if (await exists(join(path, '.zgroup'))) return 'zarr';
     const names = await readdir(path);
@@ -51,12 +51,12 @@ async function resolveFiles(path: string, format: StorageFormat | undefined): Pr
   const batch = /^(.*)_(\d{5})$/.exec(basename(full, extname(full)));
   if (batch && batch[2] === '00000' && (await exists(full))) {
     const fmt = format ?? (await detectFormat(full));
-    if (!fmt) throw new OhlcError('ERR_OHLC_STORAGE', `cannot tell the format of ${full}; pass it`);
+    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full}; pass it`);
     return { format: fmt, files: await batchSiblings(join(dirname(full), batch[1]), fmt) };
   }
   if (await exists(full)) {
     const fmt = format ?? (await detectFormat(full));
-    if (!fmt) throw new OhlcError('ERR_OHLC_STORAGE', `cannot tell the format of ${full} (expected .h5, .npz, .zarr or a picture folder); pass the format`);
+    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full} (expected .h5, .npz, .zarr or a picture folder); pass the format`);
     return { format: fmt, files: [full] };
   }
   // A stem: the single output with the format's extension, or a batch set.
@@ -70,7 +70,7 @@ async function resolveFiles(path: string, format: StorageFormat | undefined): Pr
     }
   }
   const stem = format ? full.slice(0, full.length - (extname(full) === EXTENSION[format] ? extname(full).length : 0)) : full.replace(/\.(h5|hdf5|npz|zarr)$/i, '');
-  throw new OhlcError('ERR_OHLC_NOT_FOUND', `${full} does not exist (nor does a batch set ${stem}_00000...)`);
+  throw new OhlcError(ErrorCode.notFound, `${full} does not exist (nor does a batch set ${stem}_00000...)`);
 }
 
 async function batchSiblings(stem: string, format: StorageFormat): Promise<string[]> {
@@ -168,7 +168,7 @@ export async function loadImagesFromStorage(path: string, formatOrOptions?: Stor
     const local = Float64Array.from(new Set(positions.map((i) => wanted[i] - offsets[f]))).sort();
     const rows = await opened[f].read(local);
     if (rows.images.length !== local.length * pixels) {
-      throw new OhlcError('ERR_OHLC_STORAGE', `${opened[f].path}: images are not ${height}x${width} as its metadata says`);
+      throw new OhlcError(ErrorCode.storage, `${opened[f].path}: images are not ${height}x${width} as its metadata says`);
     }
     const slot = new Map<number, number>();
     local.forEach((r, j) => slot.set(r, j));

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { PNG } from 'pngjs';
 import type * as Zarrita from 'zarrita';
 import type FileSystemStore from '@zarrita/storage/fs';
-import { OhlcError } from '../errors.js';
+import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
-import type { NativeReadResult } from '../native/addon.js';
+import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
+import { runNativeTask } from '../native/task.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { decodeAttributes } from './metadata.js';
 
@@ -29,11 +30,9 @@ export interface OpenedFile {
 }
 
 function nativeRead(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array): Promise<NativeReadResult> {
-  return new Promise((resolve, reject) => {
-    native().readDataset(path, format, rows, (err, result) => {
-      if (err) reject(new OhlcError('ERR_OHLC_STORAGE', err.message, { cause: err }));
-      else resolve(result!);
-    });
+  return runNativeTask<NativeReadResult>((done) => native().readDataset(path, format, rows, done), {
+    lend: [rows],
+    mapError: (err) => (err instanceof OhlcError && err.code === ErrorCode.storage ? err : new OhlcError(ErrorCode.storage, err.message, { cause: err })),
   });
 }
 
@@ -50,7 +49,7 @@ function typed(type: string, data: ArrayBuffer): Uint8Array | Int8Array | Float3
     case 'i64':
       return Float64Array.from(new BigInt64Array(data), (v) => Number(v));
     default:
-      throw new OhlcError('ERR_OHLC_STORAGE', `unexpected element type ${type}`);
+      throw new OhlcError(ErrorCode.storage, `unexpected element type ${type}`);
   }
 }
 
@@ -76,7 +75,7 @@ function parseJson(text: string, path: string): Record<string, unknown> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new OhlcError('ERR_OHLC_STORAGE', `${path}: its metadata is not valid JSON`);
+    throw new OhlcError(ErrorCode.storage, `${path}: its metadata is not valid JSON`);
   }
 }
 
@@ -101,7 +100,7 @@ async function openZarr(path: string): Promise<OpenedFile> {
   try {
     group = await zarr.open.v2(root, { kind: 'group' });
   } catch (err) {
-    throw new OhlcError('ERR_OHLC_STORAGE', `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
+    throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
   }
   const names = ['images', 'sequences', 'timestamps', 'labels', 'returns'] as const;
   const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, FileSystemStore>>();
@@ -110,7 +109,7 @@ async function openZarr(path: string): Promise<OpenedFile> {
       arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
     } catch (err) {
       if (name === 'labels' || name === 'returns') continue;
-      throw new OhlcError('ERR_OHLC_STORAGE', `${path} has no '${name}' array: not an ohlc-native dataset`, { cause: err });
+      throw new OhlcError(ErrorCode.storage, `${path} has no '${name}' array: not an ohlc-native dataset`, { cause: err });
     }
   }
   const images = arrays.get('images')!;
@@ -146,7 +145,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
     metadata = parseJson(await readFile(join(path, 'metadata.json'), 'utf8'), path);
   } catch (err) {
     if (err instanceof OhlcError) throw err;
-    throw new OhlcError('ERR_OHLC_STORAGE', `${path} is not a picture dataset folder (no readable metadata.json)`, { cause: err });
+    throw new OhlcError(ErrorCode.storage, `${path} is not a picture dataset folder (no readable metadata.json)`, { cause: err });
   }
   const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz-arrays');
   const height = Number(metadata.height);
@@ -155,7 +154,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
   const ext = PICTURE_EXTENSION[format];
   const decode = async (file: string): Promise<Uint8Array> => {
     const bytes = await readFile(file).catch((err) => {
-      throw new OhlcError('ERR_OHLC_STORAGE', `${file} cannot be read (${(err as Error).message})`, { cause: err });
+      throw new OhlcError(ErrorCode.storage, `${file} cannot be read (${(err as Error).message})`, { cause: err });
     });
     let gray: Uint8Array;
     let h: number;
@@ -166,21 +165,22 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
       try {
         png = Png.sync.read(bytes);
       } catch (err) {
-        throw new OhlcError('ERR_OHLC_STORAGE', `${file} is not a valid PNG (${(err as Error).message})`, { cause: err });
+        throw new OhlcError(ErrorCode.storage, `${file} is not a valid PNG (${(err as Error).message})`, { cause: err });
       }
       h = png.height;
       w = png.width;
       gray = new Uint8Array(h * w);
       for (let i = 0; i < gray.length; i++) gray[i] = png.data[4 * i];
     } else {
-      const r = await new Promise<{ height: number; width: number; pixels: ArrayBuffer }>((resolve, reject) =>
-        native().decodeJpeg(bytes, (err, res) => (err ? reject(new OhlcError('ERR_OHLC_STORAGE', `${file}: ${err.message}`)) : resolve(res!))),
-      );
+      const r = await runNativeTask<NativeJpeg>((done) => native().decodeJpeg(bytes, done), {
+        lend: [bytes],
+        mapError: (err) => new OhlcError(ErrorCode.storage, `${file}: ${err.message}`, { cause: err }),
+      });
       h = r.height;
       w = r.width;
       gray = new Uint8Array(r.pixels);
     }
-    if (h !== height || w !== width) throw new OhlcError('ERR_OHLC_STORAGE', `${file} is ${w}x${h}, the dataset says ${width}x${height}`);
+    if (h !== height || w !== width) throw new OhlcError(ErrorCode.storage, `${file} is ${w}x${h}, the dataset says ${width}x${height}`);
     return gray;
   };
   const read = async (rows: Float64Array): Promise<FileRows> => {
