@@ -4,6 +4,8 @@
 // reader (h5py, h5dump, ...) decompresses them the ordinary way.
 #include <hdf5.h>
 
+#include <unistd.h>
+
 #include <array>
 #include <cstring>
 
@@ -18,7 +20,11 @@ class Hdf5Sink final : public Sink {
  public:
   Hdf5Sink(const DatasetLayout& layout, const SinkPaths& paths) : layout_(layout), paths_(paths) {
     h5::Lock lock;
-    file_ = h5::checked(H5Fcreate(paths_.temp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT),
+    // Strong close: closing the file closes every object still open in it, so no error path can
+    // leave the file alive in libhdf5 (where its exit handler would later trip over it).
+    h5::Handle fapl = h5::checked(H5Pcreate(H5P_FILE_ACCESS), "file access properties");
+    h5::ok(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG), "file close degree");
+    file_ = h5::checked(H5Fcreate(paths_.temp_path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()),
                         "cannot create " + paths_.temp_path);
     try {
       for (const ArraySpec& a : layout_.arrays) {
@@ -76,14 +82,27 @@ class Hdf5Sink final : public Sink {
     if (done_) return;
     {
       h5::Lock lock;
+      // The file is thrown away, but libhdf5 still flushes its metadata on close; on a full disk
+      // that flush fails and leaves the file half-closed inside the library, which then crashes
+      // at process exit. Emptying the file first gives the flush the room it needs.
+      truncate_file();
       for (auto& d : datasets_) d.reset();
-      file_.reset();
+      if (file_ && H5Fclose(file_.release()) < 0) h5::error_detail();  // clears the error stack
     }
     remove_quietly(paths_.temp_path);
     done_ = true;
   }
 
  private:
+  // Frees the disk space the file holds (its descriptor stays open for libhdf5).
+  void truncate_file() noexcept {
+    if (!file_) return;
+    void* handle = nullptr;
+    if (H5Fget_vfd_handle(file_.get(), H5P_DEFAULT, &handle) >= 0 && handle)
+      (void)::ftruncate(*static_cast<int*>(handle), 0);
+    h5::error_detail();
+  }
+
   void create_dataset(const ArraySpec& a) {
     const int rank = 1 + static_cast<int>(a.row_shape.size());
     std::vector<hsize_t> dims(rank, 0), maxdims(rank), chunk(rank);

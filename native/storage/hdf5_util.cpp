@@ -30,8 +30,17 @@ std::string error_detail() {
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, collect, &lines);
   H5Eclear2(H5E_DEFAULT);
   if (lines.empty()) return "unknown HDF5 error";
-  // Innermost first; keep it short.
+  // Innermost first; keep it short. libhdf5's file driver reports an OS error as one long line
+  // (time, fd, buffer address, sizes, "error message = '...'"): keep only the OS's words.
   std::string out = lines[0];
+  const std::string tag = "error message = '";
+  const size_t at = out.find(tag);
+  if (at != std::string::npos) {
+    const size_t end = out.find('\'', at + tag.size());
+    const std::string what = out.substr(0, out.find(':'));
+    out = out.substr(at + tag.size(), end == std::string::npos ? std::string::npos : end - at - tag.size()) + " (" + what + ")";
+    return out;
+  }
   if (lines.size() > 1 && lines[1] != lines[0]) out += " (" + lines[1] + ")";
   return out;
 }
