@@ -23,6 +23,14 @@ export interface NativeTaskOptions {
 
 const VALID_CODES = new Set<string>(Object.values(ErrorCode));
 
+/**
+ * Marks the buffers of `views` untransferable, at once. Call it when the caller hands them over
+ * (e.g. when an append is queued behind another), not only when the native work starts.
+ */
+export function lendToNative(views: ReadonlyArray<ArrayBufferView | null | undefined>): void {
+  for (const view of views) if (view) markAsUntransferable(view.buffer);
+}
+
 function withStack<T extends Error>(err: T, stack: string | undefined): T {
   if (stack) err.stack = `${err.name}: ${err.message}${stack.slice(stack.indexOf('\n'))}`;
   return err;
@@ -63,7 +71,7 @@ export function runNativeTask<T = void>(start: (done: NativeDone<T>, progress: N
     return mapError && !isAbortError(e) ? mapError(e) : e;
   };
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  for (const view of lend ?? []) if (view) markAsUntransferable(view.buffer);
+  lendToNative(lend ?? []);
   return new Promise<T>((resolve, reject) => {
     let cancel: NativeCancel | undefined;
     const onAbort = () => cancel?.();

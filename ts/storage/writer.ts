@@ -12,7 +12,7 @@ import type { IntegerTypedArray, PixelDtype } from '../images/rasterize.js';
 import { MAX_DEFLATE_LEVEL, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS, MIN_DEFLATE_LEVEL, MIN_HEIGHT, MIN_QUALITY, MIN_SEQ_LEN } from '../limits.js';
 import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
 import { native } from '../native/load.js';
-import { runNativeTask } from '../native/task.js';
+import { lendToNative, runNativeTask } from '../native/task.js';
 import { exists, temporaryPath } from '../util/files.js';
 import {
   checkBoolean,
@@ -334,6 +334,8 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
     async append(batch, appendOptions = {}) {
       checkUsable();
       const prepared = checkBatch(batch, opts);
+      // Lent now, while the append may still wait behind another: a transfer in between copies.
+      lendToNative(prepared.lent);
       const signal = checkSignal('signal', appendOptions.signal);
       return serial(async () => {
         checkUsable();
