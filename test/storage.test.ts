@@ -370,7 +370,7 @@ setInterval(() => {}, 1000);
     await new Promise((r) => child.on('exit', r));
     const names = readdirSync(sub).filter((n) => n !== 'writer.mts');
     assert.ok(names.length >= 4, 'the writers had started');
-    for (const n of names) assert.match(n, /^\.out-(hdf5\.h5|npz\.npz|zarr\.zarr|png)\.\d+-\w+\.partial(\.\w+)?$/);
+    for (const n of names) assert.match(n, /^\.out-(hdf5\.h5|npz\.npz|zarr\.zarr|png_png)\.\d+-\w+\.partial(\.\w+)?$/);
     for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) {
       await assert.rejects(loadImagesFromStorage(join(sub, `out-${format}`), format), /does not exist/);
     }

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { invalidParameterError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
 import { exists } from '../util/files.js';
 import { checkInteger, checkOptionalObject, checkSignal, checkString, isPlainObject } from '../validate.js';
-import { batchOutputPath, EXTENSION, formatFromExtension, PICTURE_EXTENSION, STORAGE_FORMATS, type StorageFormat } from './formats.js';
+import { batchOutputPath, formatFromExtension, parseBatchOutput, PICTURE_EXTENSION, singleOutputPath, stemOf, STORAGE_FORMATS, type StorageFormat } from './formats.js';
 import { openDatasetFile, type OpenedFile } from './readers.js';
 
 export interface LoadOptions {
@@ -32,10 +32,10 @@ export interface LoadedDataset {
 }
 
 
-/** The format of an existing output: by extension, or by what a directory holds. */
+/** The format of an existing output: by its suffix, or by what a directory holds. */
 async function detectFormat(path: string): Promise<StorageFormat | undefined> {
-  const byExt = formatFromExtension(path);
-  if (byExt) return byExt;
+  const bySuffix = formatFromExtension(path);
+  if (bySuffix) return bySuffix;
   const s = await stat(path).catch(() => null);
   if (s?.isDirectory()) {
     if (await exists(join(path, '.zgroup'))) return 'zarr';
@@ -45,34 +45,7 @@ async function detectFormat(path: string): Promise<StorageFormat | undefined> {
   return undefined;
 }
 
-/** The files of a dataset: one output, or every <stem>_NNNNN output of a batch set. */
-async function resolveFiles(path: string, format: StorageFormat | undefined): Promise<{ format: StorageFormat; files: string[] }> {
-  const full = resolve(path);
-  const batch = /^(.*)_(\d{5})$/.exec(basename(full, extname(full)));
-  if (batch && batch[2] === '00000' && (await exists(full))) {
-    const fmt = format ?? (await detectFormat(full));
-    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full}; pass it`);
-    return { format: fmt, files: await batchSiblings(join(dirname(full), batch[1]), fmt) };
-  }
-  if (await exists(full)) {
-    const fmt = format ?? (await detectFormat(full));
-    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full} (expected .h5, .npz, .zarr or a picture folder); pass the format`);
-    return { format: fmt, files: [full] };
-  }
-  // A stem: the single output with the format's extension, or a batch set.
-  for (const fmt of format ? [format] : STORAGE_FORMATS) {
-    if (await exists(full + EXTENSION[fmt]) && EXTENSION[fmt]) return { format: fmt, files: [full + EXTENSION[fmt]] };
-    const first = `${full}_00000${EXTENSION[fmt]}`;
-    if (await exists(first)) {
-      const detected = EXTENSION[fmt] ? fmt : (await detectFormat(first)) ?? fmt;
-      if (format && detected !== format) continue;
-      return { format: detected, files: await batchSiblings(full, detected) };
-    }
-  }
-  const stem = format ? full.slice(0, full.length - (extname(full) === EXTENSION[format] ? extname(full).length : 0)) : full.replace(/\.(h5|hdf5|npz|zarr)$/i, '');
-  throw new OhlcError(ErrorCode.notFound, `${full} does not exist (nor does a batch set ${stem}_00000...)`);
-}
-
+/** Every <stem>_NNNNN output of a batch set, from _00000 up to the first missing. */
 async function batchSiblings(stem: string, format: StorageFormat): Promise<string[]> {
   const files: string[] = [];
   for (let i = 0; ; i++) {
@@ -81,6 +54,52 @@ async function batchSiblings(stem: string, format: StorageFormat): Promise<strin
     files.push(p);
   }
   return files;
+}
+
+/** The files of a dataset: one output, or every <stem>_NNNNN output of a batch set. */
+async function resolveFiles(path: string, format: StorageFormat | undefined): Promise<{ format: StorageFormat; files: string[] }> {
+  const full = resolve(path);
+  if (await exists(full)) {
+    const fmt = format ?? (await detectFormat(full));
+    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full} (expected .h5, .npz, .zarr, a _png or _jpeg folder); pass the format (--format on the command line)`);
+    const batch = parseBatchOutput(full, fmt);
+    if (batch && batch.index === 0) return { format: fmt, files: await batchSiblings(batch.stem, fmt) };
+    return { format: fmt, files: [full] };
+  }
+  // A stem: the single output with the format's suffix, or a batch set; both at once is ambiguous.
+  const found: Array<{ format: StorageFormat; files: string[] }> = [];
+  for (const fmt of format ? [format] : STORAGE_FORMATS) {
+    const stem = stemOf(full, fmt);
+    if (await exists(singleOutputPath(stem, fmt))) found.push({ format: fmt, files: [singleOutputPath(stem, fmt)] });
+    const set = await batchSiblings(stem, fmt);
+    if (set.length > 0) found.push({ format: fmt, files: set });
+  }
+  if (found.length === 1) return found[0];
+  if (found.length > 1) {
+    const names = found.map((f) => (f.files.length > 1 || parseBatchOutput(f.files[0], f.format) ? `the batch set ${f.files[0]}…` : f.files[0]));
+    throw new OhlcError(ErrorCode.storage, `${full} names ${found.length} datasets: ${names.join(' and ')}; give the file (or a set's first file) instead`);
+  }
+  throw new OhlcError(ErrorCode.notFound, `${full} does not exist (nor does a batch set ${stemOf(full, format ?? formatFromExtension(full) ?? 'hdf5')}_00000...)`);
+}
+
+/** Metadata that must agree across the files of one batch set (a mixed set would load wrong labels). */
+const SET_KEYS = ['set_id', 'config_sha256', 'seq_len', 'height', 'width', 'dtype', 'layout', 'horizons'] as const;
+
+/** Refuses a batch set whose files were not written together, naming the first file that disagrees. */
+function checkOneSet(opened: OpenedFile[]): void {
+  const first = opened[0];
+  for (const file of opened.slice(1)) {
+    for (const key of SET_KEYS) {
+      const a = JSON.stringify(first.metadata[key] ?? null);
+      const b = JSON.stringify(file.metadata[key] ?? null);
+      if (a !== b) {
+        throw new OhlcError(
+          ErrorCode.storage,
+          `${file.path} does not belong to the batch set of ${first.path}: its ${key} is ${b}, the first file's ${a} (files of two builds are mixed; rebuild the set)`,
+        );
+      }
+    }
+  }
 }
 
 function requestedIndices(indices: LoadOptions['indices'], total: number): Float64Array {
@@ -133,6 +152,7 @@ export async function loadImagesFromStorage(path: string, formatOrOptions?: Stor
     throwIfAborted(signal);
     opened.push(await openDatasetFile(f, fmt));
   }
+  checkOneSet(opened);
   const offsets = [0];
   for (const f of opened) offsets.push(offsets.at(-1)! + f.rows);
   const total = offsets.at(-1)!;

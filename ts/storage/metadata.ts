@@ -9,7 +9,7 @@ export interface NativeAttribute {
 }
 
 /** Keys stored as JSON text in HDF5 attributes (objects there have no other portable form). */
-const JSON_KEYS = new Set(['config', 'sources', 'skipped']);
+const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows']);
 
 export interface CoreMetadata {
   seq_len: number;

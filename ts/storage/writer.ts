@@ -3,7 +3,8 @@
 // the addon draws and encodes on all cores and writes off the JS thread. This layer validates,
 // splits appends across batch-mode files, serialises operations and turns errors into clear
 // messages. Every output is written under a temporary name and renamed when complete.
-import { mkdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { checkCandleColumns, type CandleColumns } from '../data/columns.js';
 import { abortError, ErrorCode, invalidParameterError, OhlcError, throwIfAborted } from '../errors.js';
@@ -13,7 +14,7 @@ import { MAX_DEFLATE_LEVEL, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS
 import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
 import { native } from '../native/load.js';
 import { lendToNative, runNativeTask } from '../native/task.js';
-import { exists, temporaryPath } from '../util/files.js';
+import { removeQuietly, temporaryPath } from '../util/files.js';
 import {
   checkBoolean,
   checkFixedBuffer,
@@ -28,6 +29,8 @@ import {
 } from '../validate.js';
 import {
   batchOutputPath,
+  checkImageSize,
+  EXTENSION,
   FORMAT_CODE,
   formatFromExtension,
   singleOutputPath,
@@ -36,6 +39,7 @@ import {
   type StorageMode,
 } from './formats.js';
 import { datasetMetadata, nativeMetadata } from './metadata.js';
+import { existingOutputs, moveIntoPlace, sweepDeadTemporaries } from './outputs.js';
 
 export type Compression = 'fast' | 'none' | number;
 
@@ -56,7 +60,10 @@ export interface DatasetWriterOptions {
   compression?: Compression;
   /** JPEG quality 1..100 (default 95). */
   quality?: number;
-  /** Replace existing outputs (default false: an existing output is an error). */
+  /**
+   * Replace an existing dataset at the path (default false: it is an error). Only a dataset this
+   * package wrote is ever replaced: a folder of other files, or a file of another kind, never is.
+   */
   overwrite?: boolean;
   /** Drawing and compression threads; 0 or absent for all cores. */
   threads?: number;
@@ -83,6 +90,8 @@ export interface DatasetWriteResult {
   /** Absolute paths of the outputs, in order. */
   files: string[];
   count: number;
+  /** Outputs of the dataset this one replaced that it did not overwrite: removed. */
+  removed: string[];
 }
 
 export interface DatasetWriter {
@@ -120,7 +129,11 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
   const p = resolve(checkString('path', path));
   const o = checkObject('options', options);
   checkKnownKeys('options', o, OPTION_KEYS);
-  const format = checkOneOf('format', o.format, STORAGE_FORMATS, formatFromExtension(p) ?? 'hdf5');
+  const named = formatFromExtension(p);
+  const format = checkOneOf('format', o.format, STORAGE_FORMATS, named ?? 'hdf5');
+  if (named && named !== format) {
+    throw invalidParameterError('path', `a path for a ${format} output (ending in ${EXTENSION[format]} or with no suffix), not one naming a ${named} output`, path, true);
+  }
   const mode = checkOneOf('mode', o.mode, ['single', 'batch'] as const, 'single');
   const horizons = o.horizons ?? [];
   if (!Array.isArray(horizons)) throw invalidParameterError('horizons', 'an array of positive integers', horizons);
@@ -130,7 +143,7 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
   if (o.compression === undefined || o.compression === 'fast') compression = -1;
   else if (o.compression === 'none') compression = 0;
   else compression = checkInteger('compression', o.compression, MIN_DEFLATE_LEVEL, MAX_DEFLATE_LEVEL);
-  return {
+  const resolved: Resolved = {
     path: p,
     format,
     mode,
@@ -146,6 +159,8 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
     threads: checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS),
     device: resolveDevice(o.device),
   };
+  checkImageSize(resolved.format, resolved.seqLen, resolved.height, resolved.dtype);
+  return resolved;
 }
 
 /** A native storage failure as an error naming the file it is about. */
@@ -271,10 +286,20 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
   const outputPath = (i: number) => (opts.mode === 'batch' ? batchOutputPath(opts.path, opts.format, i) : singleOutputPath(opts.path, opts.format));
 
   await mkdir(dirname(outputPath(0)), { recursive: true });
-  if (!opts.overwrite) {
-    const first = outputPath(0);
-    if (await exists(first)) throw new OhlcError(ErrorCode.exists, `${first} already exists (pass overwrite: true to replace it)`);
+  // What this dataset replaces: checked now, so nothing is written when it may not be replaced.
+  const before = await existingOutputs(opts.path, opts.format);
+  for (const found of [before.single, ...before.batch]) {
+    if (found.kind === 'other') {
+      throw new OhlcError(ErrorCode.exists, `${found.path} exists and is ${found.what}; it is never replaced (choose another output path)`);
+    }
+    if (found.kind === 'dataset' && !opts.overwrite) {
+      throw new OhlcError(ErrorCode.exists, `${found.path} already exists (pass overwrite: true to replace it)`);
+    }
   }
+  const setId = randomUUID();
+  // A batch set is moved into place as a whole at close(): until then its files wait under
+  // temporary names, so an interrupted rebuild leaves the old set as it was.
+  const staged: Array<{ staged: string; final: string }> = [];
 
   const files: string[] = [];
   let current: NativeWriter | undefined;
@@ -288,28 +313,34 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
   const coreMeta = { seq_len: opts.seqLen, height: opts.height, width: 4 * opts.seqLen, dtype: opts.dtype, horizons: opts.horizons };
   const fileMetadata = (extra: Record<string, unknown>) => {
     const meta = datasetMetadata(coreMeta, { ...opts.metadata, ...extra }, createdAt);
-    if (opts.mode === 'batch') Object.assign(meta, { batch_index: fileIndex, first_index: total - currentCount, images_per_file: opts.imagesPerFile });
+    if (opts.mode === 'batch') Object.assign(meta, { batch_index: fileIndex, first_index: total - currentCount, images_per_file: opts.imagesPerFile, set_id: setId });
     return nativeMetadata(meta);
   };
 
+  let currentTarget = '';
   const openNext = async () => {
     currentPath = outputPath(fileIndex);
-    current = await openNative(opts, currentPath, temporaryPath(currentPath));
+    // A batch file completes under a staged name; close() swaps the whole set in.
+    currentTarget = opts.mode === 'batch' ? temporaryPath(currentPath) : currentPath;
+    current = await openNative(opts, currentTarget, temporaryPath(currentPath));
     currentCount = 0;
   };
   const closeCurrent = async (extra: Record<string, unknown>) => {
     const w = current!;
     current = undefined;
     await runNativeTask((done) => w.close(fileMetadata(extra), done), { mapError: storageError(currentPath) });
+    if (opts.mode === 'batch') staged.push({ staged: currentTarget, final: currentPath });
     files.push(currentPath);
     fileIndex++;
   };
+  const dropStaged = () => Promise.all(staged.splice(0).map((s) => removeQuietly(s.staged)));
   const abortNative = (w: NativeWriter) => runNativeTask((done) => w.abort(done), { mapError: storageError(currentPath) });
   const failWith = async (err: unknown): Promise<never> => {
     state = 'failed';
     const w = current;
     current = undefined;
     if (w) await abortNative(w).catch(() => undefined);
+    await dropStaged();
     throw err;
   };
 
@@ -373,16 +404,16 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
           await abortNative(w);
         }
         state = 'closed';
-        // A replaced batch set must not keep files of the old run past the new last one: they
-        // would load as part of this set.
-        if (opts.mode === 'batch' && opts.overwrite) {
-          for (let i = files.length; ; i++) {
-            const stale = batchOutputPath(opts.path, opts.format, i);
-            if (!(await exists(stale))) break;
-            await rm(stale, { recursive: true, force: true });
-          }
-        }
-        return { files: [...files], count: total };
+        for (const s of staged.splice(0)) await moveIntoPlace(s.staged, s.final);
+        // What this dataset replaces but did not overwrite: an old set's files past the new last
+        // one (they would load as part of this set), and the other mode's output of the same name.
+        const removed =
+          opts.mode === 'batch'
+            ? [...before.batch.slice(files.length), ...(before.single.kind === 'dataset' ? [before.single] : [])].map((o) => o.path)
+            : before.batch.map((o) => o.path);
+        for (const path of removed) await removeQuietly(path);
+        for (const f of files) await sweepDeadTemporaries(f);
+        return { files: [...files], count: total, removed };
       });
     },
     abort() {
@@ -392,6 +423,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
         const w = current;
         current = undefined;
         if (w) await abortNative(w);
+        await dropStaged();
       });
     },
   };
