@@ -20,6 +20,10 @@ export const ErrorCode = {
   zipBomb: 'ERR_OHLC_ZIP_BOMB',
   /** An archive does not match its .CHECKSUM, or the checksum file is unusable. */
   checksum: 'ERR_OHLC_CHECKSUM',
+  /** An archive's content cannot be right: no candles, or rows outside its own period (timestamps in seconds, say). */
+  badData: 'ERR_OHLC_BAD_DATA',
+  /** Nothing to build: dates in the future, fewer candles than a window, or no usable window. */
+  noData: 'ERR_OHLC_NO_DATA',
   /** A file or URL that should exist does not (HTTP 404, a missing dataset). */
   notFound: 'ERR_OHLC_NOT_FOUND',
   /** The network failed after every retry. */

@@ -23,6 +23,10 @@ export const MAX_QUALITY = 100;
 /** Deflate levels (libdeflate); 'fast' and 'none' are the other compression choices. */
 export const MIN_DEFLATE_LEVEL = 1;
 export const MAX_DEFLATE_LEVEL = 12;
+/** JPEG's own limit on either side of a picture (libjpeg: 65,500 pixels). */
+export const MAX_JPEG_DIMENSION = 65_500;
+/** HDF5 stores one image per chunk, and a chunk holds less than 4 GiB. */
+export const MAX_CHUNK_BYTES = 2 ** 32 - 1;
 /** The largest integer a double holds exactly (timestamps, offsets, counts crossing the boundary). */
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 

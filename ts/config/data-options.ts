@@ -1,7 +1,21 @@
 // The data section of a pipeline config as downloadCryptoData options (shared by `build`,
-// `download` and `sample`).
-import type { DownloadOptions } from '../data/types.js';
+// `download` and `sample`), and the one table of which config key each option comes from, so the
+// data layer's messages name the keys the user wrote.
+import type { DownloadOptions, OptionTerms } from '../data/types.js';
 import type { PipelineConfig } from './schema.js';
+
+export const CONFIG_TERMS = {
+  symbol: 'data.symbol',
+  interval: 'data.interval',
+  startDate: 'data.start_date',
+  endDate: 'data.end_date',
+  market: 'data.market',
+  baseUrl: 'data.base_url',
+  cacheDir: 'paths.raw_data',
+  verify: 'data.verify',
+  onMalformedRow: 'data.on_malformed_row',
+  concurrency: 'data.concurrency',
+} as const satisfies OptionTerms & Record<string, string>;
 
 export function downloadOptionsFrom(config: PipelineConfig, extra: Partial<DownloadOptions> = {}): DownloadOptions {
   const d = config.data;
@@ -15,7 +29,9 @@ export function downloadOptionsFrom(config: PipelineConfig, extra: Partial<Downl
     source: d.source,
     verify: d.verify,
     concurrency: d.concurrency,
+    onMalformedRow: d.on_malformed_row === 'skip' ? 'skip' : 'error',
     cacheDir: config.paths.raw_data,
+    terms: CONFIG_TERMS,
     ...extra,
   };
 }

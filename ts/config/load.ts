@@ -1,13 +1,13 @@
 // Loading the configuration: a YAML file (or the built-in defaults), `--set key.path=value`
 // overrides, validation, and relative paths resolved against the config file's folder.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { resolveDownloadOptions } from '../data/options.js';
 import { ConfigError, isArgumentError } from '../errors.js';
 import { NAMES_VALUE } from './checks.js';
-import { downloadOptionsFrom } from './data-options.js';
+import { CONFIG_TERMS, downloadOptionsFrom } from './data-options.js';
 import { configSchema, dateOrderProblem, type PipelineConfig } from './schema.js';
 
 export { ConfigError } from '../errors.js';
@@ -79,17 +79,6 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
   return raw;
 }
 
-/** Config keys of the data layer's option names (argument errors carry the option as `param`). */
-const DATA_KEYS: Record<string, string> = {
-  symbol: 'data.symbol',
-  interval: 'data.interval',
-  startDate: 'data.start_date',
-  endDate: 'data.end_date',
-  market: 'data.market',
-  baseUrl: 'data.base_url',
-  concurrency: 'data.concurrency',
-};
-
 /**
  * The data layer's own checks (a futures symbol on spot, 2021-02-30, a base URL with a query, ...)
  * run here too, so such a config fails before anything is written rather than mid-run.
@@ -100,7 +89,7 @@ function dataProblem(config: PipelineConfig): string | null {
     return null;
   } catch (err) {
     if (!isArgumentError(err)) throw err;
-    return `${DATA_KEYS[err.param] ?? 'data'}: expected ${err.expected} but received ${err.received}`;
+    return `${(CONFIG_TERMS as Record<string, string>)[err.param] ?? 'data'}: expected ${err.expected} but received ${err.received}`;
   }
 }
 
@@ -120,6 +109,34 @@ export function validateConfig(raw: unknown, source: string): PipelineConfig {
   return result.data;
 }
 
+/**
+ * The config file's text: a regular file, in UTF-8. Another encoding would turn a key or a path
+ * into something else without a word (`données` read as Latin-1), so it is refused.
+ */
+function readConfigText(file: string): string {
+  const info = statSync(file);
+  if (!info.isFile()) throw new ConfigError(file, [`not a regular file (${info.isDirectory() ? 'a directory' : 'a FIFO, socket or device'}); give the path of a YAML file`]);
+  const bytes = readFileSync(file);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new ConfigError(file, [`not UTF-8 text: byte ${at} (0x${bytes[at].toString(16).padStart(2, '0')}) starts no UTF-8 character; save the file as UTF-8`]);
+  }
+}
+
+/** The offset of the first byte that starts no well-formed UTF-8 sequence (lead and continuation bytes). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; ) {
+    const c = bytes[i];
+    const follow = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+    if (follow < 0) return i;
+    for (let k = 1; k <= follow; k++) if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) return i;
+    i += follow + 1;
+  }
+  return Math.max(0, bytes.length - 1);
+}
+
 export function loadConfig(options: { file?: string; sets?: string[]; cwd?: string } = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
   let file: string | null = null;
@@ -131,8 +148,9 @@ export function loadConfig(options: { file?: string; sets?: string[]; cwd?: stri
   }
   let raw: unknown = {};
   if (file) {
+    const text = readConfigText(file);
     try {
-      raw = parseYaml(readFileSync(file, 'utf8')) ?? {};
+      raw = parseYaml(text) ?? {};
     } catch (err) {
       throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
     }

@@ -19,7 +19,7 @@ import {
   MIN_HEIGHT,
   MIN_SEQ_LEN,
 } from '../limits.js';
-import { STORAGE_FORMATS } from '../storage/formats.js';
+import { checkImageSize, STORAGE_FORMATS } from '../storage/formats.js';
 import { issueOf, validatedBy } from './checks.js';
 
 const dateString = (key: string) =>
@@ -29,6 +29,9 @@ const dateString = (key: string) =>
     .superRefine(validatedBy((v: string) => parseDateArg(key, v)));
 
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
+
+// A NUL ends a path for the operating system: such a value would name another file than it shows.
+const pathString = z.string().min(1).refine((p) => !p.includes('\0'), 'must be a path without a NUL character');
 
 export const configSchema = z
   .strictObject({
@@ -43,6 +46,7 @@ export const configSchema = z
         source: z.enum(['binance', 'sample']).default('binance'),
         verify: z.boolean().default(true),
         concurrency: positiveInt(MAX_CONCURRENCY).default(4),
+        on_malformed_row: z.enum(['fail', 'skip']).default('fail'),
       })
       .superRefine((d, ctx) => {
         // The symbol's form depends on the market (suffixes are futures only).
@@ -61,6 +65,7 @@ export const configSchema = z
             images_per_file: positiveInt().default(50_000),
             compression: z.union([z.enum(['fast', 'none']), z.number().int().min(MIN_DEFLATE_LEVEL).max(MAX_DEFLATE_LEVEL)]).default('fast'),
             quality: positiveInt(MAX_QUALITY).default(95),
+            overwrite: z.boolean().default(false),
           })
           .prefault({}),
         stride: positiveInt().default(1),
@@ -68,14 +73,20 @@ export const configSchema = z
         skip_gaps: z.boolean().default(true),
         batch_size: positiveInt(MAX_BATCH_SIZE).default(1024),
       })
+      .superRefine((image, ctx) => {
+        // What the format can hold, by the storage layer's own rule.
+        const tooWide = issueOf(() => checkImageSize(image.storage.format, image.seq_len, 2, image.dtype), image.seq_len, ['seq_len']);
+        const tooTall = tooWide ?? issueOf(() => checkImageSize(image.storage.format, image.seq_len, image.resolution.height, image.dtype), image.resolution.height, ['resolution', 'height']);
+        if (tooTall) ctx.addIssue(tooTall);
+      })
       .prefault({}),
     labels: z.strictObject({ horizons: z.array(positiveInt(MAX_HORIZON)).default([]) }).prefault({}),
     paths: z
       .strictObject({
-        raw_data: z.string().min(1).default('data/raw'),
-        processed_data: z.string().min(1).default('data/processed'),
-        models: z.string().min(1).default('models'),
-        logs: z.string().min(1).default('logs'),
+        raw_data: pathString.default('data/raw'),
+        processed_data: pathString.default('data/processed'),
+        models: pathString.default('models'),
+        logs: pathString.default('logs'),
       })
       .prefault({}),
     runtime: z

@@ -40,6 +40,8 @@ export interface ObtainedArchive {
   content: ArchiveContent;
   cached: boolean;
   verified: boolean;
+  /** Where the archive lies in the cache (for messages about it), when it was read from there. */
+  cachePath?: string;
 }
 
 export type Obtained = { status: 'ok'; archive: ObtainedArchive } | { status: 'not-found'; url: string };
@@ -69,7 +71,7 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
   }
   ctx.logger.debug('cache hit', { file: ref.name, path: cached.path });
   const member = await locateCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
-  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true };
+  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true, cachePath: cached.path };
 }
 
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */

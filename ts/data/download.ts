@@ -3,11 +3,11 @@
 // intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { abortError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
+import { abortError, ErrorCode, OhlcError, throwIfAborted, type ErrorCodeValue } from '../errors.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
-import { DAY_MS } from './dates.js';
+import { DAY_MS, formatDay } from './dates.js';
 import { Limiter } from './limit.js';
 import { computeGaps, mergeKlines, missingBetween } from './merge.js';
 import { resolveDownloadOptions, type ResolvedDownload } from './options.js';
@@ -35,6 +35,8 @@ function archiveSlots(concurrency: number): number {
 interface LoadedArchive {
   source: CandleSource;
   klines: ParsedKlines;
+  /** Rows whose open time lies outside the archive's own day or month. */
+  outOfPeriod: number;
 }
 
 interface Unpublished {
@@ -114,14 +116,14 @@ class SeriesLoader {
   private async loadMonth(unit: MonthUnit): Promise<UnitResult> {
     const { archive: ref } = unit;
     const cached = await readCachedArchive(ref, this.ctx);
-    if (cached) return { archives: [await this.parse(cached)], unpublished: [] };
+    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
     // A month that fell back to its days before: when they are all cached, no network at all.
     if (unit.days.length > 0 && (await this.allCached(unit.days))) {
       this.o.logger.info('using the cached daily archives of a month without a cached monthly archive', { month: ref.period });
       return this.loadDays(unit);
     }
     const got = await downloadArchive(ref, this.ctx);
-    if (got.status === 'ok') return { archives: [await this.parse(got.archive)], unpublished: [] };
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [] };
     if (unit.days.length > 0) {
       this.o.logger.info('monthly archive not published yet; falling back to daily archives', { file: ref.name, url: got.url, days: unit.days.length });
       return this.loadDays(unit);
@@ -148,9 +150,9 @@ class SeriesLoader {
   private async loadDay(unit: DayUnit): Promise<UnitResult> {
     const { archive: ref } = unit;
     const cached = await readCachedArchive(ref, this.ctx);
-    if (cached) return { archives: [await this.parse(cached)], unpublished: [] };
+    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
     const got = await downloadArchive(ref, this.ctx);
-    if (got.status === 'ok') return { archives: [await this.parse(got.archive)], unpublished: [] };
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [] };
     if (unit.start >= this.plan.today - DAILY_PUBLISH_LAG_MS) {
       this.o.logger.warn('daily archive not published yet; its day is reported as a gap', { file: ref.name, url: got.url });
       this.progress.missing(ref.name);
@@ -159,21 +161,64 @@ class SeriesLoader {
     throw notFoundError(got.url);
   }
 
-  private async parse(archive: ObtainedArchive): Promise<LoadedArchive> {
+  private async parse(archive: ObtainedArchive, period: { start: number; end: number }): Promise<LoadedArchive> {
     const { ref } = archive;
     this.progress.obtained(ref.name);
     const { content } = archive;
-    const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, signal: this.signal };
-    const klines = 'csv' in content ? await parseKlinesCsvAsync(content.csv, options) : await parseKlinesMemberAsync(content.zip, content.member, options);
+    const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, policyName: this.o.term('onMalformedRow'), signal: this.signal };
+    let klines: ParsedKlines;
+    try {
+      klines = 'csv' in content ? await parseKlinesCsvAsync(content.csv, options) : await parseKlinesMemberAsync(content.zip, content.member, options);
+    } catch (err) {
+      throw inCache(err, archive);
+    }
     if (klines.skipped > 0) {
       this.o.logger.warn('skipped malformed rows', { file: ref.name, skipped: klines.skipped, first: klines.firstSkipped });
     }
+    const outOfPeriod = this.checkPeriod(klines, archive, period);
     this.progress.parsedOne(ref.name);
     return {
       source: { name: ref.name, url: archive.url, sha256: archive.sha256, rows: klines.rows, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified },
       klines,
+      outOfPeriod,
     };
   }
+
+  /**
+   * An archive holds the candles of its own day or month. One with none is refused, as is one
+   * whose every row lies elsewhere (timestamps in seconds land in 1970); a few stray rows are
+   * counted and reported. Returns how many rows lie outside the period.
+   */
+  private checkPeriod(klines: ParsedKlines, archive: ObtainedArchive, period: { start: number; end: number }): number {
+    const name = archive.ref.name;
+    if (klines.rows === 0) {
+      throw inCache(new OhlcError(ErrorCode.badData, `${name} holds no candles (an empty CSV, or a header row only)`), archive);
+    }
+    // A candle that opened before the period may still close inside it (3d, 1w candles).
+    const step = intervalMs(this.o.interval) ?? 31 * DAY_MS;
+    const t = klines.openTime;
+    let outside = 0;
+    for (let i = 0; i < t.length; i++) if (t[i] < period.start - step || t[i] >= period.end) outside++;
+    if (outside === 0) return 0;
+    const first = t[0];
+    const when = Number.isFinite(first) && Math.abs(first) < 8.64e15 ? new Date(first).toISOString() : String(first);
+    if (outside === t.length) {
+      const seconds = first > 0 && first < 1e11 ? ' (it looks like seconds; Binance writes milliseconds or microseconds)' : '';
+      throw inCache(
+        new OhlcError(ErrorCode.badData, `none of the ${t.length} rows of ${name} lies in its period ${archive.ref.period}: the first opens at ${first} = ${when}${seconds}`),
+        archive,
+      );
+    }
+    this.o.logger.warn('rows outside the archive\'s own period', { file: name, period: archive.ref.period, rows: outside, of: t.length });
+    return outside;
+  }
+}
+
+/** An error about a cached archive's content names the cached file, and how to fetch it again. */
+function inCache(err: unknown, archive: ObtainedArchive): unknown {
+  if (!archive.cachePath || !(err instanceof OhlcError) || err.code === ErrorCode.aborted) return err;
+  const copy = new OhlcError(err.code as ErrorCodeValue, `${err.message} — read from the cached copy ${archive.cachePath}, which matches its checksum; delete it to download it again`, { cause: err });
+  return Object.assign(copy, { ...err, message: copy.message, cachePath: archive.cachePath });
 }
 
 /** Gaps for unpublished archives past the last candle (earlier ones already show between candles). */
@@ -197,6 +242,13 @@ function trailingGaps(openTime: Float64Array, unpublished: Unpublished[], step: 
 async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { baseUrl: string; verify: boolean } | null, synthetic: boolean): Promise<Candles> {
   const plan = planArchives({ market: o.market, symbol: o.symbol, interval: o.interval, range: o.range, now: o.now });
   if (plan.notRequested.length > 0) o.logger.debug('not requested: today, future days or months still in progress', { periods: plan.notRequested });
+  if (plan.units.length === 0) {
+    throw new OhlcError(
+      ErrorCode.noData,
+      `No archive can exist yet for ${o.term('startDate')} ${formatDay(o.range.start)} to ${o.term('endDate')} ${formatDay(o.range.end - DAY_MS)}: ` +
+        `Binance publishes a day's archive after the day and a month's after the month (today is ${formatDay(plan.today)}; not yet published: ${plan.notRequested.join(', ')}). Choose dates in the past.`,
+    );
+  }
 
   // One internal signal: the caller's abort, or the first failure, stops every other archive.
   const inner = new AbortController();
@@ -243,6 +295,8 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     o.logger.warn('rows with the same open time but other values; kept the first of each', { conflicts: merged.conflicts });
   }
   if (merged.duplicates > 0) o.logger.info('dropped duplicate rows', { duplicates: merged.duplicates });
+  if (merged.outOfRange > 0) o.logger.info('dropped rows outside the requested dates', { rows: merged.outOfRange });
+  const outOfPeriod = archives.reduce((n, a) => n + a.outOfPeriod, 0);
   const step = intervalMs(o.interval);
   const gaps = [...computeGaps(merged.openTime, step), ...trailingGaps(merged.openTime, unpublished, step)];
   if (gaps.length > 0) o.logger.debug('gaps', { gaps: gaps.length, missing: gaps.reduce((n, g) => n + g.missing, 0) });
@@ -264,6 +318,8 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     duplicates: merged.duplicates,
     conflicts: merged.conflicts,
     skippedRows: archives.reduce((n, a) => n + a.klines.skipped, 0),
+    outOfPeriod,
+    outOfRange: merged.outOfRange,
     notPublished: unpublished.map((u) => u.name),
   };
 }

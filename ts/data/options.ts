@@ -1,10 +1,10 @@
 // Every argument check of the data layer, done before any file or network access.
 import { resolve } from 'node:path';
 import { invalidParameterError } from '../errors.js';
-import { checkBoolean, checkFunction, checkKnownKeys, checkObject, checkOneOf, checkOptionalInteger, checkSignal, checkString } from '../validate.js';
+import { checkBoolean, checkFunction, checkKnownKeys, checkObject, checkOneOf, checkOptionalInteger, checkOptionalObject, checkSignal, checkString } from '../validate.js';
 import { checkBaseUrl, checkInterval, checkSymbol, MARKETS, type Interval, type Market } from './binance.js';
 import { parseDateArg, type DateRange } from './dates.js';
-import type { DataLogger, DataProgress, DataSource, MalformedRowPolicy } from './types.js';
+import type { DataLogger, DataProgress, DataSource, MalformedRowPolicy, OptionTerms } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://data.binance.vision/';
 export const DEFAULT_CACHE_DIR = 'data/raw';
@@ -34,10 +34,12 @@ export interface ResolvedDownload extends ResolvedSeries {
   retries: number;
   retryDelayMs: number;
   onMalformedRow: MalformedRowPolicy;
+  /** The name of an option in messages. */
+  term(option: keyof OptionTerms): string;
 }
 
 const SERIES_KEYS = ['symbol', 'interval', 'startDate', 'endDate', 'cacheDir', 'market', 'signal', 'onProgress', 'logger', 'now'];
-const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'retries', 'retryDelayMs', 'onMalformedRow'];
+const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'retries', 'retryDelayMs', 'onMalformedRow', 'terms'];
 
 function checkLogger(value: unknown): DataLogger {
   if (value === undefined) return SILENT;
@@ -98,7 +100,14 @@ export function resolveDownloadOptions(options: unknown): ResolvedDownload {
     retries: checkOptionalInteger('retries', o.retries, 3, 0, 10),
     retryDelayMs: checkOptionalInteger('retryDelayMs', o.retryDelayMs, 500, 0, 60_000),
     onMalformedRow: checkOneOf('onMalformedRow', o.onMalformedRow, ['error', 'skip'] as const, 'error'),
+    term: checkTerms(o.terms),
   };
+}
+
+function checkTerms(value: unknown): ResolvedDownload['term'] {
+  const terms = checkOptionalObject('terms', value);
+  for (const [k, v] of Object.entries(terms)) if (typeof v !== 'string') throw invalidParameterError(`terms.${k}`, 'a string', v);
+  return (option) => (terms[option] as string | undefined) ?? option;
 }
 
 export function resolveSampleOptions(options: unknown): ResolvedSeries {

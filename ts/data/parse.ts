@@ -15,14 +15,19 @@ export interface ParseKlinesOptions {
   /** The archive name used in error messages. */
   name: string;
   onMalformedRow?: MalformedRowPolicy;
+  /** What the caller's users call the onMalformedRow option (for the advice in the error). */
+  policyName?: string;
   signal?: AbortSignal;
 }
 
-/** A malformed row's error says how to skip such rows. */
-function withAdvice(err: Error): Error {
-  if ((err as { code?: string }).code !== ErrorCode.malformedRow) return err;
-  const { file, line, field } = err as Error & { file?: string; line?: number; field?: string | null };
-  return Object.assign(new OhlcError(ErrorCode.malformedRow, `${err.message} (pass onMalformedRow: 'skip' to skip such rows)`), { file, line, field });
+/** A malformed row's error says how to skip such rows, in the caller's words. */
+function withAdvice(options: ParseKlinesOptions): (err: Error) => Error {
+  return (err) => {
+    if ((err as { code?: string }).code !== ErrorCode.malformedRow) return err;
+    const { file, line, field } = err as Error & { file?: string; line?: number; field?: string | null };
+    const advice = `set ${options.policyName ?? 'onMalformedRow'} to 'skip' to skip such rows`;
+    return Object.assign(new OhlcError(ErrorCode.malformedRow, `${err.message} (${advice})`), { file, line, field });
+  };
 }
 
 function call(options: ParseKlinesOptions): NativeKlinesCall {
@@ -30,11 +35,11 @@ function call(options: ParseKlinesOptions): NativeKlinesCall {
 }
 
 export function parseKlinesCsv(csv: Uint8Array, options: ParseKlinesOptions): ParsedKlines {
-  return callNative(() => native().parseKlines(csv, call(options)), withAdvice);
+  return callNative(() => native().parseKlines(csv, call(options)), withAdvice(options));
 }
 
 export function parseKlinesCsvAsync(csv: Uint8Array, options: ParseKlinesOptions): Promise<ParsedKlines> {
-  return runNativeTask<NativeKlines>((done) => native().parseKlinesAsync(csv, call(options), done), { signal: options.signal, lend: [csv], mapError: withAdvice });
+  return runNativeTask<NativeKlines>((done) => native().parseKlinesAsync(csv, call(options), done), { signal: options.signal, lend: [csv], mapError: withAdvice(options) });
 }
 
 /**
@@ -45,6 +50,6 @@ export function parseKlinesMemberAsync(archive: Uint8Array, member: ZipMember, o
   return runNativeTask<NativeKlines>((done) => native().parseKlinesMemberAsync(archive, member, call(options), done), {
     signal: options.signal,
     lend: [archive],
-    mapError: withAdvice,
+    mapError: withAdvice(options),
   });
 }

@@ -58,7 +58,15 @@ export interface DownloadOptions {
   logger?: DataLogger;
   /** The clock deciding which days exist yet (default: now). */
   now?: Date | number;
+  /** How your users name these options, for error messages (e.g. { cacheDir: 'paths.raw_data' }). */
+  terms?: OptionTerms;
 }
+
+/**
+ * The names a caller's users know the download options by, for messages: the CLI passes config
+ * keys (`cacheDir` → `paths.raw_data`), so every error speaks the vocabulary the user typed.
+ */
+export type OptionTerms = Partial<Record<'symbol' | 'interval' | 'startDate' | 'endDate' | 'cacheDir' | 'market' | 'baseUrl' | 'verify' | 'onMalformedRow', string>>;
 
 /** A run of missing candles. */
 export interface Gap {
@@ -102,6 +110,10 @@ export interface Candles extends KlineColumns {
   conflicts: number;
   /** Malformed rows skipped (onMalformedRow: 'skip'). */
   skippedRows: number;
+  /** Rows whose open time lies outside their archive's own day or month (kept when in range). */
+  outOfPeriod: number;
+  /** Rows outside the requested dates, dropped. */
+  outOfRange: number;
   /** Archives that were not published yet (recent days or months); their span is in gaps. */
   notPublished: string[];
 }

@@ -2,10 +2,11 @@
 // windows (gaps and unusable prices skipped and counted, labels computed) -> storage. The writer
 // is opened with the chosen device's rasterizer and draws the candle windows itself, so there is
 // one loop whatever the device, and no image batch is ever held in JS.
-import { join } from 'node:path';
 import { downloadCryptoData } from '../data/download.js';
 import type { Candles } from '../data/types.js';
-import { isAbortError, throwIfAborted } from '../errors.js';
+import { ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
+import { configSha256 } from '../config/hash.js';
+import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
 import { createDatasetWriter } from '../storage/writer.js';
@@ -23,6 +24,8 @@ export interface BuildOptions {
   config: PipelineConfig;
   /** Output path (file, or stem in batch mode); default under paths.processed_data. */
   out?: string;
+  /** Replace a dataset at the output path even when it was built from another config. */
+  force?: boolean;
   log: PipelineLogger;
   signal?: AbortSignal;
   onProgress?: (progress: PipelineProgress) => void;
@@ -45,12 +48,6 @@ export interface BuildSummary {
   synthetic: boolean;
   device: string;
   logFile: string | null;
-}
-
-export function defaultOutputName(config: PipelineConfig): string {
-  const d = config.data;
-  const synthetic = d.source === 'sample' ? '_synthetic' : '';
-  return `${d.symbol}_${d.interval}_${d.start_date}_${d.end_date}_L${config.image.seq_len}_H${config.image.resolution.height}${synthetic}`;
 }
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
@@ -93,6 +90,10 @@ async function loadCandles(config: PipelineConfig, options: BuildOptions): Promi
 export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const { config, log, signal } = options;
   const started = performance.now();
+  const configHash = configSha256(config);
+  const out = outputPath(config, options.out);
+  // Decided before anything is downloaded: a build that may not write there stops at once.
+  const replace = await decideReplace(out, config.image.storage.format, configHash, options.force === true || config.image.storage.overwrite);
   const device = chooseDevice(config, log);
   const candles = await loadCandles(config, options);
   throwIfAborted(signal);
@@ -100,12 +101,19 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const seqLen = config.image.seq_len;
   const height = config.image.resolution.height;
   const horizons = config.labels.horizons;
+  if (candles.length < seqLen) {
+    throw new OhlcError(ErrorCode.noData, `image.seq_len ${seqLen} is longer than the ${candles.length} candles of ${config.data.start_date}..${config.data.end_date}: no window fits; choose a shorter image.seq_len or a longer date range`);
+  }
   const plan = planWindows(candles, seqLen, config.image.stride, config.image.skip_gaps);
   const count = plan.starts.length;
   log.info(`Planned ${count} images from ${plan.considered} windows`, { skipped: plan.skipped, stride: config.image.stride, seqLen, height });
+  if (count === 0) {
+    const why = Object.entries(plan.skipped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} skipped for ${reason}`).join(', ');
+    throw new OhlcError(ErrorCode.noData, `none of the ${plan.considered} windows of ${seqLen} candles can be drawn (${why}); nothing was written`);
+  }
+  if (replace.replaces.length > 0) log.info('Replacing the earlier output of this configuration', { outputs: replace.replaces });
 
   const synthetic = config.data.source === 'sample';
-  const out = options.out ?? join(config.paths.processed_data, defaultOutputName(config));
   const writer = await createDatasetWriter(out, {
     format: config.image.storage.format,
     mode: config.image.storage.mode,
@@ -118,7 +126,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     quality: config.image.storage.quality,
     threads: config.runtime.threads,
     device,
-    overwrite: true,
+    overwrite: replace.overwrite,
     metadata: {
       symbol: config.data.symbol,
       interval: config.data.interval,
@@ -129,8 +137,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       start_date: config.data.start_date,
       end_date: config.data.end_date,
       config,
+      config_sha256: configHash,
       sources: candles.sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
       skipped: plan.skipped,
+      skipped_rows: { malformed: candles.skippedRows, outside_period: candles.outOfPeriod, outside_range: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts },
     },
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });

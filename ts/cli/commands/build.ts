@@ -8,11 +8,13 @@ import { interruptSignal, readConfig, runCommand, withConfigOptions, type Common
 
 interface BuildCliOptions extends CommonOptions {
   out?: string;
+  force?: boolean;
 }
 
 export function registerBuild(program: Command): void {
   withConfigOptions(program.command('build').description('download (cached) -> windows -> images -> storage, as the config says'))
     .option('-o, --out <file>', 'output path (file, or stem in batch mode) instead of paths.processed_data/<name>')
+    .option('-f, --force', 'replace a dataset at the output path even when it was built from another config (never anything that is not a dataset)')
     .option('--json', 'print one JSON summary on stdout at the end')
     .option('-q, --quiet', 'no progress bars, only warnings and errors on the console (the log file is still complete)')
     .action((opts: BuildCliOptions) =>
@@ -26,6 +28,7 @@ export function registerBuild(program: Command): void {
           const summary = await runBuild({
             config,
             out: opts.out,
+            force: opts.force === true,
             log,
             signal: interrupt.signal,
             onProgress: (p) => progress.update(p.phase, p.done, p.total),
