@@ -2,13 +2,15 @@
 # One-time set-up of a fresh Debian/Ubuntu machine (as root, or with sudo): installs the system
 # packages that are missing, then the npm dependencies (which build the addon from source).
 #   scripts/setup.sh          what building and running needs
-#   scripts/setup.sh --test   also the stock readers the interoperability tests open files with
+#   scripts/setup.sh --test   also what the tests check against: the stock readers (h5py, NumPy, zarr,
+#                             h5dump), Pillow (the reference paper's renderer), PyTorch (the
+#                             Dataset class and the example), and tmux (a real terminal)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config libhdf5-dev libdeflate-dev libjpeg-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(hdf5-tools python3 python3-h5py python3-numpy python3-zarr)
+  packages+=(hdf5-tools python3 python3-h5py python3-numpy python3-zarr python3-pil python3-torch tmux)
 fi
 
 missing=()

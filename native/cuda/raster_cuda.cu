@@ -372,7 +372,13 @@ const DeviceInfo& probe() {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
-      info.reason = describe(e, "cudaGetDeviceCount");
+      // With no driver at all the runtime says "driver version is insufficient", which sends
+      // people to upgrade a driver they do not have: a driver version of 0 means none is there.
+      int driver = 0;
+      if (e == cudaErrorInsufficientDriver && cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0)
+        info.reason = "no NVIDIA driver found (no GPU, or its driver is not installed)";
+      else
+        info.reason = describe(e, "cudaGetDeviceCount");
       cudaGetLastError();
       return;
     }

@@ -9,6 +9,15 @@ import { registerInspect } from './commands/inspect.js';
 import { registerModels } from './commands/models.js';
 import { EXIT } from './run.js';
 
+// A reader that stops early (`inspect FILE | head -1`) closes our stdout: that ends the command,
+// quietly and successfully, whichever command it is.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+}
+
 const program = new Command('ohlc-native');
 program
   .description('Cryptocurrency candles -> OHLC bar-image datasets (HDF5, NPZ, Zarr, PNG, JPEG)')

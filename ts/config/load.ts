@@ -37,25 +37,64 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-function problemsOf(error: z.ZodError, raw: unknown): string[] {
+/** Where a value came from: the --set that wrote it (or a parent of it), else the file. */
+type Origins = Map<string, string>;
+
+function originOf(path: PropertyKey[], origins: Origins): string {
+  for (let n = path.length; n > 0; n--) {
+    const set = origins.get(path.slice(0, n).join('.'));
+    if (set !== undefined) return ` (from --set ${set})`;
+  }
+  return '';
+}
+
+/** Edit distance, for "did you mean" (keys are short). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The known keys beside an unknown one (every key has a default, so the defaults show them all). */
+const DEFAULTS = configSchema.parse({}) as unknown as Record<string, unknown>;
+function suggestion(path: PropertyKey[], key: string): string {
+  const known = valueAt(DEFAULTS, path);
+  if (known === null || typeof known !== 'object' || Array.isArray(known)) return '';
+  const best = Object.keys(known)
+    .map((k) => ({ k, d: distance(key.toLowerCase(), k) }))
+    .sort((a, b) => a.d - b.d)[0];
+  if (!best || best.d > Math.max(2, Math.floor(key.length / 3))) return '';
+  return `; did you mean ${[...path, best.k].join('.')}?`;
+}
+
+function problemsOf(error: z.ZodError, raw: unknown, origins: Origins): string[] {
   const out: string[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        const path = [...issue.path, key].join('.');
-        out.push(`${path}: unknown key (value ${render(valueAt(raw, [...issue.path, key]))})`);
+        const path = [...issue.path, key];
+        out.push(`${path.join('.')}: unknown key (value ${render(valueAt(raw, path))})${originOf(path, origins)}${suggestion(issue.path, key)}`);
       }
       continue;
     }
     const path = issue.path.join('.') || '(root)';
     const namesValue = issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NAMES_VALUE] === true;
-    out.push(namesValue ? `${path}: ${issue.message}` : `${path}: ${issue.message} (got ${render(valueAt(raw, issue.path))})`);
+    const message = namesValue ? `${path}: ${issue.message}` : `${path}: ${issue.message} (got ${render(valueAt(raw, issue.path))})`;
+    out.push(message + originOf(issue.path, origins));
   }
   return out;
 }
 
 /** Applies `key.path=value` overrides; values are parsed as YAML (numbers, booleans, lists). */
-export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Record<string, unknown> {
+export function applyOverrides(raw: Record<string, unknown>, sets: string[], origins: Origins = new Map()): Record<string, unknown> {
   for (const set of sets) {
     const eq = set.indexOf('=');
     if (eq <= 0) throw new ConfigError('--set', [`"${set}": expected key.path=value`]);
@@ -75,6 +114,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: string[]): Re
       node = node[k] as Record<string, unknown>;
     }
     node[keys.at(-1)!] = value;
+    origins.set(keys.join('.'), set);
   }
   return raw;
 }
@@ -94,10 +134,10 @@ function dataProblem(config: PipelineConfig): string | null {
 }
 
 /** Parses and validates a raw config object; throws ConfigError listing every problem. */
-export function validateConfig(raw: unknown, source: string): PipelineConfig {
+export function validateConfig(raw: unknown, source: string, origins: Origins = new Map()): PipelineConfig {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    const problems = problemsOf(result.error, raw);
+    const problems = problemsOf(result.error, raw, origins);
     // zod runs cross-field checks only on otherwise valid input: report the date order anyway.
     const data = valueAt(raw, ['data']) as Record<string, unknown> | undefined;
     const order = dateOrderProblem(data?.start_date ?? '2020-01', data?.end_date ?? '2024-01');
@@ -156,8 +196,9 @@ export function loadConfig(options: { file?: string; sets?: string[]; cwd?: stri
     }
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(file, [`(root): expected a mapping of sections (got ${render(raw)})`]);
   }
-  applyOverrides(raw as Record<string, unknown>, options.sets ?? []);
-  const config = validateConfig(raw, file ?? 'built-in defaults');
+  const origins: Origins = new Map();
+  applyOverrides(raw as Record<string, unknown>, options.sets ?? [], origins);
+  const config = validateConfig(raw, file ?? 'built-in defaults', origins);
   const baseDir = file ? dirname(file) : cwd;
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.paths = {

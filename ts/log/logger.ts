@@ -1,33 +1,30 @@
-// Pipeline logging with pino: structured JSON lines in logs/pipeline_YYYYMMDD_HHMMSS.log, and
-// the same records, human-readable, on the console (stderr, so stdout stays clean for --json).
-import { mkdirSync, writeSync } from 'node:fs';
+// Pipeline logging with pino: structured JSON lines in logs/<command>_YYYYMMDD_HHMMSS.log, and the
+// same records, readable, on the console. The console side is a writer the CLI hands over (its
+// terminal, which keeps log lines whole above progress bars); pino-pretty formats them on a
+// terminal (coloured unless NO_COLOR), a plain "[HH:MM:SS] LEVEL: message {fields}" otherwise.
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
 
 const require = createRequire(import.meta.url);
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 
-/**
- * Console lines without colour for logs that are not a terminal: the same shape as pino-pretty's
- * ("[HH:MM:SS] INFO: message {fields}"), without loading it.
- */
-function plainConsole(fd: number): pino.DestinationStream {
-  return {
-    write(line: string) {
-      const { level, time, msg, ...fields } = JSON.parse(line) as { level: number; time: string; msg?: string };
-      const d = new Date(time);
-      const hh = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
-      const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
-      writeSync(fd, `[${hh}] ${LEVEL_NAMES[level] ?? level}: ${msg ?? ''}${rest}\n`);
-    },
-  };
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const LEVEL_VALUES: Record<LogLevel | 'silent', number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
+const LEVEL_NAMES: Record<number, string> = { 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR' };
+
+/** Where console lines go, and how they may look. */
+export interface ConsoleWriter {
+  write(text: string): void;
+  /** A terminal: pino-pretty formatting. */
+  tty: boolean;
+  color: boolean;
 }
 
 /** Also a DataLogger (message first), so it can be handed to the data layer as it is. */
 export interface PipelineLogger {
-  /** The underlying pino logger (fields first, message second). */
+  /** The underlying pino logger of the file (fields first, message second). */
   pino: Logger;
   /** The log file, or null when logging to the console only. */
   file: string | null;
@@ -35,7 +32,9 @@ export interface PipelineLogger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
   debug(message: string, fields?: Record<string, unknown>): void;
-  /** Flushes both destinations (before exit). */
+  /** A record for the log file only (the console says it another way, or not at all). */
+  fileOnly(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /** Flushes the file (before exit). */
   flush(): void;
 }
 
@@ -45,43 +44,61 @@ function stamp(d: Date): string {
 }
 
 export interface LoggerOptions {
-  /** Folder for pipeline_YYYYMMDD_HHMMSS.log; null: no file. */
+  /** Folder for <name>_YYYYMMDD_HHMMSS.log; null: no file. */
   logsDir: string | null;
-  /** Console level: 'info' normally, 'warn' with --quiet, 'silent' to mute. */
-  consoleLevel?: pino.LevelWithSilent;
+  /** The log file's name before the time stamp (default 'pipeline'). */
+  name?: string;
+  /** Console level: 'info' normally, 'warn' with --quiet, 'debug' with --verbose, 'silent' to mute. */
+  consoleLevel?: LogLevel | 'silent';
+  /** Default: plain lines on stderr. */
+  console?: ConsoleWriter;
   now?: Date;
-  /** Console destination (default stderr). */
-  consoleFd?: number;
+}
+
+type Formatter = (record: Record<string, unknown>) => string;
+
+function plainFormat(record: Record<string, unknown>): string {
+  const { level, time, msg, ...fields } = record as { level: number; time: string; msg?: string };
+  const d = new Date(time);
+  const hh = [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  const rest = Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : '';
+  return `[${hh}] ${LEVEL_NAMES[level] ?? level}: ${msg ?? ''}${rest}\n`;
+}
+
+function consoleFormat(writer: ConsoleWriter): Formatter {
+  if (!writer.tty) return plainFormat;
+  // pino-pretty only for a terminal: it is loaded then, sparing every other run its load time.
+  const { prettyFactory } = require('pino-pretty') as typeof PinoPretty;
+  const pretty = prettyFactory({ colorize: writer.color, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss', singleLine: true });
+  return (record) => pretty(record);
 }
 
 export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
-  const streams: pino.StreamEntry[] = [];
   let file: string | null = null;
   let fileStream: pino.DestinationStream | undefined;
   if (options.logsDir) {
     mkdirSync(options.logsDir, { recursive: true });
-    file = join(options.logsDir, `pipeline_${stamp(options.now ?? new Date())}.log`);
+    file = join(options.logsDir, `${options.name ?? 'pipeline'}_${stamp(options.now ?? new Date())}.log`);
     fileStream = pino.destination({ dest: file, sync: true, append: true, mkdir: true });
-    streams.push({ level: 'debug', stream: fileStream });
   }
-  const consoleLevel = options.consoleLevel ?? 'info';
-  const fd = options.consoleFd ?? 2;
-  const tty = fd === 2 ? process.stderr.isTTY === true : process.stdout.isTTY === true;
-  // pino-pretty (colours) on a terminal only: it is loaded then, sparing every other run its load time.
-  const consoleStream = tty
-    ? (require('pino-pretty') as typeof PinoPretty)({ destination: fd, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss', singleLine: true })
-    : plainConsole(fd);
-  if (consoleLevel !== 'silent') streams.push({ level: consoleLevel as pino.Level, stream: consoleStream });
-  const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
-  const call = (level: 'info' | 'warn' | 'error' | 'debug') => (message: string, fields?: Record<string, unknown>) =>
-    fields ? logger[level](fields, message) : logger[level](message);
+  const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, fileStream ?? { write() {} });
+  const writer: ConsoleWriter = options.console ?? { write: (text) => process.stderr.write(text), tty: false, color: false };
+  const format = consoleFormat(writer);
+  const consoleLevel = LEVEL_VALUES[options.consoleLevel ?? 'info'];
+
+  const toFile = (level: LogLevel, message: string, fields?: Record<string, unknown>) => (fields ? logger[level](fields, message) : logger[level](message));
+  const record = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    toFile(level, message, fields);
+    if (LEVEL_VALUES[level] >= consoleLevel) writer.write(format({ level: LEVEL_VALUES[level], time: new Date().toISOString(), msg: message, ...fields }));
+  };
   return {
     pino: logger,
     file,
-    info: call('info'),
-    warn: call('warn'),
-    error: call('error'),
-    debug: call('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    debug: record('debug'),
+    fileOnly: toFile,
     flush() {
       (fileStream as { flushSync?: () => void } | undefined)?.flushSync?.();
     },

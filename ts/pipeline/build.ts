@@ -6,6 +6,7 @@ import { downloadCryptoData } from '../data/download.js';
 import type { Candles } from '../data/types.js';
 import { ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
 import { configSha256 } from '../config/hash.js';
+import { pathBytes } from '../util/files.js';
 import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
@@ -48,6 +49,10 @@ export interface BuildSummary {
   synthetic: boolean;
   device: string;
   logFile: string | null;
+  /** Bytes the outputs take on disk. */
+  bytes: number;
+  /** Outputs of an earlier build of this name that this one replaced or removed. */
+  replaced: string[];
 }
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
@@ -147,6 +152,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
 
   const batch = config.image.batch_size;
   const drawStarted = performance.now();
+  let written = 0;
   try {
     options.onProgress?.({ phase: 'images', done: 0, total: count });
     for (let done = 0; done < count; ) {
@@ -157,14 +163,16 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       const rows = horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
       await writer.append({ candles, starts, ...rows }, { signal });
       done += n;
+      written = done;
       options.onProgress?.({ phase: 'images', done, total: count });
     }
   } catch (err) {
     await writer.abort();
-    if (isAbortError(err)) log.warn('Interrupted: the dataset in progress was removed');
+    if (isAbortError(err)) log.warn(`Interrupted after ${written.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} images: the dataset in progress was removed, earlier outputs are as they were`);
     throw err;
   }
-  const { files } = await writer.close();
+  const { files, removed } = await writer.close();
+  const bytes = (await Promise.all(files.map(pathBytes))).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
   const drawSeconds = (performance.now() - drawStarted) / 1000;
   const summary: BuildSummary = {
@@ -180,12 +188,16 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     synthetic,
     device: describeDevice(device, config.runtime.threads),
     logFile: log.file,
+    bytes,
+    replaced: [...new Set([...replace.replaces, ...removed])],
   };
-  log.info(`Dataset written: ${count} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
+  log.fileOnly('info', `Dataset written: ${count} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
     outputs: files,
+    bytes,
     seconds: summary.seconds,
     imagesPerSecond: summary.imagesPerSecond,
     skipped: plan.skipped,
+    replaced: summary.replaced,
   });
   return summary;
 }

@@ -12,6 +12,8 @@ export interface LoadOptions {
   /** A range { start, end } (end exclusive; default: to the end), or a list of indices. Default: all. */
   indices?: { start?: number; end?: number } | ArrayLike<number>;
   signal?: AbortSignal;
+  /** How the caller's users name the options, for messages (the CLI: { format: '--format' }). */
+  terms?: { format?: string };
 }
 
 export interface LoadedDataset {
@@ -57,11 +59,11 @@ async function batchSiblings(stem: string, format: StorageFormat): Promise<strin
 }
 
 /** The files of a dataset: one output, or every <stem>_NNNNN output of a batch set. */
-async function resolveFiles(path: string, format: StorageFormat | undefined): Promise<{ format: StorageFormat; files: string[] }> {
+async function resolveFiles(path: string, format: StorageFormat | undefined, formatTerm = 'format'): Promise<{ format: StorageFormat; files: string[] }> {
   const full = resolve(path);
   if (await exists(full)) {
     const fmt = format ?? (await detectFormat(full));
-    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full} (expected .h5, .npz, .zarr, a _png or _jpeg folder); pass the format (--format on the command line)`);
+    if (!fmt) throw new OhlcError(ErrorCode.storage, `cannot tell the format of ${full} (expected .h5, .npz, .zarr, a _png or _jpeg folder); pass ${formatTerm === 'format' ? 'the format' : formatTerm}`);
     const batch = parseBatchOutput(full, fmt);
     if (batch && batch.index === 0) return { format: fmt, files: await batchSiblings(batch.stem, fmt) };
     return { format: fmt, files: [full] };
@@ -146,7 +148,7 @@ export async function loadImagesFromStorage(path: string, formatOrOptions?: Stor
   }
   const signal = checkSignal('signal', options.signal);
 
-  const { format: fmt, files } = await resolveFiles(path, format);
+  const { format: fmt, files } = await resolveFiles(path, format, options.terms?.format);
   const opened: OpenedFile[] = [];
   for (const f of files) {
     throwIfAborted(signal);

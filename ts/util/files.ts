@@ -92,3 +92,14 @@ export async function removeStaleTemporaries(dir: string, finalName: string, old
   }
   return removed;
 }
+
+/** Bytes a file, or a folder with everything in it, takes (0 when it does not exist). */
+export async function pathBytes(path: string): Promise<number> {
+  const info = await lstat(path).catch(() => null);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  const names = await readdir(path).catch(() => [] as string[]);
+  let total = 0;
+  for (const name of names) total += await pathBytes(join(path, name));
+  return total;
+}

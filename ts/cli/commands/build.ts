@@ -1,49 +1,87 @@
 // ohlc-native build: the whole pipeline from the YAML config.
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { isAbortError } from '../../errors.js';
-import { createPipelineLogger } from '../../log/logger.js';
-import { runBuild } from '../../pipeline/build.js';
-import { createProgress } from '../progress.js';
-import { interruptSignal, readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
+import { runBuild, type BuildSummary } from '../../pipeline/build.js';
+import { estimateBuild, isLargeBuild, type BuildEstimate } from '../../pipeline/estimate.js';
+import { formatBytes } from '../terminal.js';
+import { EXIT, openSession, readConfig, runCommand, withConfigOptions, withOutputOptions, type CommonOptions } from '../run.js';
 
 interface BuildCliOptions extends CommonOptions {
   out?: string;
   force?: boolean;
+  yes?: boolean;
+}
+
+function describeEstimate(e: BuildEstimate): string {
+  const minutes = e.seconds / 60;
+  const time = minutes < 1 ? 'under a minute' : minutes < 90 ? `about ${Math.round(minutes)} minutes` : `about ${(minutes / 60).toFixed(1)} hours`;
+  return `about ${e.images.toLocaleString('en-US')} images, about ${formatBytes(e.bytes)}, ${time} on this machine's CPU`;
+}
+
+/** Asks on the terminal before a large build. */
+async function confirmLarge(estimate: BuildEstimate): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`This build makes ${describeEstimate(estimate)}. Continue? [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The one line a person reads at the end: what was written where, how big, how long, the log. */
+export function summaryLine(s: BuildSummary): string {
+  const where = s.outputs.length === 1 ? s.outputs[0] : `${s.outputs.length} files, ${s.outputs[0]} … ${s.outputs.at(-1)}`;
+  const log = s.logFile ? `; log ${s.logFile}` : '';
+  return `Wrote ${s.images.toLocaleString('en-US')} images to ${where} (${formatBytes(s.bytes)}) in ${s.seconds.toFixed(1)} s${log}\n`;
 }
 
 export function registerBuild(program: Command): void {
-  withConfigOptions(program.command('build').description('download (cached) -> windows -> images -> storage, as the config says'))
-    .option('-o, --out <file>', 'output path (file, or stem in batch mode) instead of paths.processed_data/<name>')
+  withOutputOptions(withConfigOptions(program.command('build').description('download (cached) -> windows -> images -> storage, as the config says')))
+    .option('-o, --out <path>', 'output path (file, or stem in batch mode; a folder gets the default name inside) instead of paths.processed_data/<name>')
     .option('-f, --force', 'replace a dataset at the output path even when it was built from another config (never anything that is not a dataset)')
-    .option('--json', 'print one JSON summary on stdout at the end')
-    .option('-q, --quiet', 'no progress bars, only warnings and errors on the console (the log file is still complete)')
+    .option('-y, --yes', 'start a large build (over 500,000 images or 1 GB) without asking')
     .action((opts: BuildCliOptions) =>
-      runCommand(async () => {
-        const { config, file } = readConfig(opts);
-        const log = createPipelineLogger({ logsDir: config.paths.logs, consoleLevel: opts.quiet ? 'warn' : 'info' });
-        const progress = createProgress({ quiet: opts.quiet === true });
-        const interrupt = interruptSignal(() => log.warn('Interrupt received: stopping (press Ctrl-C again to exit at once)'));
-        log.info('Pipeline started', { config: file ?? 'built-in defaults', logFile: log.file });
-        try {
-          const summary = await runBuild({
-            config,
-            out: opts.out,
-            force: opts.force === true,
-            log,
-            signal: interrupt.signal,
-            onProgress: (p) => progress.update(p.phase, p.done, p.total),
-          });
-          progress.stop();
-          if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-        } catch (err) {
-          progress.stop();
-          if (isAbortError(err)) log.warn('Pipeline interrupted: nothing half-written was left under a final name');
-          else log.error('Pipeline failed', { error: (err as Error).message, code: (err as { code?: string }).code });
-          throw err;
-        } finally {
-          interrupt.dispose();
-          log.flush();
-        }
-      }),
+      runCommand(
+        async () => {
+          const loaded = readConfig(opts);
+          const estimate = estimateBuild(loaded.config);
+          const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true && !opts.json;
+          if (isLargeBuild(estimate) && !opts.yes) {
+            // Elsewhere than a terminal (CI, a pod) it only says so, and goes on.
+            if (!interactive) process.stderr.write(`ohlc-native: this build makes ${describeEstimate(estimate)}\n`);
+            else if (!(await confirmLarge(estimate))) {
+              process.stderr.write('ohlc-native: not started (pass --yes to skip this question)\n');
+              return EXIT.ok;
+            }
+          }
+          const session = openSession('pipeline', opts, loaded);
+          const { log, terminal } = session;
+          log.info('Pipeline started', { config: loaded.file ?? 'built-in defaults', logFile: log.file });
+          log.fileOnly('info', 'Estimated from the config', { ...estimate });
+          try {
+            const summary = await runBuild({
+              config: loaded.config,
+              out: opts.out,
+              force: opts.force === true,
+              log,
+              signal: session.interrupt.signal,
+              onProgress: (p) => terminal.progress(p),
+            });
+            session.close();
+            if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+            if (!opts.quiet) process.stderr.write(summaryLine(summary));
+          } catch (err) {
+            terminal.stop();
+            if (isAbortError(err)) log.warn('Pipeline interrupted: nothing half-written was left under a final name');
+            else log.fileOnly('error', 'Pipeline failed', { error: (err as Error).message, code: (err as { code?: string }).code });
+            throw err;
+          } finally {
+            session.close();
+          }
+        },
+        { json: opts.json, verbose: opts.verbose },
+      ),
     );
 }

@@ -1,28 +1,36 @@
 // ohlc-native inspect FILE: what a dataset holds, and a sample image as PNG on request.
 import { writeFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { STORAGE_FORMATS } from '../../storage/formats.js';
 import type { StorageFormat } from '../../storage/formats.js';
+import { ErrorCode, OhlcError } from '../../errors.js';
 import { runCommand } from '../run.js';
 
 interface InspectOptions {
   format?: StorageFormat;
   png?: string;
-  index: string;
+  index: number;
   json?: boolean;
+}
+
+/** Commander parser for a flag taking an image index: a usage error (exit 2) naming the flag otherwise. */
+function imageIndex(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`expected an image number (0, 1, 2, ...), got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 export function registerInspect(program: Command): void {
   program
     .command('inspect <file>')
     .description('show the shape and metadata of a dataset (any format, a batch set by its first file or stem)')
-    .option('-f, --format <format>', 'hdf5 | npz | zarr | jpeg | png (default: detected)')
+    .addOption(new Option('-f, --format <format>', 'the format, when the name does not say it (default: detected)').choices(STORAGE_FORMATS))
     .option('--png <out.png>', 'also write one image as an 8-bit PNG (white 255, black 0)')
-    .option('-i, --index <n>', 'which image --png writes', '0')
-    .option('--json', 'print JSON')
+    .option('-i, --index <n>', 'which image --png writes', imageIndex, 0)
+    .option('--json', 'print JSON (an {"error": ...} object on failure)')
     .action((file: string, opts: InspectOptions) =>
       runCommand(async () => {
         const { loadImagesFromStorage } = await import('../../storage/load.js');
-        const head = await loadImagesFromStorage(file, opts.format, { indices: [] });
+        const head = await loadImagesFromStorage(file, opts.format, { indices: [], terms: { format: '--format' } });
         const m = head.metadata;
         const info = {
           files: head.files,
@@ -44,7 +52,8 @@ export function registerInspect(program: Command): void {
         };
         if (opts.png) {
           const { PNG } = await import('pngjs');
-          const index = Number(opts.index);
+          const index = opts.index;
+          if (index >= head.total) throw new OhlcError(ErrorCode.invalidArgument, `--index ${index} is past the last image (the dataset holds ${head.total})`);
           const one = await loadImagesFromStorage(file, head.format, { indices: [index] });
           const [, h, w] = one.shape;
           const png = new PNG({ width: w, height: h, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
@@ -61,6 +70,6 @@ export function registerInspect(program: Command): void {
         const { metadata, ...rest } = info;
         void metadata;
         for (const [k, v] of Object.entries(rest)) process.stdout.write(`${k.padEnd(11)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
-      }),
+      }, { json: opts.json }),
     );
 }
