@@ -161,6 +161,32 @@ describe('storage: round trip', () => {
     assert.deepEqual(Array.from(back.sequences), Array.from(g.sequences));
   });
 
+  for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) {
+    it(`${format}: the optional symbol_index and split arrays round-trip, in batch mode too`, async () => {
+      const g = fixture(30, 5);
+      const symbolIndex = Uint16Array.from({ length: 30 }, (_, i) => (i * 7919) % 65535);
+      const split = Uint8Array.from({ length: 30 }, (_, i) => i % 3);
+      for (const mode of ['single', 'batch'] as const) {
+        const w = await createDatasetWriter(join(dir, `optional-${format}-${mode}`), { format, mode, imagesPerFile: 11, seqLen: SEQ, height: H, arrays: { symbolIndex: true, split: true } });
+        await assert.rejects(w.append({ candles: g.candles, starts: g.starts, timestamps: g.timestamps }), /Uint16Array of 30 elements .* for batch\.symbolIndex/);
+        await w.append({ candles: g.candles, starts: g.starts.subarray(0, 13), timestamps: g.timestamps.subarray(0, 13), symbolIndex: symbolIndex.subarray(0, 13), split: split.subarray(0, 13) });
+        await w.append({ candles: g.candles, starts: g.starts.subarray(13), timestamps: g.timestamps.subarray(13), symbolIndex: symbolIndex.subarray(13), split: split.subarray(13) });
+        const { files } = await w.close();
+        const back = await loadImagesFromStorage(files[0], { indices: [29, 0, 12, 13] });
+        assert.deepEqual(Array.from(back.symbolIndex!), [29, 0, 12, 13].map((i) => symbolIndex[i]), `${format} ${mode}`);
+        assert.deepEqual(Array.from(back.split!), [29, 0, 12, 13].map((i) => split[i]));
+        if (format === 'hdf5' && mode === 'single' && findPython()) {
+          const py = runPython<{ dtype: string; values: number[] }>(`import h5py, json, sys; f = h5py.File(sys.argv[1]); print(json.dumps({"dtype": str(f["symbol_index"].dtype), "values": f["symbol_index"][:].tolist()}))`, [files[0]]);
+          assert.equal(py.dtype, 'uint16');
+          assert.deepEqual(py.values, Array.from(symbolIndex));
+        }
+      }
+      const plain = await createDatasetWriter(join(dir, `no-optional-${format}`), { format, seqLen: SEQ, height: H });
+      await assert.rejects(plain.append({ candles: g.candles, starts: g.starts, timestamps: g.timestamps, split }), /absent \(the writer was created without arrays\.split\)/);
+      await plain.abort();
+    });
+  }
+
   it('writes an empty dataset that loads with zero images', async () => {
     const w = await createDatasetWriter(join(dir, 'empty.h5'), { seqLen: SEQ, height: H });
     const { files, count } = await w.close();

@@ -56,6 +56,7 @@ template <> inline napi_typedarray_type typed_array_kind<double>() { return napi
 template <> inline napi_typedarray_type typed_array_kind<float>() { return napi_float32_array; }
 template <> inline napi_typedarray_type typed_array_kind<uint8_t>() { return napi_uint8_array; }
 template <> inline napi_typedarray_type typed_array_kind<int8_t>() { return napi_int8_array; }
+template <> inline napi_typedarray_type typed_array_kind<uint16_t>() { return napi_uint16_array; }
 template <> inline napi_typedarray_type typed_array_kind<int32_t>() { return napi_int32_array; }
 template <> inline napi_typedarray_type typed_array_kind<int64_t>() { return napi_bigint64_array; }
 

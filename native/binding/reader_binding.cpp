@@ -24,6 +24,7 @@ Napi::ArrayBuffer take_buffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
 const char* type_name(storage::ElemType t) {
   switch (t) {
     case storage::ElemType::kU8: return "u8";
+    case storage::ElemType::kU16: return "u16";
     case storage::ElemType::kI8: return "i8";
     case storage::ElemType::kI64: return "i64";
     case storage::ElemType::kF32: return "f32";

@@ -73,13 +73,16 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     const int quality = static_cast<int>(integer_property(o, "jpegQuality", limits::kMinQuality, limits::kMaxQuality));
     const int threads = static_cast<int>(integer_property(o, "threads", 0, limits::kMaxThreads));
     const Device device = integer_property(o, "device", 0, 1) == 0 ? Device::kCpu : Device::kCuda;
+    storage::OptionalArrays optional;
+    optional.symbol_index = o.Get("symbolIndex").ToBoolean().Value();
+    optional.split = o.Get("split").ToBoolean().Value();
     if (spec.shape.pixels() > static_cast<size_t>(limits::kMaxImagePixels))
       throw_argument(env, "seqLen/height", "an image of at most 2^34 pixels", true);
 
     auto opened = std::make_shared<std::unique_ptr<DatasetWriter>>();
     auto body = [=](TaskContext&) -> ResultFn {
       storage::DatasetLayout layout =
-          storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality);
+          storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality, optional);
       std::unique_ptr<Rasterizer> rasterizer = make_rasterizer(spec, device, threads);
       auto sink = storage::make_sink(layout, paths);
       *opened = std::make_unique<DatasetWriter>(std::move(layout), std::move(sink), threads, std::move(rasterizer));
@@ -187,6 +190,19 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       batch.returns = rt.data;
       keep("labels");
       keep("returns");
+    }
+
+    if (layout.has(storage::kSymbolIndex)) {
+      auto v = typed_property<uint16_t>(b, "symbolIndex");
+      if (v.length < count) throw_argument(env, "symbolIndex", "count long", true);
+      batch.symbol_index = v.data;
+      keep("symbolIndex");
+    }
+    if (layout.has(storage::kSplit)) {
+      auto v = typed_property<uint8_t>(b, "split");
+      if (v.length < count) throw_argument(env, "split", "count long", true);
+      batch.split = v.data;
+      keep("split");
     }
 
     DatasetWriter* writer = &w;

@@ -188,6 +188,13 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
       stage_rows(kLabels, reinterpret_cast<const uint8_t*>(batch.labels), batch.count, ready);
       stage_rows(kReturns, reinterpret_cast<const uint8_t*>(batch.returns), batch.count, ready);
     }
+    const std::pair<ArrayId, const void*> optional[] = {
+        {kSymbolIndex, batch.symbol_index}, {kSplit, batch.split}, {kVolumes, batch.volumes}, {kMa, batch.ma}};
+    for (const auto& [id, rows] : optional) {
+      if (!layout_.has(id)) continue;
+      if (!rows) throw StorageError(std::string("the batch has no ") + kArrayNames[id] + " rows, which this dataset stores");
+      stage_rows(id, static_cast<const uint8_t*>(rows), batch.count, ready);
+    }
 
     write_chunks(ready);
     rows_ += batch.count;

@@ -25,6 +25,11 @@ struct AppendBatch {
   const int64_t* timestamps = nullptr;
   const int8_t* labels = nullptr;
   const double* returns = nullptr;
+  // The optional arrays, one row per image, where the layout has them.
+  const uint16_t* symbol_index = nullptr;
+  const uint8_t* split = nullptr;
+  const double* volumes = nullptr;  // count * seq_len
+  const double* ma = nullptr;       // count * seq_len
 };
 
 class DatasetWriter {

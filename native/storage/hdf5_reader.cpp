@@ -16,6 +16,7 @@ bool elem_type_of(hid_t type, ElemType* out) {
   if (cls == H5T_INTEGER) {
     const bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
     if (size == 1) *out = is_signed ? ElemType::kI8 : ElemType::kU8;
+    else if (size == 2 && !is_signed) *out = ElemType::kU16;
     else if (size == 8 && is_signed) *out = ElemType::kI64;
     else return false;
     return true;
@@ -33,6 +34,7 @@ hid_t memory_type(ElemType t) {
   switch (t) {
     case ElemType::kU8: return H5T_NATIVE_UINT8;
     case ElemType::kI8: return H5T_NATIVE_INT8;
+    case ElemType::kU16: return H5T_NATIVE_UINT16;
     case ElemType::kI64: return H5T_NATIVE_INT64;
     case ElemType::kF32: return H5T_NATIVE_FLOAT;
     case ElemType::kF64: return H5T_NATIVE_DOUBLE;
@@ -135,10 +137,11 @@ DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& 
   h5::Handle file = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
                                 path + " cannot be opened as HDF5 (truncated or corrupt?)");
   DatasetContents out;
-  for (const char* name : {"images", "sequences", "timestamps", "labels", "returns"}) {
+  for (int id = 0; id < kArrayCount; ++id) {
+    const char* name = kArrayNames[id];
     const std::string what = path + ": dataset " + name;
     if (H5Lexists(file.get(), name, H5P_DEFAULT) <= 0) {
-      if (std::strcmp(name, "labels") == 0 || std::strcmp(name, "returns") == 0) continue;
+      if (id > kTimestamps) continue;  // the optional arrays
       throw StorageError(path + " has no '" + name + "' dataset: not an ohlc-native dataset");
     }
     h5::Handle dset = h5::checked(H5Dopen2(file.get(), name, H5P_DEFAULT), what);

@@ -66,6 +66,7 @@ hid_t file_type(ElemType t) {
   switch (t) {
     case ElemType::kU8: return H5T_STD_U8LE;
     case ElemType::kI8: return H5T_STD_I8LE;
+    case ElemType::kU16: return H5T_STD_U16LE;
     case ElemType::kI64: return H5T_STD_I64LE;
     case ElemType::kF32: return H5T_IEEE_F32LE;
     case ElemType::kF64: return H5T_IEEE_F64LE;

@@ -12,12 +12,13 @@ namespace ohlc::storage {
 
 enum class Format : int32_t { kHdf5 = 0, kNpz = 1, kZarr = 2, kPng = 3, kJpeg = 4 };
 
-enum class ElemType : int32_t { kU8, kI8, kI64, kF32, kF64 };
+enum class ElemType : int32_t { kU8, kI8, kU16, kI64, kF32, kF64 };
 
 inline size_t elem_size(ElemType t) {
   switch (t) {
     case ElemType::kU8:
     case ElemType::kI8: return 1;
+    case ElemType::kU16: return 2;
     case ElemType::kF32: return 4;
     case ElemType::kI64:
     case ElemType::kF64: return 8;
@@ -28,8 +29,29 @@ inline size_t elem_size(ElemType t) {
 // numpy's dtype string for a little-endian element type.
 const char* numpy_descr(ElemType t);
 
-enum ArrayId : int32_t { kImages = 0, kSequences = 1, kTimestamps = 2, kLabels = 3, kReturns = 4 };
-constexpr int kArrayCount = 5;
+enum ArrayId : int32_t {
+  kImages = 0,
+  kSequences = 1,
+  kTimestamps = 2,
+  kLabels = 3,
+  kReturns = 4,
+  kSymbolIndex = 5,
+  kSplit = 6,
+  kVolumes = 7,
+  kMa = 8,
+};
+constexpr int kArrayCount = 9;
+
+// Every array's name, by ArrayId (docs/DATASET.md); readers look for these.
+extern const char* const kArrayNames[kArrayCount];
+
+// Which of the optional arrays a dataset has (labels and returns come with horizons > 0).
+struct OptionalArrays {
+  bool symbol_index = false;  // [N] u16: datasets of several symbols
+  bool split = false;         // [N] u8: 0 train, 1 validation, 2 test
+  bool volumes = false;       // [N, L] f64: layouts that draw volume
+  bool ma = false;            // [N, L] f64: the moving-average values a layout drew
+};
 
 struct ArraySpec {
   ArrayId id;
@@ -69,7 +91,7 @@ struct DatasetLayout {
 // Builds the array list: images [N,H,W], sequences [N,L,4] f64, timestamps [N] i64, and with
 // horizons, labels [N,K] i8 and returns [N,K] f64. Row arrays are chunked at about 256 KiB.
 DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint32_t horizons,
-                          Compression compression, int jpeg_quality);
+                          Compression compression, int jpeg_quality, OptionalArrays optional = {});
 
 // One metadata attribute as the TS layer hands it over (HDF5 needs types; other formats use JSON).
 struct Attribute {

@@ -18,6 +18,7 @@ namespace {
 bool elem_type_of(const std::string& descr, ElemType* out) {
   if (descr == "|u1" || descr == "<u1") *out = ElemType::kU8;
   else if (descr == "|i1" || descr == "<i1") *out = ElemType::kI8;
+  else if (descr == "<u2") *out = ElemType::kU16;
   else if (descr == "<i8") *out = ElemType::kI64;
   else if (descr == "<f4") *out = ElemType::kF32;
   else if (descr == "<f8") *out = ElemType::kF64;
@@ -145,10 +146,11 @@ DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& r
     return nullptr;
   };
   DatasetContents out;
-  for (const char* name : {"images", "sequences", "timestamps", "labels", "returns"}) {
+  for (int id = 0; id < kArrayCount; ++id) {
+    const char* name = kArrayNames[id];
     zip::Entry* e = find(std::string(name) + ".npy");
     if (!e) {
-      if (std::strcmp(name, "labels") == 0 || std::strcmp(name, "returns") == 0) continue;
+      if (id > kTimestamps) continue;  // the optional arrays
       if (std::strcmp(name, "images") == 0 && !require_images) continue;
       throw StorageError(path + " has no '" + name + "' array: not an ohlc-native dataset");
     }

@@ -109,6 +109,9 @@ export interface NativeWriterOptions {
   threads: number;
   /** The device of the writer's rasterizer (draws candle-window batches). */
   device: NativeDevice;
+  /** Optional arrays the dataset stores. */
+  symbolIndex: boolean;
+  split: boolean;
 }
 
 /** One append: candle windows to draw, or finished images with their sequences. */
@@ -117,6 +120,8 @@ export type NativeWriterBatch = {
   timestamps: Float64Array;
   labels?: Int8Array;
   returns?: Float64Array;
+  symbolIndex?: Uint16Array;
+  split?: Uint8Array;
 } & (
   | { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; starts: Float64Array; windowBase?: number }
   | { images: Uint8Array | Float32Array; sequences: Float64Array }
@@ -137,7 +142,7 @@ export interface NativeWriter {
 
 export interface NativeReadResult {
   rows: number;
-  arrays: Array<{ name: string; type: 'u8' | 'i8' | 'i64' | 'f32' | 'f64'; shape: number[]; data: ArrayBuffer }>;
+  arrays: Array<{ name: string; type: 'u8' | 'i8' | 'u16' | 'i64' | 'f32' | 'f64'; shape: number[]; data: ArrayBuffer }>;
   attributes: Record<string, number | boolean | string | number[]>;
   metadataJson: string;
 }

@@ -6,6 +6,7 @@ import { invalidParameterError, OhlcError, throwIfAborted, ErrorCode } from '../
 import { exists } from '../util/files.js';
 import { checkInteger, checkOptionalObject, checkSignal, checkString, isPlainObject } from '../validate.js';
 import { batchOutputPath, formatFromExtension, parseBatchOutput, PICTURE_EXTENSION, singleOutputPath, stemOf, STORAGE_FORMATS, type StorageFormat } from './formats.js';
+import { ROW_ARRAYS, type RowArray } from './arrays.js';
 import { openDatasetFile, type OpenedFile } from './readers.js';
 
 export interface LoadOptions {
@@ -23,6 +24,14 @@ export interface LoadedDataset {
   timestamps: Float64Array;
   labels?: Int8Array;
   returns?: Float64Array;
+  /** Index into metadata.symbols of each image (datasets of several symbols). */
+  symbolIndex?: Uint16Array;
+  /** 0 train, 1 validation, 2 test (datasets with splits). */
+  split?: Uint8Array;
+  /** [N, L] volumes of each window (layouts that draw volume). */
+  volumes?: Float64Array;
+  /** [N, L] moving-average values each image's line was drawn from, NaN where none. */
+  ma?: Float64Array;
   /** Metadata of the (first) file. */
   metadata: Record<string, unknown>;
   /** [images returned, height, width] */
@@ -172,14 +181,13 @@ export async function loadImagesFromStorage(path: string, formatOrOptions?: Stor
     images: float ? new Float32Array(n * pixels) : new Uint8Array(n * pixels),
     sequences: new Float64Array(n * seqLen * 4),
     timestamps: new Float64Array(n),
-    labels: k > 0 ? new Int8Array(n * k) : undefined,
-    returns: k > 0 ? new Float64Array(n * k) : undefined,
     metadata: meta,
     shape: [n, height, width],
     total,
     format: fmt,
     files,
   };
+  const columns = new Map<string, number>(); // elements per row of each array the dataset has
 
   // Per file: the sorted unique local rows, read once, then scattered to every position asking.
   for (let f = 0; f < opened.length; f++) {
@@ -194,16 +202,26 @@ export async function loadImagesFromStorage(path: string, formatOrOptions?: Stor
     }
     const slot = new Map<number, number>();
     local.forEach((r, j) => slot.set(r, j));
+    for (const spec of ROW_ARRAYS) {
+      const src = rows.arrays.get(spec.name);
+      if (!src) continue;
+      const per = local.length > 0 ? src.length / local.length : 0;
+      if (!columns.has(spec.name)) {
+        columns.set(spec.name, per);
+        (out as unknown as Record<string, RowArray>)[spec.key] = new spec.type(n * per);
+      }
+    }
     for (const i of positions) {
       const j = slot.get(wanted[i] - offsets[f])!;
       copyRow(out.images as Uint8Array, rows.images as Uint8Array, pixels, j, i);
-      copyRow(out.sequences, rows.sequences, seqLen * 4, j, i);
-      out.timestamps[i] = rows.timestamps[j];
-      if (k > 0 && rows.labels && rows.returns) {
-        copyRow(out.labels!, rows.labels, k, j, i);
-        copyRow(out.returns!, rows.returns, k, j, i);
+      for (const spec of ROW_ARRAYS) {
+        const src = rows.arrays.get(spec.name);
+        if (src) copyRow((out as unknown as Record<string, RowArray>)[spec.key] as Float64Array, src as Float64Array, columns.get(spec.name)!, j, i);
       }
     }
   }
+  // Arrays the metadata promises exist even when no row was asked for.
+  if (k > 0 && !out.labels) Object.assign(out, { labels: new Int8Array(0), returns: new Float64Array(0) });
+  void seqLen;
   return out;
 }

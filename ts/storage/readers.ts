@@ -11,14 +11,15 @@ import { native } from '../native/load.js';
 import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
 import { runNativeTask } from '../native/task.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
+import { ARRAY_NAMES, ROW_ARRAYS, type RowArray } from './arrays.js';
 import { decodeAttributes } from './metadata.js';
+
+const REQUIRED = new Set(['images', ...ROW_ARRAYS.filter((a) => a.required).map((a) => a.name)]);
 
 export interface FileRows {
   images: Uint8Array | Float32Array;
-  sequences: Float64Array;
-  timestamps: Float64Array;
-  labels?: Int8Array;
-  returns?: Float64Array;
+  /** Every other array the file has, by its name in the file (ROW_ARRAYS), rows in order. */
+  arrays: Map<string, RowArray>;
 }
 
 export interface OpenedFile {
@@ -36,12 +37,14 @@ function nativeRead(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: F
   });
 }
 
-function typed(type: string, data: ArrayBuffer): Uint8Array | Int8Array | Float32Array | Float64Array {
+function typed(type: string, data: ArrayBuffer): Uint8Array | Int8Array | Uint16Array | Float32Array | Float64Array {
   switch (type) {
     case 'u8':
       return new Uint8Array(data);
     case 'i8':
       return new Int8Array(data);
+    case 'u16':
+      return new Uint16Array(data);
     case 'f32':
       return new Float32Array(data);
     case 'f64':
@@ -55,13 +58,9 @@ function typed(type: string, data: ArrayBuffer): Uint8Array | Int8Array | Float3
 
 function nativeRows(result: NativeReadResult): FileRows {
   const byName = new Map(result.arrays.map((a) => [a.name, typed(a.type, a.data)]));
-  return {
-    images: byName.get('images') as Uint8Array | Float32Array,
-    sequences: byName.get('sequences') as Float64Array,
-    timestamps: byName.get('timestamps') as Float64Array,
-    labels: byName.get('labels') as Int8Array | undefined,
-    returns: byName.get('returns') as Float64Array | undefined,
-  };
+  const images = byName.get('images') as Uint8Array | Float32Array;
+  byName.delete('images');
+  return { images, arrays: byName as Map<string, RowArray> };
 }
 
 async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays'): Promise<OpenedFile> {
@@ -102,13 +101,12 @@ async function openZarr(path: string): Promise<OpenedFile> {
   } catch (err) {
     throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
   }
-  const names = ['images', 'sequences', 'timestamps', 'labels', 'returns'] as const;
   const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, FileSystemStore>>();
-  for (const name of names) {
+  for (const name of ARRAY_NAMES) {
     try {
       arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
     } catch (err) {
-      if (name === 'labels' || name === 'returns') continue;
+      if (!REQUIRED.has(name)) continue;
       throw new OhlcError(ErrorCode.storage, `${path} has no '${name}' array: not an ohlc-native dataset`, { cause: err });
     }
   }
@@ -129,12 +127,9 @@ async function openZarr(path: string): Promise<OpenedFile> {
       if (!target) target = new Float64Array(0);
       out[name] = target instanceof BigInt64Array ? Float64Array.from(target, (v) => Number(v)) : target;
     }
-    if (rows.length === 0) {
-      out.images = images.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
-      out.sequences = new Float64Array(0);
-      out.timestamps = new Float64Array(0);
-    }
-    return out as unknown as FileRows;
+    if (rows.length === 0) out.images = images.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
+    const { images: pixels, ...rest } = out;
+    return { images: pixels as Uint8Array | Float32Array, arrays: new Map(Object.entries(rest) as Array<[string, RowArray]>) };
   };
   return { path, rows: images.shape[0], metadata: (group.attrs ?? {}) as Record<string, unknown>, read };
 }

@@ -69,6 +69,8 @@ export interface DatasetWriterOptions {
   threads?: number;
   /** Where candle windows are drawn: 'auto' (the GPU when usable, default), 'cpu' or 'cuda'. */
   device?: DeviceChoice;
+  /** Optional per-image arrays the dataset stores; each append must then give them. */
+  arrays?: { symbolIndex?: boolean; split?: boolean };
 }
 
 /**
@@ -84,6 +86,10 @@ export interface DatasetBatch {
   timestamps: Float64Array | BigInt64Array;
   labels?: Int8Array;
   returns?: Float64Array;
+  /** Index into the dataset's `symbols` of each image (with arrays.symbolIndex). */
+  symbolIndex?: Uint16Array;
+  /** 0 train, 1 validation, 2 test of each image (with arrays.split). */
+  split?: Uint8Array;
 }
 
 export interface DatasetWriteResult {
@@ -105,8 +111,8 @@ export interface DatasetWriter {
   abort(): Promise<void>;
 }
 
-const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device'];
-const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns'];
+const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device', 'arrays'];
+const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns', 'symbolIndex', 'split'];
 
 interface Resolved {
   path: string;
@@ -123,6 +129,7 @@ interface Resolved {
   overwrite: boolean;
   threads: number;
   device: 'cpu' | 'cuda';
+  arrays: { symbolIndex: boolean; split: boolean };
 }
 
 function resolveOptions(path: unknown, options: unknown): Resolved {
@@ -158,9 +165,26 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
     overwrite: checkBoolean('overwrite', o.overwrite, false),
     threads: checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS),
     device: resolveDevice(o.device),
+    arrays: checkOptionalArrays(o.arrays),
   };
   checkImageSize(resolved.format, resolved.seqLen, resolved.height, resolved.dtype);
   return resolved;
+}
+
+function checkOptionalArrays(value: unknown): Resolved['arrays'] {
+  const o = value === undefined ? {} : checkObject('arrays', value);
+  checkKnownKeys('arrays', o, ['symbolIndex', 'split']);
+  return { symbolIndex: checkBoolean('arrays.symbolIndex', o.symbolIndex, false), split: checkBoolean('arrays.split', o.split, false) };
+}
+
+/** A per-image array of the batch: `count` elements of `Type`, present exactly when the dataset stores it. */
+function checkPerImage<T extends Uint8Array | Uint16Array>(name: string, value: unknown, Type: { new (n: number): T; readonly name: string }, count: number, stored: boolean, option: string): T | undefined {
+  if (!stored) {
+    if (value !== undefined) throw invalidParameterError(`batch.${name}`, `absent (the writer was created without ${option})`, value);
+    return undefined;
+  }
+  if (!(value instanceof Type) || value.length !== count) throw invalidParameterError(`batch.${name}`, `a ${Type.name} of ${count} elements (one per timestamp)`, value);
+  return checkFixedBuffer(`batch.${name}`, value);
 }
 
 /** A native storage failure as an error naming the file it is about. */
@@ -182,6 +206,8 @@ function openNative(opts: Resolved, path: string, tempPath: string): Promise<Nat
     jpegQuality: opts.quality,
     threads: opts.threads,
     device: opts.device === 'cuda' ? 1 : 0,
+    symbolIndex: opts.arrays.symbolIndex,
+    split: opts.arrays.split,
   } as const;
   return runNativeTask<NativeWriter>((done) => native().openWriter(options, done), { mapError: storageError(path) });
 }
@@ -262,13 +288,17 @@ function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
     throw invalidParameterError('batch.labels', 'absent (the writer was created without horizons)', b.labels ?? b.returns);
   }
 
+  const symbolIndex = checkPerImage('symbolIndex', b.symbolIndex, Uint16Array, count, opts.arrays.symbolIndex, 'arrays.symbolIndex');
+  const split = checkPerImage('split', b.split, Uint8Array, count, opts.arrays.split, 'arrays.split');
   const rows = (from: number, to: number) => ({
     count: to - from,
     timestamps: timestamps.subarray(from, to),
     labels: labels?.subarray(from * k, to * k),
     returns: returns?.subarray(from * k, to * k),
+    symbolIndex: symbolIndex?.subarray(from, to),
+    split: split?.subarray(from, to),
   });
-  const lent = [timestamps, labels, returns, images, sequences, candles?.open, candles?.high, candles?.low, candles?.close].filter((a): a is NonNullable<typeof a> => a !== undefined);
+  const lent = [timestamps, labels, returns, images, sequences, symbolIndex, split, candles?.open, candles?.high, candles?.low, candles?.close].filter((a): a is NonNullable<typeof a> => a !== undefined);
   return {
     count,
     lent,
