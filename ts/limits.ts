@@ -15,6 +15,8 @@ export const MAX_HORIZONS = 4096;
 export const MAX_HORIZON = 1_000_000;
 /** Images per file in batch mode, and windows per append in the pipeline. */
 export const MAX_BATCH_SIZE = 1 << 20;
+/** Symbols in one dataset: symbol_index is a uint16. */
+export const MAX_SYMBOLS = 65_535;
 /** Parallel downloads. */
 export const MAX_CONCURRENCY = 32;
 /** JPEG quality. */

@@ -12,6 +12,8 @@ export interface ProgressUpdate {
   total: number;
   /** Bytes received so far in this phase (downloads). */
   bytes?: number;
+  /** What the phase is on now (the symbol being drawn). */
+  detail?: string;
 }
 
 export interface Terminal {
@@ -30,7 +32,7 @@ export interface Terminal {
   stop(): void;
 }
 
-const LABELS: Record<string, string> = { download: 'archives', parse: 'parsed', images: 'images' };
+const LABELS: Record<string, string> = { download: 'archives', parse: 'parsed', symbols: 'symbols', images: 'images' };
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -89,7 +91,7 @@ function barTerminal(stream: NodeJS.WriteStream, color: boolean): Terminal {
     (multi ??= new cliProgress.MultiBar(
       {
         stream,
-        format: ' {label} |{bar}| {percentage}% {value}/{total} {rate} {time}',
+        format: ' {label} |{bar}| {percentage}% {value}/{total} {rate} {time}{detail}',
         barCompleteChar: '█',
         barIncompleteChar: '░',
         hideCursor: true,
@@ -119,12 +121,12 @@ function barTerminal(stream: NodeJS.WriteStream, color: boolean): Terminal {
       const m = ensureMulti();
       let entry = bars.get(u.phase);
       if (!entry) {
-        entry = { bar: m.create(Math.max(u.total, 1), 0, { label: (LABELS[u.phase] ?? u.phase).padEnd(8), rate: '', time: '' }), start: Date.now() };
+        entry = { bar: m.create(Math.max(u.total, 1), 0, { label: (LABELS[u.phase] ?? u.phase).padEnd(8), rate: '', time: '', detail: '' }), start: Date.now() };
         bars.set(u.phase, entry);
       }
       const d = describe(u, entry.start);
       entry.bar.setTotal(Math.max(u.total, 1));
-      entry.bar.update(u.done, { rate: d.rate, time: `${d.elapsed} elapsed, eta ${d.eta}` });
+      entry.bar.update(u.done, { rate: d.rate, time: `${d.elapsed} elapsed, eta ${d.eta}`, detail: u.detail ? ` ${u.detail}` : '' });
     },
     status(key, text) {
       const m = ensureMulti();
@@ -163,7 +165,7 @@ function plainTerminal(stream: NodeJS.WriteStream, every: number): Terminal {
       last.set(u.phase, { at: now, done: u.done, start });
       const pct = u.total > 0 ? Math.floor((100 * u.done) / u.total) : 100;
       const d = describe(u, start);
-      stream.write(`progress: ${LABELS[u.phase] ?? u.phase} ${u.done}/${u.total} (${pct}%)${d.rate ? ` ${d.rate}` : ''}, ${d.elapsed} elapsed, eta ${d.eta}\n`);
+      stream.write(`progress: ${LABELS[u.phase] ?? u.phase} ${u.done}/${u.total} (${pct}%)${d.rate ? ` ${d.rate}` : ''}, ${d.elapsed} elapsed, eta ${d.eta}${u.detail ? ` ${u.detail}` : ''}\n`);
     },
     status(key, text) {
       if (text === null || shown.has(key)) return;

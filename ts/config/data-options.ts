@@ -2,7 +2,7 @@
 // `download` and `sample`), and the one table of which config key each option comes from, so the
 // data layer's messages name the keys the user wrote.
 import type { DownloadOptions, OptionTerms } from '../data/types.js';
-import type { PipelineConfig } from './schema.js';
+import { DEFAULT_SYMBOL, type PipelineConfig } from './schema.js';
 
 export const CONFIG_TERMS = {
   symbol: 'data.symbol',
@@ -17,10 +17,16 @@ export const CONFIG_TERMS = {
   concurrency: 'data.concurrency',
 } as const satisfies OptionTerms & Record<string, string>;
 
+/** The symbols a config names itself (data.symbol or data.symbols); a universe resolves later. */
+export function listedSymbols(config: PipelineConfig): string[] {
+  return config.data.symbols ?? (config.data.symbol !== undefined ? [config.data.symbol] : []);
+}
+
+/** The downloadCryptoData options of the config's data section, for one of its symbols. */
 export function downloadOptionsFrom(config: PipelineConfig, extra: Partial<DownloadOptions> = {}): DownloadOptions {
   const d = config.data;
   return {
-    symbol: d.symbol,
+    symbol: d.symbol ?? listedSymbols(config)[0] ?? DEFAULT_SYMBOL,
     interval: d.interval,
     startDate: d.start_date,
     endDate: d.end_date,

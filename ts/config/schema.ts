@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { checkBaseUrl, checkSymbol, INTERVALS, MARKETS } from '../data/binance.js';
 import { parseDateArg } from '../data/dates.js';
-import { DEFAULT_BASE_URL } from '../data/options.js';
+import { DEFAULT_BASE_URL, DEFAULT_LISTING_URL } from '../data/options.js';
 import {
   DATE_PATTERN,
   MAX_BATCH_SIZE,
@@ -14,6 +14,7 @@ import {
   MAX_DIMENSION,
   MAX_HORIZON,
   MAX_QUALITY,
+  MAX_SYMBOLS,
   MAX_THREADS,
   MIN_DEFLATE_LEVEL,
   MIN_HEIGHT,
@@ -28,6 +29,9 @@ const dateString = (key: string) =>
     .regex(DATE_PATTERN, 'must be a date "YYYY-MM" or "YYYY-MM-DD"')
     .superRefine(validatedBy((v: string) => parseDateArg(key, v)));
 
+/** The symbol of a config that names none. */
+export const DEFAULT_SYMBOL = 'BTCUSDT';
+
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
 
 // A NUL ends a path for the operating system: such a value would name another file than it shows.
@@ -37,7 +41,24 @@ export const configSchema = z
   .strictObject({
     data: z
       .strictObject({
-        symbol: z.string().default('BTCUSDT'),
+        // One symbol, a list, or a universe resolved from the archive itself (at most one of them).
+        symbol: z.string().optional(),
+        symbols: z.array(z.string()).min(1).max(MAX_SYMBOLS).optional(),
+        universe: z
+          .strictObject({
+            quote: z.string().regex(/^[A-Z0-9]{2,12}$/, 'must be a quote asset such as USDT (upper case)').default('USDT'),
+            exclude: z.array(z.string().regex(/^[A-Z0-9*]+(?:_[A-Z0-9*]+)?$/, 'must be a symbol or a pattern with * (e.g. *UP)')).default([]),
+            default_exclusions: z.boolean().default(true),
+            include_delisted: z.boolean().default(true),
+            top: positiveInt(MAX_SYMBOLS).optional(),
+            rank_by: z.enum(['quote_volume']).default('quote_volume'),
+            lookback_days: positiveInt(366).default(30),
+            rebalance: z.enum(['monthly']).default('monthly'),
+          })
+          .optional(),
+        on_symbol_error: z.enum(['fail', 'skip']).default('fail'),
+        listing_url: z.string().superRefine(validatedBy(checkBaseUrl)).default(DEFAULT_LISTING_URL),
+        listing_max_age_hours: z.number().positive().max(24 * 3650).default(24),
         interval: z.enum(INTERVALS).default('1m'),
         start_date: dateString('start_date').default('2020-01'),
         end_date: dateString('end_date').default('2024-01'),
@@ -49,10 +70,22 @@ export const configSchema = z
         on_malformed_row: z.enum(['fail', 'skip']).default('fail'),
       })
       .superRefine((d, ctx) => {
-        // The symbol's form depends on the market (suffixes are futures only).
-        const issue = issueOf(() => checkSymbol(d.symbol, d.market), d.symbol, ['symbol']);
-        if (issue) ctx.addIssue(issue);
+        const given = (['symbol', 'symbols', 'universe'] as const).filter((k) => d[k] !== undefined);
+        if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]], message: `give one of data.symbol, data.symbols and data.universe, not ${given.map((k) => `data.${k}`).join(' and ')}`, input: d[given[1]] });
+        // A symbol's form depends on the market (suffixes are futures only).
+        if (d.symbol !== undefined) {
+          const issue = issueOf(() => checkSymbol(d.symbol, d.market), d.symbol, ['symbol']);
+          if (issue) ctx.addIssue(issue);
+        }
+        const seen = new Set<string>();
+        (d.symbols ?? []).forEach((symbol, i) => {
+          const issue = issueOf(() => checkSymbol(symbol, d.market), symbol, ['symbols', i]);
+          if (issue) ctx.addIssue(issue);
+          if (seen.has(symbol)) ctx.addIssue({ code: 'custom', path: ['symbols', i], message: `${symbol} is listed twice`, input: symbol });
+          seen.add(symbol);
+        });
       })
+      .transform((d) => ({ ...d, symbol: d.symbol ?? (d.symbols || d.universe ? undefined : DEFAULT_SYMBOL) }))
       .prefault({}),
     image: z
       .strictObject({

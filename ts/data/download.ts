@@ -50,10 +50,10 @@ interface UnitResult {
   unpublished: Unpublished[];
 }
 
-export function notFoundError(url: string): OhlcError {
+export function notFoundError(url: string, also = ''): OhlcError {
   const err = new OhlcError(
     ErrorCode.notFound,
-    `${url} does not exist (HTTP 404). Check the symbol, interval, market and dates (there are no archives before a symbol ` +
+    `${url} does not exist (HTTP 404)${also}. Check the symbol, interval, market and dates (there are no archives before a symbol ` +
       'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
   );
   (err as OhlcError & { url: string }).url = url;
@@ -107,6 +107,8 @@ class SeriesLoader {
     private readonly progress: ProgressReporter,
     private readonly signal: AbortSignal,
     private readonly synthetic: boolean,
+    /** Only make sure each archive is in the cache (verified); parse nothing. */
+    private readonly fetchOnly = false,
   ) {}
 
   load(unit: PlanUnit): Promise<UnitResult> {
@@ -115,6 +117,7 @@ class SeriesLoader {
 
   private async loadMonth(unit: MonthUnit): Promise<UnitResult> {
     const { archive: ref } = unit;
+    if (this.fetchOnly && (await this.ctx.cache.has(ref))) return this.inCache(ref.name);
     const cached = await readCachedArchive(ref, this.ctx);
     if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
     // A month that fell back to its days before: when they are all cached, no network at all.
@@ -126,7 +129,13 @@ class SeriesLoader {
     if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [] };
     if (unit.days.length > 0) {
       this.o.logger.info('monthly archive not published yet; falling back to daily archives', { file: ref.name, url: got.url, days: unit.days.length });
-      return this.loadDays(unit);
+      try {
+        return await this.loadDays(unit);
+      } catch (err) {
+        // Neither the month nor its days: the month is what the user asked for, so name it.
+        if ((err as { code?: string }).code === ErrorCode.notFound) throw notFoundError(got.url, ' (nor do the daily archives of that month)');
+        throw err;
+      }
     }
     if (unit.end > this.plan.today - MONTHLY_PUBLISH_LAG_MS) {
       this.o.logger.warn('monthly archive not published yet; its month is reported as a gap', { file: ref.name, url: got.url });
@@ -149,6 +158,7 @@ class SeriesLoader {
 
   private async loadDay(unit: DayUnit): Promise<UnitResult> {
     const { archive: ref } = unit;
+    if (this.fetchOnly && (await this.ctx.cache.has(ref))) return this.inCache(ref.name);
     const cached = await readCachedArchive(ref, this.ctx);
     if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
     const got = await downloadArchive(ref, this.ctx);
@@ -161,9 +171,20 @@ class SeriesLoader {
     throw notFoundError(got.url);
   }
 
+  /** fetchOnly: an archive already in the cache (checked when it is read for real). */
+  private inCache(name: string): UnitResult {
+    this.progress.obtained(name);
+    this.progress.parsedOne(name);
+    return { archives: [], unpublished: [] };
+  }
+
   private async parse(archive: ObtainedArchive, period: { start: number; end: number }): Promise<LoadedArchive> {
     const { ref } = archive;
     this.progress.obtained(ref.name);
+    if (this.fetchOnly) {
+      this.progress.parsedOne(ref.name);
+      return { source: { name: ref.name, url: archive.url, sha256: archive.sha256, rows: 0, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified }, klines: EMPTY_KLINES, outOfPeriod: 0 };
+    }
     const { content } = archive;
     const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, policyName: this.o.term('onMalformedRow'), signal: this.signal };
     let klines: ParsedKlines;
@@ -239,7 +260,22 @@ function trailingGaps(openTime: Float64Array, unpublished: Unpublished[], step: 
   return gaps;
 }
 
-async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { baseUrl: string; verify: boolean } | null, synthetic: boolean): Promise<Candles> {
+/** What a fetch-only pass stands in for the columns it did not parse. */
+const EMPTY_KLINES: ParsedKlines = {
+  openTime: new Float64Array(0),
+  open: new Float64Array(0),
+  high: new Float64Array(0),
+  low: new Float64Array(0),
+  close: new Float64Array(0),
+  volume: new Float64Array(0),
+  rows: 0,
+  header: false,
+  microsecondRows: 0,
+  skipped: 0,
+  firstSkipped: null,
+};
+
+async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { baseUrl: string; verify: boolean } | null, synthetic: boolean, fetchOnly = false): Promise<Candles> {
   const plan = planArchives({ market: o.market, symbol: o.symbol, interval: o.interval, range: o.range, now: o.now });
   if (plan.notRequested.length > 0) o.logger.debug('not requested: today, future days or months still in progress', { periods: plan.notRequested });
   if (plan.units.length === 0) {
@@ -264,7 +300,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     logger: o.logger,
   };
   const progress = new ProgressReporter(o.onProgress, plan.units.length);
-  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic);
+  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic, fetchOnly);
   const slots = new Limiter(archiveSlots(o.concurrency));
   let failure: unknown;
   let results: (UnitResult | null)[];
@@ -330,12 +366,34 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
  * with its gaps. `source: 'sample'` generates synthetic archives instead and needs no network.
  */
 export async function downloadCryptoData(options: DownloadOptions): Promise<Candles> {
-  const o = resolveDownloadOptions(options);
+  return obtain(resolveDownloadOptions(options), false);
+}
+
+async function obtain(o: ResolvedDownload, fetchOnly: boolean): Promise<Candles> {
   throwIfAborted(o.signal);
   if (o.source === 'sample') {
     const sample = await writeResolvedSample({ ...o, onProgress: undefined });
-    return loadSeries(o, sample.root, null, true);
+    return loadSeries(o, sample.root, null, true, fetchOnly);
   }
   if (!o.verify) o.logger.warn('verify: false: archives that do not match their .CHECKSUM are used unverified (and not cached)');
-  return loadSeries(o, o.cacheDir, { baseUrl: o.baseUrl, verify: o.verify }, false);
+  return loadSeries(o, o.cacheDir, { baseUrl: o.baseUrl, verify: o.verify }, false, fetchOnly);
+}
+
+export interface CachedArchives {
+  /** Archives fetched by this call (the others were in the cache already). */
+  downloaded: number;
+  /** Archives not published yet (recent days or months): gaps when the range is read. */
+  notPublished: string[];
+}
+
+/**
+ * Makes sure every archive a downloadCryptoData call with these options needs is in the cache,
+ * verified, without parsing any: a later call reads them with no network. The pipeline runs it
+ * ahead of drawing (concurrently, bounded), so a symbol whose archives cannot be had is known
+ * before any of its images is written.
+ */
+export async function cacheArchives(options: DownloadOptions): Promise<CachedArchives> {
+  const o = resolveDownloadOptions(options);
+  const candles = await obtain(o, true);
+  return { downloaded: candles.sources.filter((s) => !s.cached).length, notPublished: candles.notPublished };
 }

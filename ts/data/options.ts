@@ -7,6 +7,8 @@ import { parseDateArg, type DateRange } from './dates.js';
 import type { DataLogger, DataProgress, DataSource, MalformedRowPolicy, OptionTerms } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://data.binance.vision/';
+/** Binance Vision's bucket, listed through S3's public ListObjects (docs/BINANCE.md). */
+export const DEFAULT_LISTING_URL = 'https://s3-ap-northeast-1.amazonaws.com/data.binance.vision';
 export const DEFAULT_CACHE_DIR = 'data/raw';
 
 const SILENT: DataLogger = { info() {}, warn() {}, debug() {} };

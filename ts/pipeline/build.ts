@@ -2,23 +2,29 @@
 // windows (gaps and unusable prices skipped and counted, labels computed) -> storage. The writer
 // is opened with the chosen device's rasterizer and draws the candle windows itself, so there is
 // one loop whatever the device, and no image batch is ever held in JS.
-import { downloadCryptoData } from '../data/download.js';
-import type { Candles } from '../data/types.js';
+import { cacheArchives, downloadCryptoData } from '../data/download.js';
+import { intervalMs } from '../data/binance.js';
+import { parseDateArg } from '../data/dates.js';
+import type { Candles, CandleSource, DataLogger, DataProgress } from '../data/types.js';
 import { ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
 import { configSha256 } from '../config/hash.js';
 import { pathBytes } from '../util/files.js';
 import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
-import { createDatasetWriter } from '../storage/writer.js';
-import { downloadOptionsFrom } from '../config/data-options.js';
+import { createDatasetWriter, type DatasetWriter } from '../storage/writer.js';
+import { downloadOptionsFrom, listedSymbols } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { labelWindows, planWindows } from './windows.js';
+import { planSegments, type MonthSpan, type Segment } from './segments.js';
+import { segmentChunks, type Chunk } from './stream.js';
+import { labelWindows, type SkipReason } from './windows.js';
 
 export interface PipelineProgress {
-  phase: 'download' | 'parse' | 'images';
+  phase: 'download' | 'parse' | 'symbols' | 'images';
   done: number;
   total: number;
+  /** What the phase is on now (the symbol being drawn). */
+  detail?: string;
 }
 
 export interface BuildOptions {
@@ -53,6 +59,10 @@ export interface BuildSummary {
   bytes: number;
   /** Outputs of an earlier build of this name that this one replaced or removed. */
   replaced: string[];
+  /** The dataset's symbols, in symbol_index order. */
+  symbols: string[];
+  /** Symbols left out (data.on_symbol_error: skip), and why. */
+  skippedSymbols: Array<{ symbol: string; reason: string }>;
 }
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
@@ -63,33 +73,64 @@ function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevi
   return device;
 }
 
-async function loadCandles(config: PipelineConfig, options: BuildOptions): Promise<Candles> {
-  const { log, signal } = options;
-  const d = config.data;
-  const t0 = performance.now();
-  log.info(`Loading ${d.symbol} ${d.interval} candles ${d.start_date}..${d.end_date} (${d.source === 'sample' ? 'synthetic sample, offline' : `${d.market}, ${d.base_url}`})`, {
-    cacheDir: config.paths.raw_data,
-  });
-  const candles = await downloadCryptoData(
-    downloadOptionsFrom(config, {
-      signal,
-      logger: log,
-      now: options.now,
-      onProgress: (p) => options.onProgress?.({ phase: p.phase, done: p.done, total: p.total }),
-    }),
-  );
-  const cached = candles.sources.filter((s) => s.cached).length;
-  log.info(`Loaded ${candles.length} candles from ${candles.sources.length} archives`, {
-    seconds: +((performance.now() - t0) / 1000).toFixed(3),
-    cached,
-    downloaded: candles.sources.length - cached,
-    gaps: candles.gaps.length,
-    missingCandles: candles.gaps.reduce((a, g) => a + g.missing, 0),
-    duplicates: candles.duplicates,
-    conflicts: candles.conflicts,
-    skippedRows: candles.skippedRows,
-  });
-  return candles;
+/** The symbols a build covers and, for a universe, the months each is a member for. */
+interface Selection {
+  symbols: string[];
+  members?: Map<string, Set<string>>;
+  /** Several symbols (or a universe): the dataset has symbol_index and a per-symbol index. */
+  crossSection: boolean;
+}
+
+async function selectSymbols(config: PipelineConfig): Promise<Selection> {
+  if (config.data.universe) {
+    throw new OhlcError(ErrorCode.internal, 'data.universe is not available in this build yet');
+  }
+  const symbols = listedSymbols(config);
+  return { symbols, crossSection: config.data.symbols !== undefined };
+}
+
+/** Download progress summed over the segments (fetched one after another). */
+class DownloadProgress {
+  private base = 0;
+  constructor(private readonly report: ((p: PipelineProgress) => void) | undefined) {}
+  segment(): (p: DataProgress) => void {
+    const base = this.base;
+    let total = 0;
+    return (p) => {
+      total = p.total;
+      if (p.phase === 'download') this.report?.({ phase: 'download', done: base + p.done, total: base + p.total });
+      this.base = base + total;
+    };
+  }
+}
+
+/** The data layer's logger for one month's read of cached archives: its info lines are details here. */
+function monthLogger(log: PipelineLogger): DataLogger {
+  return { info: (m, f) => log.debug(m, f), warn: (m, f) => log.warn(m, f), debug: (m, f) => log.debug(m, f) };
+}
+
+/** Archives of one segment into the cache, ahead of drawing it; null with the reason when they cannot be had. */
+async function fetchSegment(config: PipelineConfig, segment: Segment, options: BuildOptions, progress: DownloadProgress, signal: AbortSignal | undefined): Promise<string | null> {
+  const first = segment.history ?? segment.months[0];
+  const last = segment.lookahead ?? segment.months[segment.months.length - 1];
+  try {
+    await cacheArchives(
+      downloadOptionsFrom(config, { symbol: segment.symbol, startDate: first.startDate, endDate: last.endDate, signal, logger: monthLogger(options.log), now: options.now, onProgress: progress.segment() }),
+    );
+    return null;
+  } catch (err) {
+    if (isAbortError(err) || config.data.on_symbol_error === 'fail') throw err;
+    return (err as Error).message;
+  }
+}
+
+/** Per symbol: where its images are in the dataset, and their first and last window times. */
+interface SymbolIndexEntry {
+  symbol: string;
+  first: number;
+  count: number;
+  first_time: number | null;
+  last_time: number | null;
 }
 
 export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
@@ -100,25 +141,35 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   // Decided before anything is downloaded: a build that may not write there stops at once.
   const replace = await decideReplace(out, config.image.storage.format, configHash, options.force === true || config.image.storage.overwrite);
   const device = chooseDevice(config, log);
-  const candles = await loadCandles(config, options);
-  throwIfAborted(signal);
-
+  const selection = await selectSymbols(config);
+  const range = { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
+  const segments = planSegments(selection.symbols, range, selection.members);
   const seqLen = config.image.seq_len;
   const height = config.image.resolution.height;
   const horizons = config.labels.horizons;
-  if (candles.length < seqLen) {
-    throw new OhlcError(ErrorCode.noData, `image.seq_len ${seqLen} is longer than the ${candles.length} candles of ${config.data.start_date}..${config.data.end_date}: no window fits; choose a shorter image.seq_len or a longer date range`);
-  }
-  const plan = planWindows(candles, seqLen, config.image.stride, config.image.skip_gaps);
-  const count = plan.starts.length;
-  log.info(`Planned ${count} images from ${plan.considered} windows`, { skipped: plan.skipped, stride: config.image.stride, seqLen, height });
-  if (count === 0) {
-    const why = Object.entries(plan.skipped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} skipped for ${reason}`).join(', ');
-    throw new OhlcError(ErrorCode.noData, `none of the ${plan.considered} windows of ${seqLen} candles can be drawn (${why}); nothing was written`);
-  }
+  const lookahead = horizons.length > 0 ? Math.max(...horizons) : 0;
+  const synthetic = config.data.source === 'sample';
+  const d = config.data;
+  log.info(
+    `Loading ${selection.symbols.length === 1 ? selection.symbols[0] : `${selection.symbols.length} symbols`} ${d.interval} candles ${d.start_date}..${d.end_date} (${synthetic ? 'synthetic sample, offline' : `${d.market}, ${d.base_url}`})`,
+    { cacheDir: config.paths.raw_data, symbols: selection.symbols.length, segments: segments.length },
+  );
   if (replace.replaces.length > 0) log.info('Replacing the earlier output of this configuration', { outputs: replace.replaces });
 
-  const synthetic = config.data.source === 'sample';
+  const load = (symbol: string) => (span: MonthSpan): Promise<Candles> =>
+    downloadCryptoData(downloadOptionsFrom(config, { symbol, startDate: span.startDate, endDate: span.endDate, signal, logger: monthLogger(log), now: options.now }));
+  // One segment's archives are fetched while the one before is drawn.
+  const downloads = new DownloadProgress(options.onProgress);
+  const fetches = new Map<number, Promise<string | null>>();
+  const fetch = (i: number) => {
+    if (i < segments.length && !fetches.has(i)) fetches.set(i, fetchSegment(config, segments[i], options, downloads, signal));
+    return fetches.get(i);
+  };
+
+  // The first symbol's archives before any output exists: a build that cannot get its data
+  // leaves nothing behind (not even an empty folder).
+  await fetch(0);
+
   const writer = await createDatasetWriter(out, {
     format: config.image.storage.format,
     mode: config.image.storage.mode,
@@ -132,72 +183,169 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     threads: config.runtime.threads,
     device,
     overwrite: replace.overwrite,
+    arrays: { symbolIndex: selection.crossSection },
     metadata: {
-      symbol: config.data.symbol,
-      interval: config.data.interval,
-      market: config.data.market,
+      ...(selection.crossSection ? { symbols: selection.symbols } : { symbol: selection.symbols[0] }),
+      interval: d.interval,
+      market: d.market,
       stride: config.image.stride,
-      source: config.data.source,
+      source: d.source,
       synthetic,
-      start_date: config.data.start_date,
-      end_date: config.data.end_date,
+      start_date: d.start_date,
+      end_date: d.end_date,
       config,
       config_sha256: configHash,
-      sources: candles.sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
-      skipped: plan.skipped,
-      skipped_rows: { malformed: candles.skippedRows, outside_period: candles.outOfPeriod, outside_range: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts },
     },
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });
 
-  const batch = config.image.batch_size;
+  const skipped: Record<SkipReason, number> = { gap: 0, invalid_price: 0 };
+  const rowsSkipped = { malformed: 0, outside_period: 0, outside_range: 0, duplicates: 0, conflicts: 0 };
+  const sources: CandleSource[] = [];
+  const index = new Map<string, SymbolIndexEntry>();
+  const skippedSymbols: Array<{ symbol: string; reason: string }> = [];
+  let images = 0;
+  let candleCount = 0;
+  let maxSymbolCandles = 0;
+  let considered = 0;
+  let gaps = 0;
+  const expected = segments.reduce((n, s) => n + expectedWindows(s, config), 0);
   const drawStarted = performance.now();
-  let written = 0;
+
   try {
-    options.onProgress?.({ phase: 'images', done: 0, total: count });
-    for (let done = 0; done < count; ) {
+    options.onProgress?.({ phase: 'images', done: 0, total: expected });
+    let symbolsDone = 0;
+    for (let i = 0; i < segments.length; i++) {
       throwIfAborted(signal);
-      const n = Math.min(batch, count - done);
-      const starts = plan.starts.subarray(done, done + n);
-      const { timestamps, labels, returns } = labelWindows(candles, plan.breaks, starts, seqLen, horizons);
-      const rows = horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
-      await writer.append({ candles, starts, ...rows }, { signal });
-      done += n;
-      written = done;
-      options.onProgress?.({ phase: 'images', done, total: count });
+      const segment = segments[i];
+      const problem = await fetch(i)!;
+      void fetch(i + 1)?.catch(() => undefined);
+      if (problem !== null) {
+        log.warn(`Leaving out ${segment.symbol}: its archives cannot be had (data.on_symbol_error: skip)`, { symbol: segment.symbol, reason: problem });
+        if (!skippedSymbols.some((s) => s.symbol === segment.symbol)) skippedSymbols.push({ symbol: segment.symbol, reason: problem });
+        continue;
+      }
+      options.onProgress?.({ phase: 'symbols', done: symbolsDone, total: selection.symbols.length, detail: segment.symbol });
+      let symbolCandles = 0;
+      let symbolArchives = 0;
+      for await (const chunk of segmentChunks(segment, load(segment.symbol), { seqLen, stride: config.image.stride, skipGaps: config.image.skip_gaps, lookahead, lookback: 0 })) {
+        symbolCandles += chunk.newCandles;
+        candleCount += chunk.newCandles;
+        gaps += chunk.newGaps;
+        considered += chunk.plan.considered;
+        for (const [reason, n] of Object.entries(chunk.plan.skipped)) skipped[reason as SkipReason] += n;
+        sources.push(...chunk.sources);
+        symbolArchives += chunk.sources.length;
+        rowsSkipped.malformed += chunk.rows.malformed;
+        rowsSkipped.outside_period += chunk.rows.outsidePeriod;
+        rowsSkipped.outside_range += chunk.rows.outsideRange;
+        rowsSkipped.duplicates += chunk.rows.duplicates;
+        rowsSkipped.conflicts += chunk.rows.conflicts;
+        images = await writeChunk(chunk, images, { writer, config, horizons, seqLen, signal, index, crossSection: selection.crossSection, onProgress: (done) => options.onProgress?.({ phase: 'images', done, total: Math.max(expected, done) }) });
+      }
+      maxSymbolCandles = Math.max(maxSymbolCandles, symbolCandles);
+      log.info(`Loaded ${symbolCandles} candles from ${symbolArchives} archives (${segment.symbol})`, { symbol: segment.symbol, months: segment.months.length });
+      if (i + 1 === segments.length || segments[i + 1].symbol !== segment.symbol) symbolsDone++;
     }
+    options.onProgress?.({ phase: 'symbols', done: symbolsDone, total: selection.symbols.length });
+    options.onProgress?.({ phase: 'images', done: images, total: images });
+    if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
   } catch (err) {
     await writer.abort();
-    if (isAbortError(err)) log.warn(`Interrupted after ${written.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} images: the dataset in progress was removed, earlier outputs are as they were`);
+    if (isAbortError(err)) log.warn(`Interrupted after ${images.toLocaleString('en-US')} images (about ${expected.toLocaleString('en-US')} planned): the dataset in progress was removed, earlier outputs are as they were`);
     throw err;
+  } finally {
+    await Promise.allSettled(fetches.values());
   }
-  const { files, removed } = await writer.close();
+  log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height });
+  const { files, removed } = await writer.close({
+    sources: sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
+    skipped,
+    skipped_rows: rowsSkipped,
+    ...(selection.crossSection ? { symbol_table: [...index.values()], skipped_symbols: skippedSymbols } : {}),
+  });
   const bytes = (await Promise.all(files.map(pathBytes))).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
   const drawSeconds = (performance.now() - drawStarted) / 1000;
   const summary: BuildSummary = {
     outputs: files,
-    images: count,
-    skipped: plan.skipped,
+    images,
+    skipped,
     seconds: +seconds.toFixed(3),
-    imagesPerSecond: drawSeconds > 0 ? Math.round(count / drawSeconds) : 0,
-    candles: candles.length,
-    windows: plan.considered,
-    gaps: candles.gaps.length,
-    archives: candles.sources.length,
+    imagesPerSecond: drawSeconds > 0 ? Math.round(images / drawSeconds) : 0,
+    candles: candleCount,
+    windows: considered,
+    gaps,
+    archives: sources.length,
     synthetic,
     device: describeDevice(device, config.runtime.threads),
     logFile: log.file,
     bytes,
     replaced: [...new Set([...replace.replaces, ...removed])],
+    symbols: selection.symbols,
+    skippedSymbols,
   };
-  log.fileOnly('info', `Dataset written: ${count} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
+  log.fileOnly('info', `Dataset written: ${images} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
     outputs: files,
     bytes,
     seconds: summary.seconds,
     imagesPerSecond: summary.imagesPerSecond,
-    skipped: plan.skipped,
+    skipped,
+    skippedSymbols,
     replaced: summary.replaced,
   });
   return summary;
+}
+
+/** About how many windows a segment has (the progress bar's total before the candles are known). */
+function expectedWindows(segment: Segment, config: PipelineConfig): number {
+  const span = segment.months.reduce((n, m) => n + (m.end - m.start), 0);
+  const step = intervalMs(config.data.interval) ?? 30.44 * 86_400_000;
+  return Math.max(0, Math.floor((Math.floor(span / step) - (segment.history ? 0 : config.image.seq_len - 1)) / config.image.stride));
+}
+
+interface WriteContext {
+  writer: DatasetWriter;
+  config: PipelineConfig;
+  horizons: number[];
+  seqLen: number;
+  signal?: AbortSignal;
+  index: Map<string, SymbolIndexEntry>;
+  crossSection: boolean;
+  onProgress: (done: number) => void;
+}
+
+/** Appends a chunk's windows in batches of image.batch_size; returns the images written so far. */
+async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promise<number> {
+  const { starts, breaks } = chunk.plan;
+  const batch = w.config.image.batch_size;
+  let done = before;
+  for (let at = 0; at < starts.length; at += batch) {
+    throwIfAborted(w.signal);
+    const part = starts.subarray(at, Math.min(starts.length, at + batch));
+    const { timestamps, labels, returns } = labelWindows(chunk.candles, breaks, part, w.seqLen, w.horizons);
+    const rows = w.horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
+    const symbolIndex = w.crossSection ? new Uint16Array(part.length).fill(chunk.segment.symbolIndex) : undefined;
+    await w.writer.append({ candles: chunk.candles, starts: part, ...rows, symbolIndex }, { signal: w.signal });
+    const entry = w.index.get(chunk.segment.symbol) ?? { symbol: chunk.segment.symbol, first: done, count: 0, first_time: null, last_time: null };
+    entry.count += part.length;
+    entry.first_time ??= timestamps[0];
+    entry.last_time = timestamps[timestamps.length - 1];
+    w.index.set(chunk.segment.symbol, entry);
+    done += part.length;
+    w.onProgress(done);
+  }
+  return done;
+}
+
+/** Why a build has no image at all, in the user's words. */
+function nothingToDraw(config: PipelineConfig, maxCandles: number, considered: number, skipped: Record<string, number>, skippedSymbols: Array<{ symbol: string }>): OhlcError {
+  const seqLen = config.image.seq_len;
+  const d = config.data;
+  if (skippedSymbols.length > 0 && maxCandles === 0) return new OhlcError(ErrorCode.noData, `every symbol was left out (data.on_symbol_error: skip): ${skippedSymbols.map((s) => s.symbol).join(', ')}; nothing was written`);
+  if (maxCandles < seqLen) {
+    return new OhlcError(ErrorCode.noData, `image.seq_len ${seqLen} is longer than the ${maxCandles} candles of ${d.start_date}..${d.end_date}: no window fits; choose a shorter image.seq_len or a longer date range`);
+  }
+  const why = Object.entries(skipped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} skipped for ${reason}`).join(', ');
+  return new OhlcError(ErrorCode.noData, `none of the ${considered} windows of ${seqLen} candles can be drawn (${why}); nothing was written`);
 }

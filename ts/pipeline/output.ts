@@ -8,12 +8,13 @@ import { ConfigError, ErrorCode, OhlcError } from '../errors.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { EXTENSION, formatFromExtension, type StorageFormat } from '../storage/formats.js';
 import { existingOutputs } from '../storage/outputs.js';
+import { sha256Hex } from '../util/hash.js';
 
 /** The default dataset name: the series, the window shape, and every setting that is not the default. */
 export function defaultOutputName(config: PipelineConfig): string {
   const d = config.data;
   const i = config.image;
-  const parts = [d.symbol, d.interval, d.start_date, d.end_date];
+  const parts = [symbolsPart(config), d.interval, d.start_date, d.end_date];
   if (d.market !== 'spot') parts.push(d.market);
   parts.push(`L${i.seq_len}`, `H${i.resolution.height}`);
   if (i.stride !== 1) parts.push(`S${i.stride}`);
@@ -22,6 +23,15 @@ export function defaultOutputName(config: PipelineConfig): string {
   if (config.labels.horizons.length > 0) parts.push(`h${config.labels.horizons.join('-')}`);
   if (d.source === 'sample') parts.push('synthetic');
   return parts.join('_');
+}
+
+/** The symbols part of a name: the symbol, a short list, or what a universe is. */
+function symbolsPart(config: PipelineConfig): string {
+  const d = config.data;
+  if (d.universe) return `${d.universe.top ? `top${d.universe.top}` : 'all'}-${d.universe.quote}`;
+  const list = d.symbols ?? [d.symbol ?? ''];
+  if (list.length <= 3) return list.join('-');
+  return `${list.length}symbols-${sha256Hex(list.join(',')).slice(0, 8)}`;
 }
 
 /**

@@ -52,20 +52,59 @@ export function invalidPrefix(c: CandleColumns): Uint32Array {
   return bad;
 }
 
-export function planWindows(c: TimedCandles, seqLen: number, stride: number, skipGaps: boolean): WindowPlan {
+/**
+ * Where a part of a series sits in the whole (the pipeline streams a symbol month by month): the
+ * global index of its first candle (negative for history kept before the first window), the
+ * first start still to decide, the bound on starts, and whether more candles follow.
+ */
+export interface ChunkBounds {
+  /** Global index (on the stride grid's scale) of candle 0 of this chunk. */
+  firstGlobal: number;
+  /** The first global start not decided yet. */
+  from: number;
+  /** Starts at this local index or later are not this build's (a lookahead head). */
+  startsBefore: number;
+  /** More candles follow: a window whose labels need them waits for the next chunk. */
+  more: boolean;
+  /** The largest label horizon (what a window's labels look at past its end). */
+  lookahead: number;
+}
+
+export interface ChunkPlan extends WindowPlan {
+  /** The first global start not decided yet (where the next chunk takes over). */
+  next: number;
+}
+
+/**
+ * Windows of a chunk on the stride grid (global start ≡ 0 mod stride, counted from the segment's
+ * first candle), each decided exactly once across the chunks of a segment: a window whose
+ * labels need candles of the next chunk is left for it. The same windows, skips and labels as
+ * planning the whole series at once.
+ */
+export function planChunk(c: TimedCandles, seqLen: number, stride: number, skipGaps: boolean, b: ChunkBounds): ChunkPlan {
   const n = c.openTime.length;
   const breaks = breakPrefix(c);
   const invalid = invalidPrefix(c);
   const skipped: Record<SkipReason, number> = { gap: 0, invalid_price: 0 };
   const starts: number[] = [];
   let considered = 0;
-  for (let s = 0; s + seqLen <= n; s += stride) {
+  let g = Math.max(b.from, 0);
+  g += (stride - (g % stride)) % stride;
+  for (; ; g += stride) {
+    const s = g - b.firstGlobal;
+    if (s >= b.startsBefore || s + seqLen > n) break;
+    if (b.more && s + seqLen - 1 + b.lookahead > n - 1) break;
     considered++;
     if (invalid[s + seqLen] - invalid[s] > 0) skipped.invalid_price++;
     else if (skipGaps && breaks[s + seqLen - 1] - breaks[s] > 0) skipped.gap++;
     else starts.push(s);
   }
-  return { starts: Float64Array.from(starts), breaks, considered, skipped };
+  return { starts: Float64Array.from(starts), breaks, considered, skipped, next: g };
+}
+
+/** The windows of a whole series (one chunk, nothing before or after it). */
+export function planWindows(c: TimedCandles, seqLen: number, stride: number, skipGaps: boolean): WindowPlan {
+  return planChunk(c, seqLen, stride, skipGaps, { firstGlobal: 0, from: 0, startsBefore: Infinity, more: false, lookahead: 0 });
 }
 
 export interface WindowLabels {

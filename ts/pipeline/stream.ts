@@ -1,0 +1,106 @@
+// One segment of a build, month by month: each month's candles joined to what the previous month
+// left over (the candles the next windows still need), its windows decided, then everything but
+// that carry dropped. Memory holds one month (plus a few hundred candles) whatever the length of
+// the series, and the windows, skips and labels are exactly those of the series planned at once.
+import type { Candles, CandleSource } from '../data/types.js';
+import type { Segment, MonthSpan } from './segments.js';
+import { planChunk, type ChunkPlan, type TimedCandles } from './windows.js';
+
+/** The columns a chunk keeps (open time and prices; volume for layouts that draw it). */
+const FIELDS = ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const;
+
+type Columns = TimedCandles & { openTime: Float64Array; volume: Float64Array };
+
+export interface Chunk {
+  segment: Segment;
+  month: MonthSpan;
+  /** The carry of the month before, this month, and (last month) the head of the month after. */
+  candles: Columns;
+  plan: ChunkPlan;
+  /** Candles first seen in this chunk (not carried over), and gaps among or before them. */
+  newCandles: number;
+  newGaps: number;
+  sources: CandleSource[];
+  /** Rows the data layer dropped or flagged in this month. */
+  rows: { malformed: number; outsidePeriod: number; outsideRange: number; duplicates: number; conflicts: number };
+}
+
+export interface StreamSettings {
+  seqLen: number;
+  stride: number;
+  skipGaps: boolean;
+  /** The largest label horizon, in candles. */
+  lookahead: number;
+  /** Candles a window needs before its first (the moving average of a layout that draws one). */
+  lookback: number;
+}
+
+function empty(intervalMs: number | null): Columns {
+  return { openTime: new Float64Array(0), open: new Float64Array(0), high: new Float64Array(0), low: new Float64Array(0), close: new Float64Array(0), volume: new Float64Array(0), intervalMs };
+}
+
+/** a's candles [from, a.length) followed by b's [0, take), in new arrays. */
+function join(a: Columns, from: number, b: Columns | Candles, take = b.openTime.length): Columns {
+  const keep = a.openTime.length - from;
+  const out = empty(a.intervalMs ?? b.intervalMs);
+  for (const f of FIELDS) {
+    const col = new Float64Array(keep + take);
+    col.set(a[f].subarray(from), 0);
+    col.set((b[f] as Float64Array).subarray(0, take), keep);
+    out[f] = col;
+  }
+  out.intervalMs = b.intervalMs ?? a.intervalMs;
+  return out;
+}
+
+function gapsIn(c: Columns, breaks: Uint32Array, from: number): number {
+  const n = c.openTime.length;
+  return n === 0 ? 0 : breaks[n - 1] - breaks[Math.max(0, from - 1)];
+}
+
+/**
+ * The chunks of a segment, in order. `load` returns a month's candles (cached, verified, parsed).
+ */
+export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, s: StreamSettings): AsyncGenerator<Chunk> {
+  const back = s.seqLen - 1 + s.lookback;
+  let carry = empty(null);
+  if (segment.history) {
+    // Only the month's last candles: the history of the first windows.
+    const before = await load(segment.history);
+    const all = join(empty(before.intervalMs), 0, before);
+    carry = join(all, Math.max(0, all.openTime.length - back), empty(all.intervalMs), 0);
+  }
+  // Global index of carry[0] on the segment's stride grid: its first member candle is 0.
+  let firstGlobal = -carry.openTime.length;
+  let from = 0;
+  for (let i = 0; i < segment.months.length; i++) {
+    const month = segment.months[i];
+    const candles = await load(month);
+    const carried = carry.openTime.length;
+    let series = join(carry, 0, candles);
+    const last = i === segment.months.length - 1;
+    let startsBefore = Infinity;
+    if (last && segment.lookahead) {
+      // The last windows may run into the next month, and their labels past them.
+      const after = await load(segment.lookahead);
+      startsBefore = series.openTime.length;
+      series = join(series, 0, after, Math.min(after.openTime.length, s.seqLen - 1 + s.lookahead));
+    }
+    const plan = planChunk(series, s.seqLen, s.stride, s.skipGaps, { firstGlobal, from, startsBefore, more: !last, lookahead: s.lookahead });
+    yield {
+      segment,
+      month,
+      candles: series,
+      plan,
+      newCandles: candles.openTime.length,
+      newGaps: gapsIn(series, plan.breaks, carried) - (Number.isFinite(startsBefore) ? gapsIn(series, plan.breaks, startsBefore) : 0),
+      sources: candles.sources,
+      rows: { malformed: candles.skippedRows, outsidePeriod: candles.outOfPeriod, outsideRange: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts },
+    };
+    // Keep what the undecided windows (and their history) still need; drop the rest.
+    const keepFrom = Math.min(series.openTime.length, Math.max(0, plan.next - firstGlobal - s.lookback));
+    carry = join(series, keepFrom, empty(series.intervalMs), 0);
+    firstGlobal += keepFrom;
+    from = plan.next;
+  }
+}
