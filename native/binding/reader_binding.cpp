@@ -44,6 +44,11 @@ Napi::Value attribute_value(Napi::Env env, const storage::Attribute& a) {
       for (size_t i = 0; i < a.int_list.size(); ++i) arr.Set(i, static_cast<double>(a.int_list[i]));
       return arr;
     }
+    case storage::Attribute::kStringList: {
+      Napi::Array arr = Napi::Array::New(env, a.string_list.size());
+      for (size_t i = 0; i < a.string_list.size(); ++i) arr.Set(i, a.string_list[i]);
+      return arr;
+    }
     case storage::Attribute::kFloatList: {
       Napi::Array arr = Napi::Array::New(env, a.float_list.size());
       for (size_t i = 0; i < a.float_list.size(); ++i) arr.Set(i, a.float_list[i]);

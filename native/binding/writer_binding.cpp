@@ -287,6 +287,14 @@ storage::DatasetMetadata read_metadata(const Napi::Object& o) {
         if (attr.kind == storage::Attribute::kIntList) attr.int_list.push_back(x.As<Napi::Number>().Int64Value());
         else attr.float_list.push_back(x.As<Napi::Number>().DoubleValue());
       }
+    } else if (kind == "string[]" && v.IsArray()) {
+      Napi::Array xs = v.As<Napi::Array>();
+      attr.kind = storage::Attribute::kStringList;
+      for (uint32_t j = 0; j < xs.Length(); ++j) {
+        Napi::Value x = xs.Get(j);
+        if (!x.IsString()) throw_argument(env, "attribute " + attr.name, "strings");
+        attr.string_list.push_back(x.As<Napi::String>().Utf8Value());
+      }
     } else {
       throw_argument(env, "attribute " + attr.name, "a value matching its kind");
     }

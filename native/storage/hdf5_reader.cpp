@@ -100,7 +100,21 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
       break;
     }
     case H5T_STRING: {
-      if (!scalar) return 0;
+      if (!scalar) {
+        // A list of variable-length strings (symbols).
+        if (H5Tis_variable_str(type.get()) <= 0) return 0;
+        std::vector<char*> texts(static_cast<size_t>(std::max<hssize_t>(n, 0)), nullptr);
+        h5::Handle mem(H5Tcopy(H5T_C_S1));
+        H5Tset_size(mem.get(), H5T_VARIABLE);
+        H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+        if (!texts.empty() && H5Aread(attr.get(), mem.get(), texts.data()) < 0) return 0;
+        a.kind = Attribute::kStringList;
+        for (char* t : texts) {
+          a.string_list.emplace_back(t ? t : "");
+          H5free_memory(t);
+        }
+        break;
+      }
       a.kind = Attribute::kString;
       if (H5Tis_variable_str(type.get()) > 0) {
         char* text = nullptr;

@@ -165,6 +165,19 @@ class Hdf5Sink final : public Sink {
         h5::ok(H5Awrite(a.get(), type.get(), &text), what);
         break;
       }
+      case Attribute::kStringList: {
+        // h5py reads an array of variable-length UTF-8 strings as a list of str.
+        h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), what);
+        h5::ok(H5Tset_size(type.get(), H5T_VARIABLE), what);
+        h5::ok(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
+        const hsize_t n = attr.string_list.size();
+        h5::Handle space = h5::checked(H5Screate_simple(1, &n, nullptr), what);
+        h5::Handle a = h5::checked(H5Acreate2(root, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what);
+        std::vector<const char*> texts;
+        for (const std::string& t : attr.string_list) texts.push_back(t.c_str());
+        if (n > 0) h5::ok(H5Awrite(a.get(), type.get(), texts.data()), what);
+        break;
+      }
       case Attribute::kIntList:
       case Attribute::kFloatList: {
         const bool is_int = attr.kind == Attribute::kIntList;

@@ -95,7 +95,7 @@ DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint
 
 // One metadata attribute as the TS layer hands it over (HDF5 needs types; other formats use JSON).
 struct Attribute {
-  enum Kind { kInt, kFloat, kString, kIntList, kFloatList, kBool };
+  enum Kind { kInt, kFloat, kString, kIntList, kFloatList, kBool, kStringList };
   std::string name;
   Kind kind = kString;
   int64_t int_value = 0;
@@ -103,6 +103,7 @@ struct Attribute {
   std::string string_value;
   std::vector<int64_t> int_list;
   std::vector<double> float_list;
+  std::vector<std::string> string_list;
 };
 
 struct DatasetMetadata {

@@ -128,7 +128,7 @@ export type NativeWriterBatch = {
 );
 
 export interface NativeWriterMetadata {
-  attributes: Array<{ name: string; kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]'; value: number | boolean | string | number[] }>;
+  attributes: Array<{ name: string; kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]' | 'string[]'; value: number | boolean | string | number[] | string[] }>;
   json: string;
 }
 
@@ -143,7 +143,7 @@ export interface NativeWriter {
 export interface NativeReadResult {
   rows: number;
   arrays: Array<{ name: string; type: 'u8' | 'i8' | 'u16' | 'i64' | 'f32' | 'f64'; shape: number[]; data: ArrayBuffer }>;
-  attributes: Record<string, number | boolean | string | number[]>;
+  attributes: Record<string, number | boolean | string | number[] | string[]>;
   metadataJson: string;
 }
 

@@ -4,12 +4,12 @@ import { packageInfo } from '../info.js';
 
 export interface NativeAttribute {
   name: string;
-  kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]';
-  value: number | boolean | string | number[];
+  kind: 'int' | 'float' | 'bool' | 'string' | 'int[]' | 'float[]' | 'string[]';
+  value: number | boolean | string | number[] | string[];
 }
 
 /** Keys stored as JSON text in HDF5 attributes (objects there have no other portable form). */
-const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows']);
+const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows', 'symbol_table', 'skipped_symbols']);
 
 export interface CoreMetadata {
   seq_len: number;
@@ -43,6 +43,9 @@ function attribute(name: string, value: unknown): NativeAttribute {
   if (typeof value === 'number') return { name, kind: Number.isSafeInteger(value) ? 'int' : 'float', value };
   if (typeof value === 'boolean') return { name, kind: 'bool', value };
   if (typeof value === 'string' && !JSON_KEYS.has(name)) return { name, kind: 'string', value };
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') && !JSON_KEYS.has(name)) {
+    return { name, kind: 'string[]', value: value as string[] };
+  }
   if (Array.isArray(value) && value.every((v) => typeof v === 'number') && !JSON_KEYS.has(name)) {
     const ints = value.every((v) => Number.isSafeInteger(v));
     return { name, kind: ints ? 'int[]' : 'float[]', value: value as number[] };

@@ -13,6 +13,20 @@ interface InspectOptions {
   json?: boolean;
 }
 
+interface SymbolRow {
+  symbol: string;
+  first: number;
+  count: number;
+  first_time: number | null;
+  last_time: number | null;
+}
+
+/** Each symbol's images: count, where they start, and the span of their window times. */
+function perSymbol(rows: SymbolRow[]): Record<string, string> {
+  const day = (t: number | null) => (t === null ? '-' : new Date(t).toISOString().slice(0, 16).replace('T', ' '));
+  return Object.fromEntries(rows.map((r) => [r.symbol, `${r.count} images from #${r.first}, ${day(r.first_time)} .. ${day(r.last_time)}`]));
+}
+
 /** Commander parser for a flag taking an image index: a usage error (exit 2) naming the flag otherwise. */
 function imageIndex(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`expected an image number (0, 1, 2, ...), got ${JSON.stringify(value)}`);
@@ -48,6 +62,7 @@ export function registerInspect(program: Command): void {
           generator: m.generator,
           skipped: m.skipped,
           sources: Array.isArray(m.sources) ? m.sources.length : 0,
+          ...(Array.isArray(m.symbol_table) ? { symbols: perSymbol(m.symbol_table as SymbolRow[]) } : {}),
           metadata: m,
         };
         if (opts.png) {
