@@ -14,6 +14,7 @@ import {
   MAX_DIMENSION,
   MAX_HORIZON,
   MAX_QUALITY,
+  MAX_SAFE_INTEGER,
   MAX_SYMBOLS,
   MAX_THREADS,
   MIN_DEFLATE_LEVEL,
@@ -99,6 +100,8 @@ export const configSchema = z
             compression: z.union([z.enum(['fast', 'none']), z.number().int().min(MIN_DEFLATE_LEVEL).max(MAX_DEFLATE_LEVEL)]).default('fast'),
             quality: positiveInt(MAX_QUALITY).default(95),
             overwrite: z.boolean().default(false),
+            // With splits: one dataset per split (<name>_train, _val, _test) instead of a split array.
+            split_files: z.boolean().default(false),
           })
           .prefault({}),
         stride: positiveInt().default(1),
@@ -114,6 +117,30 @@ export const configSchema = z
       })
       .prefault({}),
     labels: z.strictObject({ horizons: z.array(positiveInt(MAX_HORIZON)).default([]) }).prefault({}),
+    // Off unless given: leakage-safe train/validation/test splits (ts/pipeline/splits.ts).
+    splits: z
+      .strictObject({
+        method: z.enum(['chronological', 'blocks']),
+        train_end: dateString('splits.train_end').optional(),
+        val_end: dateString('splits.val_end').optional(),
+        fractions: z.tuple([z.number().min(0), z.number().min(0), z.number().min(0)]).optional(),
+        block: z.string().regex(/^[1-9]\d*[mhdw]$/, 'must be a block length such as 1d, 12h, 30m or 1w').default('1d'),
+        val_fraction: z.number().min(0).max(1).default(0.3),
+        seed: z.number().int().min(0).max(MAX_SAFE_INTEGER).default(0),
+        in_sample_end: dateString('splits.in_sample_end').optional(),
+        embargo: z.number().int().min(0).max(MAX_DIMENSION).optional(),
+      })
+      .superRefine((sp, ctx) => {
+        const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message, input: (sp as Record<string, unknown>)[path] });
+        if (sp.method === 'chronological') {
+          const dates = sp.train_end !== undefined || sp.val_end !== undefined;
+          if (dates === (sp.fractions !== undefined)) issue('method', 'chronological splits need train_end and val_end, or fractions (one of the two)');
+          if (dates && (sp.train_end === undefined || sp.val_end === undefined)) issue(sp.train_end === undefined ? 'train_end' : 'val_end', 'is needed with the other boundary');
+          if (sp.train_end && sp.val_end && sp.val_end < sp.train_end) issue('val_end', `must not be before splits.train_end (${sp.train_end})`);
+          if (sp.fractions && Math.abs(sp.fractions.reduce((a, b) => a + b, 0) - 1) > 1e-9) issue('fractions', 'must add up to 1');
+        } else if (sp.in_sample_end === undefined) issue('in_sample_end', 'is needed for block splits (test comes after it)');
+      })
+      .optional(),
     paths: z
       .strictObject({
         raw_data: pathString.default('data/raw'),

@@ -12,11 +12,12 @@ import { pathBytes } from '../util/files.js';
 import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
-import { createDatasetWriter, type DatasetWriter } from '../storage/writer.js';
 import { downloadOptionsFrom, listedSymbols } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { planSegments, type MonthSpan, type Segment } from './segments.js';
+import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
 import { segmentChunks, type Chunk } from './stream.js';
+import { BuildTargets, targetPaths } from './targets.js';
 import { labelWindows, type SkipReason } from './windows.js';
 
 export interface PipelineProgress {
@@ -63,6 +64,8 @@ export interface BuildSummary {
   symbols: string[];
   /** Symbols left out (data.on_symbol_error: skip), and why. */
   skippedSymbols: Array<{ symbol: string; reason: string }>;
+  /** With splits: per split, the images and the share of labels that say up, per horizon. */
+  splits?: Record<string, { images: number; up: Record<string, number | null> }>;
 }
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
@@ -124,22 +127,17 @@ async function fetchSegment(config: PipelineConfig, segment: Segment, options: B
   }
 }
 
-/** Per symbol: where its images are in the dataset, and their first and last window times. */
-interface SymbolIndexEntry {
-  symbol: string;
-  first: number;
-  count: number;
-  first_time: number | null;
-  last_time: number | null;
-}
-
 export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const { config, log, signal } = options;
   const started = performance.now();
   const configHash = configSha256(config);
   const out = outputPath(config, options.out);
   // Decided before anything is downloaded: a build that may not write there stops at once.
-  const replace = await decideReplace(out, config.image.storage.format, configHash, options.force === true || config.image.storage.overwrite);
+  const paths = targetPaths(out, config);
+  const force = options.force === true || config.image.storage.overwrite;
+  const decisions = await Promise.all(paths.map((p) => decideReplace(p, config.image.storage.format, configHash, force)));
+  const replace = { overwrite: decisions.some((r) => r.overwrite), replaces: decisions.flatMap((r) => r.replaces) };
+  const rule = resolveSplits(config);
   const device = chooseDevice(config, log);
   const selection = await selectSymbols(config);
   const range = { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
@@ -170,20 +168,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   // leaves nothing behind (not even an empty folder).
   await fetch(0);
 
-  const writer = await createDatasetWriter(out, {
-    format: config.image.storage.format,
-    mode: config.image.storage.mode,
-    imagesPerFile: config.image.storage.images_per_file,
-    seqLen,
-    height,
-    dtype: config.image.dtype,
-    horizons,
-    compression: config.image.storage.compression,
-    quality: config.image.storage.quality,
-    threads: config.runtime.threads,
+  const targets = await BuildTargets.open(paths, {
+    config,
     device,
     overwrite: replace.overwrite,
-    arrays: { symbolIndex: selection.crossSection },
+    crossSection: selection.crossSection,
     metadata: {
       ...(selection.crossSection ? { symbols: selection.symbols } : { symbol: selection.symbols[0] }),
       interval: d.interval,
@@ -195,14 +184,14 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       end_date: d.end_date,
       config,
       config_sha256: configHash,
+      ...(rule ? { splits: describeSplits(rule) } : {}),
     },
   });
-  log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${out}`, { compression: config.image.storage.compression });
+  log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${paths.join(', ')}`, { compression: config.image.storage.compression });
 
-  const skipped: Record<SkipReason, number> = { gap: 0, invalid_price: 0 };
+  const skipped: Record<SkipReason | 'purged', number> = { gap: 0, invalid_price: 0, ...(rule ? { purged: 0 } : {}) } as Record<SkipReason | 'purged', number>;
   const rowsSkipped = { malformed: 0, outside_period: 0, outside_range: 0, duplicates: 0, conflicts: 0 };
   const sources: CandleSource[] = [];
-  const index = new Map<string, SymbolIndexEntry>();
   const skippedSymbols: Array<{ symbol: string; reason: string }> = [];
   let images = 0;
   let candleCount = 0;
@@ -241,7 +230,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
         rowsSkipped.outside_range += chunk.rows.outsideRange;
         rowsSkipped.duplicates += chunk.rows.duplicates;
         rowsSkipped.conflicts += chunk.rows.conflicts;
-        images = await writeChunk(chunk, images, { writer, config, horizons, seqLen, signal, index, crossSection: selection.crossSection, onProgress: (done) => options.onProgress?.({ phase: 'images', done, total: Math.max(expected, done) }) });
+        const written = await writeChunk(chunk, images, { targets, config, horizons, seqLen, lookahead, rule, signal, onProgress: (done) => options.onProgress?.({ phase: 'images', done, total: Math.max(expected, done) }) });
+        skipped.purged = (skipped.purged ?? 0) + written.purged;
+        if (!rule) delete (skipped as Record<string, number>).purged;
+        images = written.images;
       }
       maxSymbolCandles = Math.max(maxSymbolCandles, symbolCandles);
       log.info(`Loaded ${symbolCandles} candles from ${symbolArchives} archives (${segment.symbol})`, { symbol: segment.symbol, months: segment.months.length });
@@ -251,19 +243,21 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     options.onProgress?.({ phase: 'images', done: images, total: images });
     if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
   } catch (err) {
-    await writer.abort();
+    await targets.abort();
     if (isAbortError(err)) log.warn(`Interrupted after ${images.toLocaleString('en-US')} images (about ${expected.toLocaleString('en-US')} planned): the dataset in progress was removed, earlier outputs are as they were`);
     throw err;
   } finally {
     await Promise.allSettled(fetches.values());
   }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height });
-  const { files, removed } = await writer.close({
+  const balance = splitBalance(targets, horizons, rule);
+  const { files, removed } = await targets.close((table) => ({
     sources: sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
     skipped,
     skipped_rows: rowsSkipped,
-    ...(selection.crossSection ? { symbol_table: [...index.values()], skipped_symbols: skippedSymbols } : {}),
-  });
+    ...(selection.crossSection ? { symbol_table: table, skipped_symbols: skippedSymbols } : {}),
+    ...(balance ? { split_balance: balance } : {}),
+  }));
   const bytes = (await Promise.all(files.map(pathBytes))).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
   const drawSeconds = (performance.now() - drawStarted) / 1000;
@@ -284,6 +278,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     replaced: [...new Set([...replace.replaces, ...removed])],
     symbols: selection.symbols,
     skippedSymbols,
+    ...(balance ? { splits: balance } : {}),
   };
   log.fileOnly('info', `Dataset written: ${images} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
     outputs: files,
@@ -305,37 +300,59 @@ function expectedWindows(segment: Segment, config: PipelineConfig): number {
 }
 
 interface WriteContext {
-  writer: DatasetWriter;
+  targets: BuildTargets;
   config: PipelineConfig;
   horizons: number[];
   seqLen: number;
+  lookahead: number;
+  rule: SplitRule | null;
   signal?: AbortSignal;
-  index: Map<string, SymbolIndexEntry>;
-  crossSection: boolean;
   onProgress: (done: number) => void;
 }
 
-/** Appends a chunk's windows in batches of image.batch_size; returns the images written so far. */
-async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promise<number> {
-  const { starts, breaks } = chunk.plan;
+/** Appends a chunk's windows (split and purged first) in batches of image.batch_size. */
+async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promise<{ images: number; purged: number }> {
+  const { breaks } = chunk.plan;
+  let starts = chunk.plan.starts;
+  let split: Uint8Array | null = null;
+  let purged = 0;
+  if (w.rule) {
+    const decided = decideSplits(w.rule, chunk.candles.openTime, starts, w.seqLen, w.lookahead, chunk.candles.intervalMs);
+    const kept: number[] = [];
+    const splits: number[] = [];
+    decided.keep.forEach((k, i) => {
+      if (k) {
+        kept.push(starts[i]);
+        splits.push(decided.split[i]);
+      }
+    });
+    starts = Float64Array.from(kept);
+    split = Uint8Array.from(splits);
+    purged = decided.purged;
+  }
   const batch = w.config.image.batch_size;
   let done = before;
   for (let at = 0; at < starts.length; at += batch) {
     throwIfAborted(w.signal);
-    const part = starts.subarray(at, Math.min(starts.length, at + batch));
+    const to = Math.min(starts.length, at + batch);
+    const part = starts.subarray(at, to);
     const { timestamps, labels, returns } = labelWindows(chunk.candles, breaks, part, w.seqLen, w.horizons);
-    const rows = w.horizons.length > 0 ? { timestamps, labels, returns } : { timestamps };
-    const symbolIndex = w.crossSection ? new Uint16Array(part.length).fill(chunk.segment.symbolIndex) : undefined;
-    await w.writer.append({ candles: chunk.candles, starts: part, ...rows, symbolIndex }, { signal: w.signal });
-    const entry = w.index.get(chunk.segment.symbol) ?? { symbol: chunk.segment.symbol, first: done, count: 0, first_time: null, last_time: null };
-    entry.count += part.length;
-    entry.first_time ??= timestamps[0];
-    entry.last_time = timestamps[timestamps.length - 1];
-    w.index.set(chunk.segment.symbol, entry);
+    await w.targets.append({ candles: chunk.candles, starts: part, timestamps, labels, returns, symbol: chunk.segment.symbol, symbolIndex: chunk.segment.symbolIndex, split: split?.subarray(at, to) ?? null }, w.signal);
     done += part.length;
     w.onProgress(done);
   }
-  return done;
+  return { images: done, purged };
+}
+
+/** Per split: images, and the share of known labels that say up, per horizon (null when none is known). */
+function splitBalance(targets: BuildTargets, horizons: number[], rule: SplitRule | null): BuildSummary['splits'] | null {
+  if (!rule) return null;
+  return Object.fromEntries(
+    SPLIT_NAMES.map((name, k) => {
+      const b = targets.balance[k];
+      return [name, { images: b.images, up: Object.fromEntries(horizons.map((h, j) => [String(h), b.known[j] ? +(b.up[j] / b.known[j]).toFixed(6) : null])) }];
+    }),
+  );
 }
 
 /** Why a build has no image at all, in the user's words. */

@@ -8,7 +8,10 @@ export interface NativeAttribute {
   value: number | boolean | string | number[] | string[];
 }
 
-/** Keys stored as JSON text in HDF5 attributes (objects there have no other portable form). */
+/**
+ * Keys stored as JSON text in HDF5 attributes even when their value is a string or a list (objects
+ * have no other portable form); files also list their JSON attributes in `json_attributes`.
+ */
 const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows', 'symbol_table', 'skipped_symbols']);
 
 export interface CoreMetadata {
@@ -53,18 +56,25 @@ function attribute(name: string, value: unknown): NativeAttribute {
   return { name, kind: 'string', value: JSON.stringify(value ?? null) };
 }
 
+/** The HDF5 attribute listing which other attributes hold JSON text (so readers decode exactly those). */
+export const JSON_ATTRIBUTES = 'json_attributes';
+
 export function nativeMetadata(meta: Record<string, unknown>): { attributes: NativeAttribute[]; json: string } {
   const attributes = Object.entries(meta)
-    .filter(([, v]) => v !== undefined)
+    .filter(([k, v]) => v !== undefined && k !== JSON_ATTRIBUTES)
     .map(([k, v]) => attribute(k, v));
+  const encoded = attributes.filter((a) => a.kind === 'string' && typeof meta[a.name] !== 'string').map((a) => a.name);
+  if (encoded.length > 0) attributes.push({ name: JSON_ATTRIBUTES, kind: 'string[]', value: encoded });
   return { attributes, json: JSON.stringify(meta) };
 }
 
 /** Reverses the HDF5 encoding: JSON-text attributes back to objects. */
 export function decodeAttributes(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const listed = Array.isArray(raw[JSON_ATTRIBUTES]) ? new Set(raw[JSON_ATTRIBUTES] as string[]) : JSON_KEYS;
   for (const [k, v] of Object.entries(raw)) {
-    if (JSON_KEYS.has(k) && typeof v === 'string') {
+    if (k === JSON_ATTRIBUTES) continue;
+    if (listed.has(k) && typeof v === 'string') {
       try {
         out[k] = JSON.parse(v);
         continue;
