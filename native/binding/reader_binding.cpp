@@ -8,6 +8,7 @@
 #include "binding/bindings.hpp"
 #include "binding/task.hpp"
 #include "kernels/jpeg_codec.hpp"
+#include "storage/digest.hpp"
 #include "storage/reader.hpp"
 #include "storage/sink.hpp"
 
@@ -106,6 +107,29 @@ Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
   return start_task(env, done, TaskSpec("ohlc-native:read", body));
 }
 
+// digestDataset(path, format, done) -> cancel(): the content digest of an HDF5 or NPZ file,
+// recomputed from what is stored (storage/digest.hpp).
+Napi::Value DigestDataset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* signature = "(path, format, done)";
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) throw_argument(env, "arguments", signature);
+  Napi::Function done = callback_argument(info, 2, signature);
+  const std::string format = info[1].As<Napi::String>().Utf8Value();
+  if (format != "hdf5" && format != "npz") throw_argument(env, "format", "'hdf5' or 'npz'", true);
+  auto body = [path = info[0].As<Napi::String>().Utf8Value(), format](TaskContext&) -> ResultFn {
+    auto d = std::make_shared<storage::ContentDigest>(format == "hdf5" ? storage::digest_hdf5(path) : storage::digest_npz(path));
+    return [d](Napi::Env env) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("contentSha256", d->content);
+      Napi::Object arrays = Napi::Object::New(env);
+      for (const auto& [name, hex] : d->arrays) arrays.Set(name, hex);
+      o.Set("arrays", arrays);
+      return o;
+    };
+  };
+  return start_task(env, done, TaskSpec("ohlc-native:digest", body));
+}
+
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Function done = callback_argument(info, 1, "(bytes, done)");
@@ -132,6 +156,7 @@ Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
 void InitReader(Napi::Env env, Napi::Object exports) {
   exports.Set("readDataset", Napi::Function::New(env, ReadDataset, "readDataset"));
   exports.Set("decodeJpeg", Napi::Function::New(env, DecodeJpeg, "decodeJpeg"));
+  exports.Set("digestDataset", Napi::Function::New(env, DigestDataset, "digestDataset"));
 }
 
 }  // namespace ohlc::binding

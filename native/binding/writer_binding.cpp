@@ -32,6 +32,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
   static void Init(Napi::Env env, Napi::Object exports) {
     Napi::Function cls = DefineClass(env, "NativeDatasetWriter",
                                      {InstanceMethod("append", &NativeWriter::Append),
+                                      InstanceMethod("seal", &NativeWriter::Seal),
                                       InstanceMethod("close", &NativeWriter::Close),
                                       InstanceMethod("abort", &NativeWriter::Abort),
                                       InstanceAccessor("rows", &NativeWriter::Rows, nullptr)});
@@ -211,6 +212,25 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       return nullptr;
     };
     return run(info, done, std::move(task), false);
+  }
+
+  // seal(done) -> cancel(): the last chunks written; done(null, { contentSha256, arrays: {name: hex} }).
+  Napi::Value Seal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Function done = callback_argument(info, 0, "(done)");
+    DatasetWriter* writer = &usable(env);
+    auto body = [writer](TaskContext&) -> ResultFn {
+      auto digest = std::make_shared<storage::ContentDigest>(writer->seal());
+      return [digest](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("contentSha256", digest->content);
+        Napi::Object arrays = Napi::Object::New(env);
+        for (const auto& [name, hex] : digest->arrays) arrays.Set(name, hex);
+        o.Set("arrays", arrays);
+        return o;
+      };
+    };
+    return run(info, done, TaskSpec("ohlc-native:seal", body, {}, TaskThread::kCompute), false);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -68,6 +68,7 @@ DatasetWriter::~DatasetWriter() {
 void DatasetWriter::check_open() const {
   if (state_ == State::kFailed) throw StorageError("the writer failed earlier and can only be aborted");
   if (state_ == State::kClosed) throw StorageError("the writer is closed");
+  if (state_ == State::kSealed) throw StorageError("the writer is sealed: only its metadata can still be written");
 }
 
 void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t count,
@@ -106,6 +107,7 @@ void DatasetWriter::stage_rows(ArrayId a, const uint8_t* data, size_t count,
   const ArraySpec& spec = layout_.arrays[a];
   const size_t row_bytes = spec.row_bytes();
   const uint64_t per_chunk = spec.chunk_rows;
+  digests_[a].update(data, count * row_bytes);
   size_t used = 0;
   // Top up the partial chunk first, then cut whole chunks straight from the input.
   while (used < count) {
@@ -160,7 +162,10 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
     for (size_t first = 0; first < batch.count; first += slice) {
       const size_t n = std::min(slice, batch.count - first);
       encode_images(batch, first, n, encoded_, crcs_, cancel);
-      for (size_t k = 0; k < n; ++k) sink_->write_chunk(kImages, rows_ + first + k, 1, encoded_[k], image_bytes, crcs_[k]);
+      for (size_t k = 0; k < n; ++k) {
+        sink_->write_chunk(kImages, rows_ + first + k, 1, encoded_[k], image_bytes, crcs_[k]);
+        digests_[kImages].update(encoded_[k].data(), encoded_[k].size());
+      }
     }
 
     std::vector<PendingChunk> ready;
@@ -204,7 +209,8 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
   }
 }
 
-void DatasetWriter::close(const DatasetMetadata& metadata) {
+const ContentDigest& DatasetWriter::seal() {
+  if (state_ == State::kSealed) return sealed_;
   check_open();
   try {
     std::vector<PendingChunk> tail;
@@ -217,6 +223,25 @@ void DatasetWriter::close(const DatasetMetadata& metadata) {
       partial_rows_[a] = 0;
     }
     write_chunks(tail);
+  } catch (...) {
+    state_ = State::kFailed;
+    throw;
+  }
+  Sha256 all;
+  for (int a = 0; a < kArrayCount; ++a) {
+    if (!layout_.has(static_cast<ArrayId>(a))) continue;
+    sealed_.arrays.emplace_back(layout_.arrays[a].name, digests_[a].hex());
+    const std::string line = sealed_.arrays.back().first + " " + sealed_.arrays.back().second + "\n";
+    all.update(line.data(), line.size());
+  }
+  sealed_.content = all.hex();
+  state_ = State::kSealed;
+  return sealed_;
+}
+
+void DatasetWriter::close(const DatasetMetadata& metadata) {
+  seal();
+  try {
     sink_->finish(rows_, metadata);
     state_ = State::kClosed;
   } catch (...) {

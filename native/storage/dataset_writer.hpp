@@ -7,9 +7,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/rasterizer.hpp"
+#include "kernels/sha256.hpp"
 #include "storage/layout.hpp"
 #include "storage/sink.hpp"
 
@@ -32,6 +35,15 @@ struct AppendBatch {
   const double* ma = nullptr;       // count * seq_len
 };
 
+// What a file holds, as digests: SHA-256 of each array in index order (images: their encoded
+// chunks as stored; every other array: its raw little-endian rows), and one over all of them
+// (of the lines "<name> <hex>\n" in array order). Encoding is deterministic, so the same input
+// gives the same digest whatever the thread count.
+struct ContentDigest {
+  std::vector<std::pair<std::string, std::string>> arrays;
+  std::string content;
+};
+
 class DatasetWriter {
  public:
   // `rasterizer` draws the candle windows of appends; its images must have the layout's shape.
@@ -42,6 +54,9 @@ class DatasetWriter {
   // Throws StorageError, InvalidWindowError or CancelledError; after a throw the writer is failed
   // and only abort() is allowed.
   void append(const AppendBatch& batch, const std::atomic<bool>* cancel);
+  // Writes the last partial chunks and returns the digests; then only close() or abort().
+  const ContentDigest& seal();
+  // Seals (when not yet) and completes the file with its metadata.
   void close(const DatasetMetadata& metadata);
   void abort() noexcept;
 
@@ -72,7 +87,9 @@ class DatasetWriter {
   // Images of the slice being encoded, for rasterizers that draw whole slices (the GPU).
   std::vector<uint8_t> drawn_;
   uint64_t rows_ = 0;
-  enum class State { kOpen, kFailed, kClosed } state_ = State::kOpen;
+  enum class State { kOpen, kFailed, kSealed, kClosed } state_ = State::kOpen;
+  Sha256 digests_[kArrayCount];
+  ContentDigest sealed_;
   // Rows of each row array waiting for a full chunk.
   std::vector<uint8_t> partial_[kArrayCount];
   uint64_t partial_rows_[kArrayCount] = {};

@@ -7,6 +7,10 @@
 
 namespace ohlc::storage::npy {
 
+// Room an NPZ images member keeps for its .npy header (written last, when N is known): a
+// stored deflate block of this many bytes (plus its 5-byte block header) at the member's start.
+constexpr size_t kImagesHeaderBytes = 192;
+
 // A complete header (magic, version, length, dict, padding) for a C-order array. When
 // `min_total` > 0 the header is padded to at least that many bytes (so it can be rewritten in
 // place later with a larger shape); the total is always a multiple of 64.

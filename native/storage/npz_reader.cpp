@@ -26,8 +26,8 @@ bool elem_type_of(const std::string& descr, ElemType* out) {
   return true;
 }
 
-// Feeds a member's uncompressed bytes to `consume` in order until it returns false or the member
-// ends. Throws on corrupt or truncated data.
+}  // namespace
+
 void stream_member(const File& file, const zip::Entry& e,
                    const std::function<bool(const uint8_t*, size_t)>& consume) {
   const std::string what = file.path() + ": member " + e.name;
@@ -73,6 +73,8 @@ void stream_member(const File& file, const zip::Entry& e,
   }
   inflateEnd(&s);
 }
+
+namespace {
 
 // Collects the .npy header, then the wanted rows, from a member's byte stream.
 struct RowCollector {

@@ -19,7 +19,7 @@ namespace {
 // Picture folders keep their arrays in an NPZ without images (see picture_sink.cpp).
 
 // Room kept for the images' .npy header: enough for any shape of up to three 20-digit numbers.
-constexpr size_t kImagesHeaderBytes = 192;
+using npy::kImagesHeaderBytes;
 
 struct Member {
   std::string name;        // "images.npy"

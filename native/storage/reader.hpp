@@ -3,11 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "storage/fs_util.hpp"
 #include "storage/layout.hpp"
 #include "storage/sink.hpp"
+#include "storage/zip.hpp"
 
 namespace ohlc::storage {
 
@@ -30,5 +33,9 @@ struct DatasetContents {
 DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows);
 // `require_images` false reads a picture folder's arrays.npz, which has no images member.
 DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images = true);
+
+// Feeds a ZIP member's uncompressed bytes to `consume` in order until it returns false or the
+// member ends. Throws on corrupt or truncated data.
+void stream_member(const File& file, const zip::Entry& e, const std::function<bool(const uint8_t*, size_t)>& consume);
 
 }  // namespace ohlc::storage

@@ -136,6 +136,8 @@ export interface NativeWriter {
   readonly rows: number;
   /** Cancelling leaves the writer failed: it must then be aborted. */
   append(batch: NativeWriterBatch, done: NativeDone): NativeCancel;
+  /** Writes the last chunks; done(null, digests). Then only close or abort. */
+  seal(done: NativeDone<{ contentSha256: string; arrays: Record<string, string> }>): NativeCancel;
   close(metadata: NativeWriterMetadata, done: NativeDone): NativeCancel;
   abort(done: NativeDone): NativeCancel;
 }
@@ -165,5 +167,7 @@ export interface NativeAddon {
   parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
   readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, done: NativeDone<NativeReadResult>): NativeCancel;
   decodeJpeg(bytes: Uint8Array, done: NativeDone<NativeJpeg>): NativeCancel;
+  /** The content digest of an HDF5 or NPZ dataset file, recomputed from what it stores. */
+  digestDataset(path: string, format: 'hdf5' | 'npz', done: NativeDone<{ contentSha256: string; arrays: Record<string, string> }>): NativeCancel;
   openWriter(options: NativeWriterOptions, done: NativeDone<NativeWriter>): NativeCancel;
 }

@@ -15,6 +15,7 @@ import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
 import { native } from '../native/load.js';
 import { lendToNative, runNativeTask } from '../native/task.js';
 import { removeQuietly, temporaryPath } from '../util/files.js';
+import { sha256Hex } from '../util/hash.js';
 import {
   checkBoolean,
   checkFixedBuffer,
@@ -92,13 +93,27 @@ export interface DatasetBatch {
   split?: Uint8Array;
 }
 
+/** The digests of one finished file (native/storage/dataset_writer.hpp says what they cover). */
+export interface FileDigest {
+  contentSha256: string;
+  /** SHA-256 of each array, by its name in the file. */
+  arrays: Record<string, string>;
+}
+
 export interface DatasetWriteResult {
   /** Absolute paths of the outputs, in order. */
   files: string[];
   count: number;
   /** Outputs of the dataset this one replaced that it did not overwrite: removed. */
   removed: string[];
+  /** The digest of each file, in order. */
+  digests: FileDigest[];
+  /** One file's content digest; for a batch set, SHA-256 over "<index> <digest>\n" of its files. */
+  contentSha256: string;
 }
+
+/** Extra metadata for the last file, given now or made from its digests (a manifest, say). */
+export type CloseMetadata = Record<string, unknown> | ((last: FileDigest, earlier: FileDigest[]) => Record<string, unknown>);
 
 export interface DatasetWriter {
   readonly format: StorageFormat;
@@ -106,7 +121,7 @@ export interface DatasetWriter {
   readonly count: number;
   append(batch: DatasetBatch, options?: { signal?: AbortSignal }): Promise<void>;
   /** Completes the outputs (metadata may add or replace keys, e.g. final skip counts). */
-  close(metadata?: Record<string, unknown>): Promise<DatasetWriteResult>;
+  close(metadata?: CloseMetadata): Promise<DatasetWriteResult>;
   /** Removes the output in progress; outputs already completed in batch mode stay. */
   abort(): Promise<void>;
 }
@@ -185,6 +200,12 @@ function checkPerImage<T extends Uint8Array | Uint16Array>(name: string, value: 
   }
   if (!(value instanceof Type) || value.length !== count) throw invalidParameterError(`batch.${name}`, `a ${Type.name} of ${count} elements (one per timestamp)`, value);
   return checkFixedBuffer(`batch.${name}`, value);
+}
+
+/** A single file's content digest, or for a set the digest over its files' digests in order. */
+export function setDigest(digests: readonly FileDigest[]): string {
+  if (digests.length === 1) return digests[0].contentSha256;
+  return sha256Hex(digests.map((d, i) => `${i} ${d.contentSha256}\n`).join(''));
 }
 
 /** A native storage failure as an error naming the file it is about. */
@@ -355,10 +376,14 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
     current = await openNative(opts, currentTarget, temporaryPath(currentPath));
     currentCount = 0;
   };
-  const closeCurrent = async (extra: Record<string, unknown>) => {
+  const digests: FileDigest[] = [];
+  const closeCurrent = async (extra: CloseMetadata) => {
     const w = current!;
     current = undefined;
-    await runNativeTask((done) => w.close(fileMetadata(extra), done), { mapError: storageError(currentPath) });
+    const digest = await runNativeTask<FileDigest>((done) => w.seal(done), { mapError: storageError(currentPath) });
+    const more = typeof extra === 'function' ? extra(digest, [...digests]) : extra;
+    await runNativeTask((done) => w.close(fileMetadata(more), done), { mapError: storageError(currentPath) });
+    digests.push(digest);
     if (opts.mode === 'batch') staged.push({ staged: currentTarget, final: currentPath });
     files.push(currentPath);
     fileIndex++;
@@ -424,7 +449,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
       });
     },
     async close(metadata = {}) {
-      if (!isPlainObject(metadata)) throw invalidParameterError('metadata', 'an object', metadata);
+      if (!isPlainObject(metadata) && typeof metadata !== 'function') throw invalidParameterError('metadata', 'an object, or a function of the digests returning one', metadata);
       return serial(async () => {
         checkUsable();
         if (current && (currentCount > 0 || files.length === 0)) await closeCurrent(metadata).catch(failWith);
@@ -443,7 +468,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
             : before.batch.map((o) => o.path);
         for (const path of removed) await removeQuietly(path);
         for (const f of files) await sweepDeadTemporaries(f);
-        return { files: [...files], count: total, removed };
+        return { files: [...files], count: total, removed, digests: [...digests], contentSha256: setDigest(digests) };
       });
     },
     abort() {
