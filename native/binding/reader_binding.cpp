@@ -1,4 +1,4 @@
-// readDataset(path, format, rows, done) and decodeJpeg(bytes, done), each -> cancel(): file reads
+// readDataset(path, format, rows, { images }, done) and decodeJpeg(bytes, done), each -> cancel(): file reads
 // and decoding as tasks; results handed to JS as ArrayBuffers that own the native memory (no copy).
 #include <memory>
 #include <string>
@@ -84,9 +84,10 @@ Napi::Object contents_object(Napi::Env env, storage::DatasetContents& contents) 
 
 Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* signature = "(path, format, rows, done)";
-  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString()) throw_argument(env, "arguments", signature);
-  Napi::Function done = callback_argument(info, 3, signature);
+  const char* signature = "(path, format, rows, options, done)";
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[3].IsObject()) throw_argument(env, "arguments", signature);
+  Napi::Function done = callback_argument(info, 4, signature);
+  const bool images = info[3].As<Napi::Object>().Get("images").ToBoolean().Value();
   const std::string format = info[1].As<Napi::String>().Utf8Value();
   if (format != "hdf5" && format != "npz" && format != "npz-arrays")
     throw_argument(env, "format", "'hdf5', 'npz' or 'npz-arrays'", true);
@@ -99,9 +100,9 @@ Napi::Value ReadDataset(const Napi::CallbackInfo& info) {
     list[i] = static_cast<uint64_t>(v);
   }
   // format: hdf5, npz, or npz-arrays (a picture folder's sidecar)
-  auto body = [path = info[0].As<Napi::String>().Utf8Value(), format, list](TaskContext&) -> ResultFn {
+  auto body = [path = info[0].As<Napi::String>().Utf8Value(), format, list, images](TaskContext&) -> ResultFn {
     auto contents = std::make_shared<storage::DatasetContents>(
-        format == "hdf5" ? storage::read_hdf5(path, list) : storage::read_npz(path, list, format == "npz"));
+        format == "hdf5" ? storage::read_hdf5(path, list, images) : storage::read_npz(path, list, format == "npz", images));
     return [contents](Napi::Env env) -> Napi::Value { return contents_object(env, *contents); };
   };
   return start_task(env, done, TaskSpec("ohlc-native:read", body));

@@ -140,7 +140,7 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
 
 }  // namespace
 
-DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows) {
+DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows, bool images) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StorageError(path + " does not exist");
   h5::Lock lock;
@@ -173,7 +173,7 @@ DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& 
     for (uint64_t r : rows) {
       if (r >= a.shape[0]) throw StorageError(what + " has " + std::to_string(a.shape[0]) + " rows; row " + std::to_string(r) + " asked for");
     }
-    read_rows(dset.get(), what, a, rows);
+    read_rows(dset.get(), what, a, id == kImages && !images ? std::vector<uint64_t>{} : rows);
     out.arrays.push_back(std::move(a));
   }
   hsize_t idx = 0;

@@ -137,7 +137,7 @@ struct RowCollector {
 
 }  // namespace
 
-DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images) {
+DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images, bool images) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StorageError(path + " does not exist");
   File file = File::open_read(path);
@@ -159,10 +159,12 @@ DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& r
     zip::locate_data(file, *e);
     ArrayData a;
     a.name = name;
-    RowCollector c(path + ": " + e->name, rows, a, rows.empty());
+    const bool shape_only = rows.empty() || (id == kImages && !images);
+    static const std::vector<uint64_t> kNoRows;
+    RowCollector c(path + ": " + e->name, shape_only ? kNoRows : rows, a, shape_only);
     stream_member(file, *e, [&c](const uint8_t* p, size_t n) { return c.consume(p, n); });
     if (!c.have_header) throw StorageError(path + ": " + e->name + " is truncated");
-    if (c.next < rows.size() && !rows.empty() && !c.shape_only)
+    if (!c.shape_only && c.next < rows.size())
       throw StorageError(path + ": " + e->name + " is truncated (rows missing)");
     if (a.name == "images") out.rows = a.shape[0];
     out.arrays.push_back(std::move(a));

@@ -29,10 +29,11 @@ struct DatasetContents {
 };
 
 // `rows` must be sorted and unique (the TS layer maps other orders onto them); empty reads the
-// shapes and metadata only. Throws StorageError naming the file on anything unexpected.
-DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows);
+// shapes and metadata only. `images` false leaves the images out (their shape is still read).
+// Throws StorageError naming the file on anything unexpected.
+DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows, bool images = true);
 // `require_images` false reads a picture folder's arrays.npz, which has no images member.
-DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images = true);
+DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& rows, bool require_images = true, bool images = true);
 
 // Feeds a ZIP member's uncompressed bytes to `consume` in order until it returns false or the
 // member ends. Throws on corrupt or truncated data.

@@ -183,7 +183,7 @@ class SeriesLoader {
     this.progress.obtained(ref.name);
     if (this.fetchOnly) {
       this.progress.parsedOne(ref.name);
-      return { source: { name: ref.name, url: archive.url, sha256: archive.sha256, rows: 0, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified }, klines: EMPTY_KLINES, outOfPeriod: 0 };
+      return { source: { name: ref.name, path: ref.path, url: archive.url, sha256: archive.sha256, rows: 0, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified }, klines: EMPTY_KLINES, outOfPeriod: 0 };
     }
     const { content } = archive;
     const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, policyName: this.o.term('onMalformedRow'), signal: this.signal };
@@ -199,7 +199,7 @@ class SeriesLoader {
     const outOfPeriod = this.checkPeriod(klines, archive, period);
     this.progress.parsedOne(ref.name);
     return {
-      source: { name: ref.name, url: archive.url, sha256: archive.sha256, rows: klines.rows, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified },
+      source: { name: ref.name, path: ref.path, url: archive.url, sha256: archive.sha256, rows: klines.rows, synthetic: this.synthetic, cached: archive.cached, verified: archive.verified },
       klines,
       outOfPeriod,
     };

@@ -81,6 +81,8 @@ export interface Gap {
 export interface CandleSource {
   /** Archive file name, e.g. BTCUSDT-1m-2020-01.zip */
   name: string;
+  /** Its path in Binance Vision's tree, and in the cache (data/spot/monthly/klines/...). */
+  path: string;
   /** Where it came from: the mirror URL, or a file: URL for synthetic archives. */
   url: string;
   /** SHA-256 of the archive as read. */

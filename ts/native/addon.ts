@@ -165,7 +165,8 @@ export interface NativeAddon {
   inflateMemberAsync(archive: Uint8Array, member: NativeZipMember, done: NativeDone<Buffer>): NativeCancel;
   /** Inflates and parses the member in one task. */
   parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
-  readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, done: NativeDone<NativeReadResult>): NativeCancel;
+  /** `images: false` reads every array but the images (their shape still comes back). */
+  readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, options: { images: boolean }, done: NativeDone<NativeReadResult>): NativeCancel;
   decodeJpeg(bytes: Uint8Array, done: NativeDone<NativeJpeg>): NativeCancel;
   /** The content digest of an HDF5 or NPZ dataset file, recomputed from what it stores. */
   digestDataset(path: string, format: 'hdf5' | 'npz', done: NativeDone<{ contentSha256: string; arrays: Record<string, string> }>): NativeCancel;

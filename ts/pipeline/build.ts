@@ -18,6 +18,8 @@ import { planSegments, type MonthSpan, type Segment } from './segments.js';
 import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
 import { segmentChunks, type Chunk } from './stream.js';
 import { BuildTargets, targetPaths } from './targets.js';
+import { manifestCore, withOutputs, writeManifest } from './manifest.js';
+import { batchOutputPath, singleOutputPath } from '../storage/formats.js';
 import { labelWindows, type SkipReason } from './windows.js';
 
 export interface PipelineProgress {
@@ -58,6 +60,9 @@ export interface BuildSummary {
   logFile: string | null;
   /** Bytes the outputs take on disk. */
   bytes: number;
+  /** The manifest beside each dataset, and each dataset's content digest. */
+  manifests: string[];
+  contentSha256: string[];
   /** Outputs of an earlier build of this name that this one replaced or removed. */
   replaced: string[];
   /** The dataset's symbols, in symbol_index order. */
@@ -251,13 +256,32 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height });
   const balance = splitBalance(targets, horizons, rule);
-  const { files, removed } = await targets.close((table) => ({
+  const format = config.image.storage.format;
+  const deviceName = describeDevice(device, config.runtime.threads);
+  const cores = new Map<string, ReturnType<typeof manifestCore>>();
+  const coreOf = (path: string, t: { images: number; split: number | null }) => {
+    let core = cores.get(path);
+    if (!core) {
+      const bySplit = rule ? (t.split !== null ? { [SPLIT_NAMES[t.split]]: t.images } : Object.fromEntries(SPLIT_NAMES.map((n, k) => [n, targets.balance[k].images]))) : undefined;
+      const counts = { images: t.images, ...(bySplit ? { by_split: bySplit } : {}), skipped, skipped_rows: rowsSkipped, ...(skippedSymbols.length ? { skipped_symbols: skippedSymbols } : {}) };
+      core = manifestCore({ config, configHash, device: deviceName, sources, counts, output: path });
+      cores.set(path, core);
+    }
+    return core;
+  };
+  const batchFiles = (path: string, n: number) => (config.image.storage.mode === 'batch' ? Array.from({ length: n }, (_, i) => batchOutputPath(path, format, i)) : [singleOutputPath(path, format)]);
+  const closed = await targets.close((t) => ({
     sources: sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
     skipped,
     skipped_rows: rowsSkipped,
-    ...(selection.crossSection ? { symbol_table: table, skipped_symbols: skippedSymbols } : {}),
+    ...(selection.crossSection ? { symbol_table: t.index, skipped_symbols: skippedSymbols } : {}),
     ...(balance ? { split_balance: balance } : {}),
+    manifest: withOutputs(coreOf(t.path, t), t.path, format, batchFiles(t.path, t.digests.length), t.digests),
   }));
+  const files = closed.flatMap((t) => t.files);
+  const removed = closed.flatMap((t) => t.removed);
+  const manifests: string[] = [];
+  for (const t of closed) manifests.push(await writeManifest(withOutputs(coreOf(t.path, t), t.path, format, t.files, t.digests), t.path, format));
   const bytes = (await Promise.all(files.map(pathBytes))).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
   const drawSeconds = (performance.now() - drawStarted) / 1000;
@@ -272,9 +296,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     gaps,
     archives: sources.length,
     synthetic,
-    device: describeDevice(device, config.runtime.threads),
+    device: deviceName,
     logFile: log.file,
     bytes,
+    manifests,
+    contentSha256: closed.map((t) => t.contentSha256),
     replaced: [...new Set([...replace.replaces, ...removed])],
     symbols: selection.symbols,
     skippedSymbols,

@@ -4,7 +4,7 @@
 import type { PipelineConfig } from '../config/schema.js';
 import type { ResolvedDevice } from '../images/device.js';
 import { stemOf } from '../storage/formats.js';
-import { createDatasetWriter, type DatasetWriter } from '../storage/writer.js';
+import { createDatasetWriter, type DatasetWriter, type FileDigest } from '../storage/writer.js';
 import { SPLIT_NAMES } from './splits.js';
 import type { TimedCandles } from './windows.js';
 
@@ -47,6 +47,21 @@ interface Target {
   writer: DatasetWriter;
   count: number;
   index: Map<string, SymbolIndexEntry>;
+}
+
+/** A dataset about to be completed, as its metadata sees it. */
+export interface ClosingTarget {
+  path: string;
+  index: SymbolIndexEntry[];
+  split: number | null;
+  digests: FileDigest[];
+  images: number;
+}
+
+export interface ClosedTarget extends ClosingTarget {
+  files: string[];
+  removed: string[];
+  contentSha256: string;
 }
 
 export interface TargetSettings {
@@ -154,15 +169,17 @@ export class BuildTargets {
     t.count += n;
   }
 
-  async close(metadata: (index: SymbolIndexEntry[], split: number | null) => Record<string, unknown>): Promise<{ files: string[]; removed: string[]; counts: number[] }> {
-    const files: string[] = [];
-    const removed: string[] = [];
+  /**
+   * Completes every dataset: `metadata` says what its last file's metadata adds (its symbol table,
+   * split, and the manifest, made from the digests of its files).
+   */
+  async close(metadata: (target: ClosingTarget) => Record<string, unknown>): Promise<ClosedTarget[]> {
+    const closed: ClosedTarget[] = [];
     for (const [k, t] of this.targets.entries()) {
-      const r = await t.writer.close(metadata([...t.index.values()], this.splitFiles ? k : null));
-      files.push(...r.files);
-      removed.push(...r.removed);
+      const r = await t.writer.close((last, earlier) => metadata({ path: t.path, index: [...t.index.values()], split: this.splitFiles ? k : null, digests: [...earlier, last], images: t.count }));
+      closed.push({ path: t.path, files: r.files, removed: r.removed, digests: r.digests, contentSha256: r.contentSha256, images: t.count, index: [...t.index.values()], split: this.splitFiles ? k : null });
     }
-    return { files, removed, counts: this.targets.map((t) => t.count) };
+    return closed;
   }
 
   async abort(): Promise<void> {

@@ -28,7 +28,7 @@ async function rowDigests(file: OpenedFile): Promise<Record<string, string>> {
   const seen = new Set<string>();
   for (let r = 0; r < file.rows || (r === 0 && file.rows === 0); r += SLICE_ROWS) {
     const rows = Float64Array.from({ length: Math.min(SLICE_ROWS, file.rows - r) }, (_, i) => r + i);
-    const got = await file.read(rows);
+    const got = await file.read(rows, { images: false });
     for (const [name, data] of got.arrays) {
       seen.add(name);
       const bytes = name === 'timestamps' ? BigInt64Array.from(data as Float64Array, (v) => BigInt(v)) : data;

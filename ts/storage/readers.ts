@@ -26,12 +26,12 @@ export interface OpenedFile {
   path: string;
   rows: number;
   metadata: Record<string, unknown>;
-  /** Reads the given rows (sorted, unique); arrays are in that order. */
-  read(rows: Float64Array): Promise<FileRows>;
+  /** Reads the given rows (sorted, unique); arrays are in that order. `images: false` leaves images empty. */
+  read(rows: Float64Array, options?: { images?: boolean }): Promise<FileRows>;
 }
 
-function nativeRead(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array): Promise<NativeReadResult> {
-  return runNativeTask<NativeReadResult>((done) => native().readDataset(path, format, rows, done), {
+function nativeRead(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, images = true): Promise<NativeReadResult> {
+  return runNativeTask<NativeReadResult>((done) => native().readDataset(path, format, rows, { images }, done), {
     lend: [rows],
     mapError: (err) => (err instanceof OhlcError && err.code === ErrorCode.storage ? err : new OhlcError(ErrorCode.storage, err.message, { cause: err })),
   });
@@ -66,7 +66,7 @@ function nativeRows(result: NativeReadResult): FileRows {
 async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays'): Promise<OpenedFile> {
   const head = await nativeRead(path, format, new Float64Array(0));
   const metadata = format === 'hdf5' ? decodeAttributes(head.attributes) : parseJson(head.metadataJson, path);
-  return { path, rows: head.rows, metadata, read: async (rows) => nativeRows(await nativeRead(path, format, rows)) };
+  return { path, rows: head.rows, metadata, read: async (rows, options) => nativeRows(await nativeRead(path, format, rows, options?.images !== false)) };
 }
 
 function parseJson(text: string, path: string): Record<string, unknown> {
@@ -111,9 +111,10 @@ async function openZarr(path: string): Promise<OpenedFile> {
     }
   }
   const images = arrays.get('images')!;
-  const read = async (rows: Float64Array): Promise<FileRows> => {
+  const read = async (rows: Float64Array, options?: { images?: boolean }): Promise<FileRows> => {
     const out: Record<string, ArrayBufferView> = {};
     for (const [name, arr] of arrays) {
+      if (name === 'images' && options?.images === false) continue;
       const rowElems = arr.shape.slice(1).reduce((a, b) => a * b, 1);
       let target: (Uint8Array | Int8Array | Float32Array | Float64Array | BigInt64Array) | undefined;
       let filled = 0;
@@ -127,7 +128,7 @@ async function openZarr(path: string): Promise<OpenedFile> {
       if (!target) target = new Float64Array(0);
       out[name] = target instanceof BigInt64Array ? Float64Array.from(target, (v) => Number(v)) : target;
     }
-    if (rows.length === 0) out.images = images.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
+    if (rows.length === 0 || options?.images === false) out.images = images.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
     const { images: pixels, ...rest } = out;
     return { images: pixels as Uint8Array | Float32Array, arrays: new Map(Object.entries(rest) as Array<[string, RowArray]>) };
   };
@@ -178,8 +179,9 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
     if (h !== height || w !== width) throw new OhlcError(ErrorCode.storage, `${file} is ${w}x${h}, the dataset says ${width}x${height}`);
     return gray;
   };
-  const read = async (rows: Float64Array): Promise<FileRows> => {
+  const read = async (rows: Float64Array, options?: { images?: boolean }): Promise<FileRows> => {
     const rest = await arrays.read(rows);
+    if (options?.images === false) return { ...rest, images: float ? new Float32Array(0) : new Uint8Array(0) };
     const pixels = height * width;
     const images = float ? new Float32Array(rows.length * pixels) : new Uint8Array(rows.length * pixels);
     for (let i = 0; i < rows.length; i++) {
