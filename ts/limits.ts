@@ -17,6 +17,13 @@ export const MAX_HORIZON = 1_000_000;
 export const MAX_BATCH_SIZE = 1 << 20;
 /** Parallel downloads. */
 export const MAX_CONCURRENCY = 32;
+/**
+ * The slowest transfer a download is waited for by default (bytes per second, 64 KiB/s). Each
+ * request must finish within timeoutMs plus its bytes (Content-Length, else the most such a file
+ * can hold) at this rate, so a server sending a byte now and then cannot hold a run for hours;
+ * `minBytesPerSecond` lowers it for slow links.
+ */
+export const MIN_DOWNLOAD_BYTES_PER_SECOND = 64 << 10;
 /** JPEG quality. */
 export const MIN_QUALITY = 1;
 export const MAX_QUALITY = 100;

@@ -204,7 +204,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
   const onAbort = () => inner.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
-  const http = { timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
+  const http = { timeoutMs: o.timeoutMs, minBytesPerSecond: o.minBytesPerSecond, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
   const ctx: ArchiveContext = {
     cache: new ArchiveCache(cacheRoot, o.logger),
     network: network ? { ...network, http } : null,
