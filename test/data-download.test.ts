@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync 
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { downloadCryptoData, type DataProgress, type DownloadOptions } from '../ts/index.js';
+import { fetchWithRetries } from '../ts/data/http.js';
+import { Limiter } from '../ts/data/limit.js';
 import { BinanceServer } from './helpers/binance-server.js';
 import { assertCacheClean, cacheListing } from './helpers/cache-check.js';
 import { RecordingLogger, tempDir } from './helpers/data-env.js';
@@ -331,6 +333,20 @@ describe('downloadCryptoData: faults', () => {
     const slow = await download({ timeoutMs: 100, retries: 0, minBytesPerSecond: 50 });
     assertCandles(slow, jan.get(JAN)!);
     assert.equal(server.requestCount((p) => p === path), 1);
+  });
+
+  // checkBaseUrl refuses such URLs; this is the layer below, for any URL that reaches a request.
+  it('never logs or reports the user name and password of a URL', async () => {
+    const url = server.baseUrl.replace('http://', 'http://user:s3cretpw@') + JAN_PATH;
+    const http = { timeoutMs: 500, minBytesPerSecond: 65536, retries: 2, retryDelayMs: 1, logger, signal: new AbortController().signal, limiter: new Limiter(1) };
+    await assert.rejects(fetchWithRetries(url, 1 << 20, http), (err: Error & { code?: string; url?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_NETWORK');
+      assert.doesNotMatch(`${err.message} ${err.url} ${err.stack}`, /s3cretpw/);
+      assert.match(err.message, /Could not download http:\/\/\*\*\*@127\.0\.0\.1:\d+\/data\/spot/);
+      return true;
+    });
+    assert.ok(logger.entries.length > 0);
+    assert.doesNotMatch(JSON.stringify(logger.entries), /s3cretpw/);
   });
 
   it('treats a missing .CHECKSUM as a failed verification', async () => {

@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { abortError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
+import { redactUrl } from '../util/url.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
@@ -49,12 +50,13 @@ interface UnitResult {
 }
 
 export function notFoundError(url: string): OhlcError {
+  const shown = redactUrl(url);
   const err = new OhlcError(
     ErrorCode.notFound,
-    `${url} does not exist (HTTP 404). Check the symbol, interval, market and dates (there are no archives before a symbol ` +
+    `${shown} does not exist (HTTP 404). Check the symbol, interval, market and dates (there are no archives before a symbol ` +
       'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
   );
-  (err as OhlcError & { url: string }).url = url;
+  (err as OhlcError & { url: string }).url = shown;
   return err;
 }
 

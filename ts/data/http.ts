@@ -1,9 +1,10 @@
 // HTTP for archives, on Node's global fetch: a timeout on silence (connecting, waiting for headers,
 // or between body chunks), a total deadline scaled by the size, bounded retries with exponential
 // backoff on connection errors, timeouts, truncated bodies and 5xx (never on 404), a size cap,
-// and prompt abort.
+// and prompt abort. URLs are shown (messages, logs) with their userinfo redacted.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError, OhlcError, throwIfAborted, ErrorCode } from '../errors.js';
+import { redactUrl } from '../util/url.js';
 import type { Limiter } from './limit.js';
 import type { DataLogger } from './types.js';
 
@@ -88,6 +89,7 @@ class AttemptClock {
 }
 
 async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promise<Fetched> {
+  const shown = redactUrl(url);
   const controller = new AbortController();
   const clock = new AttemptClock(controller, s);
   const onAbort = () => controller.abort(s.signal.reason);
@@ -103,13 +105,13 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
     if (!res.ok) {
       await discard(res);
       if (res.status >= 500 || res.status === 408 || res.status === 429) throw new TransientError(`HTTP ${res.status}`);
-      throw new OhlcError(ErrorCode.http, `${url} answered HTTP ${res.status} ${res.statusText}. Check baseUrl, or point it at a mirror of data.binance.vision.`);
+      throw new OhlcError(ErrorCode.http, `${shown} answered HTTP ${res.status} ${res.statusText}. Check baseUrl, or point it at a mirror of data.binance.vision.`);
     }
     const encoding = res.headers.get('content-encoding');
     const declared = encoding && encoding !== 'identity' ? NaN : Number(res.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
       await discard(res);
-      throw new OhlcError(ErrorCode.tooLarge, `${url} is ${declared} bytes, more than the ${maxBytes} bytes such a file can hold; refusing it`);
+      throw new OhlcError(ErrorCode.tooLarge, `${shown} is ${declared} bytes, more than the ${maxBytes} bytes such a file can hold; refusing it`);
     }
     if (Number.isFinite(declared)) clock.expect(declared);
     const chunks: Uint8Array[] = [];
@@ -119,7 +121,7 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
         clock.received += chunk.byteLength;
         if (clock.received > maxBytes) {
           controller.abort();
-          throw new OhlcError(ErrorCode.tooLarge, `${url} sent more than the ${maxBytes} bytes such a file can hold; refusing it`);
+          throw new OhlcError(ErrorCode.tooLarge, `${shown} sent more than the ${maxBytes} bytes such a file can hold; refusing it`);
         }
         chunks.push(chunk);
       }
@@ -130,8 +132,9 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
     if (s.signal.aborted) throw abortError(s.signal);
     if (clock.expired) throw new TransientError(clock.expired);
     if (err instanceof OhlcError || err instanceof TransientError) throw err;
-    // fetch reports refused or dropped connections and cut bodies as TypeErrors with a cause.
-    throw new TransientError(describeNetworkError(err));
+    // fetch reports refused or dropped connections and cut bodies as TypeErrors with a cause; a
+    // request it cannot build names the URL.
+    throw new TransientError(redactUrl(describeNetworkError(err)));
   } finally {
     clock.stop();
     s.signal.removeEventListener('abort', onAbort);
@@ -140,9 +143,11 @@ async function fetchOnce(url: string, maxBytes: number, s: HttpSettings): Promis
 
 /**
  * GETs `url` into memory: { status: 'ok', body }, or { status: 'not-found' } on 404 (callers
- * decide what a missing file means). Other failures end in an OhlcError naming the URL.
+ * decide what a missing file means). Other failures end in an OhlcError naming the URL (as shown:
+ * userinfo redacted).
  */
 export async function fetchWithRetries(url: string, maxBytes: number, s: HttpSettings): Promise<Fetched> {
+  const shown = redactUrl(url);
   for (let attempt = 0; ; attempt++) {
     throwIfAborted(s.signal);
     try {
@@ -152,16 +157,16 @@ export async function fetchWithRetries(url: string, maxBytes: number, s: HttpSet
       if (attempt >= s.retries) {
         const e = new OhlcError(
           ErrorCode.network,
-          `Could not download ${url}: ${err.message} (${attempt + 1} attempt${attempt ? 's' : ''}). ` +
+          `Could not download ${shown}: ${err.message} (${attempt + 1} attempt${attempt ? 's' : ''}). ` +
             'Check the network connection; archives already in cacheDir need no network, so a re-run reuses them; ' +
             'or point baseUrl at a reachable mirror of data.binance.vision.',
         );
-        (e as OhlcError & { url: string }).url = url;
+        (e as OhlcError & { url: string }).url = shown;
         throw e;
       }
       // Jitter keeps concurrent retries from hitting the server in lockstep.
       const delayMs = Math.round(s.retryDelayMs * 2 ** attempt * (1 + Math.random() * 0.25));
-      s.logger.warn('request failed, retrying', { url, reason: err.message, retry: attempt + 1, retries: s.retries, delayMs });
+      s.logger.warn('request failed, retrying', { url: shown, reason: err.message, retry: attempt + 1, retries: s.retries, delayMs });
       try {
         await sleep(delayMs, undefined, { signal: s.signal });
       } catch {

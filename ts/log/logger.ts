@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { redactUrl, redactUrls } from '../util/url.js';
 
 const require = createRequire(import.meta.url);
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -73,8 +74,9 @@ export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
     : plainConsole(fd);
   if (consoleLevel !== 'silent') streams.push({ level: consoleLevel as pino.Level, stream: consoleStream });
   const logger = pino({ level: 'debug', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
+  // Every line reaches a file and the console: no URL in it keeps its userinfo (a password).
   const call = (level: 'info' | 'warn' | 'error' | 'debug') => (message: string, fields?: Record<string, unknown>) =>
-    fields ? logger[level](fields, message) : logger[level](message);
+    fields ? logger[level](redactUrls(fields) as Record<string, unknown>, redactUrl(message)) : logger[level](redactUrl(message));
   return {
     pino: logger,
     file,
