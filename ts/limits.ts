@@ -30,6 +30,13 @@ export const MAX_QUALITY = 100;
 /** Deflate levels (libdeflate); 'fast' and 'none' are the other compression choices. */
 export const MIN_DEFLATE_LEVEL = 1;
 export const MAX_DEFLATE_LEVEL = 12;
+/**
+ * The most bytes one stored byte of a deflate (zlib, gzip) stream can inflate to (a 258-byte
+ * match costs at least 2 bits; RFC 1951). Readers bound what a compressed chunk or member can
+ * really hold by it before allocating what its header declares (mirrored by
+ * native/storage/reader.hpp).
+ */
+export const MAX_DEFLATE_EXPANSION = 1032;
 /** The largest integer a double holds exactly (timestamps, offsets, counts crossing the boundary). */
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
