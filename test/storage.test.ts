@@ -12,6 +12,7 @@ import { createDatasetWriter, loadImagesFromStorage, rasterize, type StorageForm
 import { runCli } from './helpers/cli.js';
 import { editJson, loadInChild, patchZipUncompressedSize, rewriteNpzMember, withNpyShape } from './helpers/damage.js';
 import { findPython, hasCommand, runPython } from './helpers/python.js';
+import { makeFifo, makeSocket, releaseFifo } from './helpers/special-files.js';
 import { randomWalk, rng, type Columns } from './helpers/random.js';
 
 const SEQ = 20;
@@ -614,6 +615,86 @@ print(json.dumps({}))
       assert.ok(r.stderr.includes(file), r.stderr);
       assert.ok(Date.now() - started < 5000, `${file}: took ${Date.now() - started} ms`);
     }
+  });
+});
+
+// Opening a FIFO blocks until something writes to it; a socket or a device never ends. Each test
+// has a timeout and every FIFO is released after, so code that opens one fails instead of hanging.
+describe('storage: only regular files, and folders where one is expected, are opened', () => {
+  const f = fixture(6, 9);
+  let zarrDir: string;
+  let pngDir: string;
+  const fifos: string[] = [];
+  const fifo = (path: string) => {
+    rmSync(path, { recursive: true, force: true });
+    fifos.push(makeFifo(path));
+    return path;
+  };
+  before(async () => {
+    zarrDir = (await writeAll(join(dir, 'special-src'), 'zarr', f)).files[0];
+    pngDir = (await writeAll(join(dir, 'special-src'), 'png', f)).files[0];
+  });
+  after(() => fifos.forEach(releaseFifo));
+
+  /** Fails with ERR_OHLC_STORAGE within a second, naming `file` and what it is. */
+  async function refusesPromptly(load: Promise<unknown>, file: string, message: RegExp): Promise<void> {
+    const started = Date.now();
+    await assert.rejects(load, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_STORAGE', err.message);
+      assert.ok(err.message.includes(file), `names ${file}: ${err.message}`);
+      assert.match(err.message, message);
+      return true;
+    });
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  }
+
+  it('a FIFO, a socket or a device given as an HDF5 or NPZ file', { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const h5 = fifo(join(dir, 'pipe.h5'));
+    await refusesPromptly(loadImagesFromStorage(h5), h5, /^Dataset file \S+ is a FIFO \(named pipe\), not a regular file$/);
+    const npz = fifo(join(dir, 'pipe.npz'));
+    await refusesPromptly(loadImagesFromStorage(npz), npz, /is a FIFO \(named pipe\), not a regular file/);
+    await refusesPromptly(loadImagesFromStorage('/dev/null', 'hdf5'), '/dev/null', /is a character device, not a regular file/);
+    const sock = join(dir, 'sock.npz');
+    const server = await makeSocket(sock);
+    try {
+      await refusesPromptly(loadImagesFromStorage(sock), sock, /is a socket, not a regular file/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a FIFO where a Zarr store, its metadata or a chunk should be', { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const store = fifo(join(dir, 'pipe.zarr'));
+    await refusesPromptly(loadImagesFromStorage(store), store, /Zarr store \S+ is a FIFO \(named pipe\), not a directory/);
+    for (const member of ['.zattrs', join('images', '.zarray'), join('sequences', '.zattrs'), join('images', '2.0.0')]) {
+      const copy = join(dir, `special-${member.replace(/\W+/g, '-')}.zarr`);
+      cpSync(zarrDir, copy, { recursive: true });
+      const file = fifo(join(copy, member));
+      await refusesPromptly(loadImagesFromStorage(copy, { indices: [2] }), file, /is a FIFO \(named pipe\), not a regular file/);
+    }
+  });
+
+  it("a FIFO where a picture folder's metadata.json, arrays.npz or a picture should be", { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    for (const member of ['metadata.json', 'arrays.npz', '000000003.png']) {
+      const copy = join(dir, `special-${member.replace(/\W+/g, '-')}`);
+      cpSync(pngDir, copy, { recursive: true });
+      const file = fifo(join(copy, member));
+      await refusesPromptly(loadImagesFromStorage(copy, 'png', { indices: [3] }), file, /is a FIFO \(named pipe\), not a regular file/);
+    }
+  });
+
+  it('the CLI inspect of a FIFO exits 1 at once, naming it', { timeout: 20_000 }, (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const h5 = fifo(join(dir, 'cli-pipe.h5'));
+    const started = Date.now();
+    const r = runCli(['inspect', h5], dir, {}, 10_000);
+    assert.equal(r.signal, null, 'not killed');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /cli-pipe\.h5 is a FIFO \(named pipe\), not a regular file/);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 });
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "storage/fs_util.hpp"
 #include "storage/hdf5_util.hpp"
 #include "storage/reader.hpp"
 
@@ -141,6 +142,7 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
 DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StorageError(path + " does not exist");
+  require_regular_file(path);  // before libhdf5 opens it: a FIFO would block that open forever
   const uint64_t file_bytes = std::filesystem::file_size(path, ec);
   if (ec) throw StorageError(path + " cannot be read (" + ec.message() + ")");
   h5::Lock lock;

@@ -10,9 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI to its end; one still running after `timeoutMs` is killed (status null, signal set). */
+export function runCli(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 120_000): CliResult & { signal: NodeJS.Signals | null } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20, timeout: timeoutMs });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function runCliAsync(args: string[], cwd: string): Promise<CliResult> {

@@ -10,6 +10,7 @@ import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
 import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
 import { runNativeTask } from '../native/task.js';
+import { checkDirectory, checkRegularFile } from '../util/files.js';
 import { checkDataset, metadataDims, type DeclaredArray } from './contract.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { decodeAttributes } from './metadata.js';
@@ -66,6 +67,20 @@ function nativeRows(result: NativeReadResult): FileRows {
   };
 }
 
+/**
+ * Refuses what is not a regular file (or a directory) before anything opens it: a FIFO would
+ * block the read forever. A missing one, or one stat cannot see, is a storage error too.
+ */
+async function checkOpenable(path: string, what: string, kind: 'file' | 'directory' = 'file'): Promise<void> {
+  try {
+    await (kind === 'file' ? checkRegularFile : checkDirectory)(path, what, ErrorCode.storage);
+  } catch (err) {
+    if (err instanceof OhlcError) throw err;
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new OhlcError(ErrorCode.storage, missing ? `${path} does not exist` : `${path} cannot be read (${(err as Error).message})`, { cause: err });
+  }
+}
+
 /** numpy's names for the addon's element types, as the contract speaks of them. */
 const NATIVE_TYPE_NAME = { u8: 'uint8', i8: 'int8', i64: 'int64', f32: 'float32', f64: 'float64' } as const;
 
@@ -74,6 +89,7 @@ const NATIVE_TYPE_NAME = { u8: 'uint8', i8: 'int8', i64: 'int64', f32: 'float32'
  * `contractMetadata` (default: the file's own).
  */
 async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', contractMetadata?: Record<string, unknown>): Promise<OpenedFile> {
+  await checkOpenable(path, 'Dataset file');
   const head = await nativeRead(path, format, new Float64Array(0));
   const metadata = format === 'hdf5' ? decodeAttributes(head.attributes) : parseJson(head.metadataJson, path);
   const declared = head.arrays.map((a) => ({ name: a.name, type: NATIVE_TYPE_NAME[a.type], shape: a.shape }));
@@ -112,6 +128,7 @@ const ZARR_ARRAYS = ['images', 'sequences', 'timestamps', 'labels', 'returns'] a
 
 async function openZarr(path: string): Promise<OpenedFile> {
   // Loaded on first use: most runs never read Zarr, and the CLI starts faster without it.
+  await checkOpenable(path, 'Zarr store', 'directory');
   const zarr: typeof Zarrita = await import('zarrita');
   const { default: FileSystemStore } = await import('@zarrita/storage/fs');
   const root = zarr.root(new CheckedZarrStore(new FileSystemStore(path), path));
@@ -166,8 +183,10 @@ async function openZarr(path: string): Promise<OpenedFile> {
 }
 
 async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<OpenedFile> {
+  await checkOpenable(path, 'Picture folder', 'directory');
   let metadata: Record<string, unknown>;
   try {
+    await checkRegularFile(join(path, 'metadata.json'), 'Picture folder metadata', ErrorCode.storage);
     metadata = parseJson(await readFile(join(path, 'metadata.json'), 'utf8'), path);
   } catch (err) {
     if (err instanceof OhlcError) throw err;
@@ -179,6 +198,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
   const float = metadata.dtype === 'float32';
   const ext = PICTURE_EXTENSION[format];
   const decode = async (file: string): Promise<Uint8Array> => {
+    await checkOpenable(file, 'Picture');
     const bytes = await readFile(file).catch((err) => {
       throw new OhlcError(ErrorCode.storage, `${file} cannot be read (${(err as Error).message})`, { cause: err });
     });

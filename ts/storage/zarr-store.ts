@@ -1,5 +1,5 @@
 // The store the Zarr reader hands zarrita: a store directory's files, each checked before zarrita
-// trusts it. zarrita sizes a chunk's buffer from the .zarray alone, so an edited .zarray could
+// trusts it (and each a regular file: a FIFO would block the read forever). zarrita sizes a chunk's buffer from the .zarray alone, so an edited .zarray could
 // make it allocate far more than the files hold; here an array's chunks must be positive sizes,
 // its compressor one whose expansion is bounded (zlib, gzip or none), and every chunk file large
 // enough to decode to the chunk it claims to be.
@@ -8,6 +8,7 @@ import type { AbsolutePath, AsyncReadable, GetOptions } from '@zarrita/storage';
 import type FileSystemStore from '@zarrita/storage/fs';
 import { OhlcError, ErrorCode } from '../errors.js';
 import { MAX_DEFLATE_EXPANSION } from '../limits.js';
+import { checkRegularFile } from '../util/files.js';
 
 /** Bytes one stored byte can decode to, by compressor. */
 const EXPANSION: Record<string, number> = { zlib: MAX_DEFLATE_EXPANSION, gzip: MAX_DEFLATE_EXPANSION, none: 1 };
@@ -45,6 +46,14 @@ export class CheckedZarrStore implements AsyncReadable {
   ) {}
 
   async get(key: AbsolutePath, options?: GetOptions): Promise<Uint8Array | undefined> {
+    try {
+      await checkRegularFile(join(this.path, key), 'Zarr store file', ErrorCode.storage);
+    } catch (err) {
+      // Absent is zarrita's to judge: a missing array, or a chunk never written (its fill value).
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
     const bytes = await this.files.get(key, options);
     // Keys are /<array>/<file>; the root's own .zgroup and .zattrs need no check.
     const parts = key.split('/');
