@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { downloadCryptoData, writeSampleArchives, type DownloadOptions } from '../ts/index.js';
 import { BinanceServer } from './helpers/binance-server.js';
 import { cacheListing } from './helpers/cache-check.js';
-import { tempDir } from './helpers/data-env.js';
+import { RecordingLogger, tempDir } from './helpers/data-env.js';
+import type { ArgumentError } from '../ts/errors.js';
 
 let server: BinanceServer;
 let cache: { dir: string; remove: () => void };
@@ -64,6 +65,9 @@ const cases: Array<[string, Record<string, unknown>, Kind, string]> = [
   ['concurrency a string', { concurrency: '4' }, TypeError, 'concurrency'],
   ['timeoutMs 0', { timeoutMs: 0 }, RangeError, 'timeoutMs'],
   ['timeoutMs NaN', { timeoutMs: NaN }, RangeError, 'timeoutMs'],
+  ['minBytesPerSecond 0', { minBytesPerSecond: 0 }, RangeError, 'minBytesPerSecond'],
+  ['minBytesPerSecond 0.5', { minBytesPerSecond: 0.5 }, RangeError, 'minBytesPerSecond'],
+  ['minBytesPerSecond a string', { minBytesPerSecond: '64k' }, TypeError, 'minBytesPerSecond'],
   ['retries -1', { retries: -1 }, RangeError, 'retries'],
   ['retries 11', { retries: 11 }, RangeError, 'retries'],
   ['retryDelayMs -1', { retryDelayMs: -1 }, RangeError, 'retryDelayMs'],
@@ -118,6 +122,24 @@ describe('downloadCryptoData: argument checks', () => {
     for (const baseUrl of ['file:///etc/', 'ftp://example.com/', 'javascript:alert(1)', 'data:text/plain,x', 'not a url', '//example.com/', 'http://example.com/?q=1', 'https://example.com/#x', '']) {
       await rejectsWith({ ...valid(), baseUrl }, RangeError, 'baseUrl');
     }
+  });
+
+  // fetch cannot build a request from such a URL anyway; echoing it would put the password in logs.
+  it('refuses credentials in a base URL, saying why, without repeating them anywhere', async () => {
+    const logger = new RecordingLogger();
+    const host = new URL(server.baseUrl).host;
+    const urls = [`http://user:s3cretpw@${host}/`, `http://user:s3cretpw@x@${host}/`, 'https://s3cretpw@data.binance.vision/', `http://user:s3cretpw@${host}/?q=1`, 'http://user:s3cretpw@bad host/'];
+    for (const baseUrl of urls) {
+      await assert.rejects(downloadCryptoData({ ...valid(), baseUrl, logger }), (err: ArgumentError) => {
+        assert.ok(err instanceof RangeError, err.message);
+        assert.equal(err.param, 'baseUrl');
+        assert.doesNotMatch(`${err.message} ${err.received} ${err.expected} ${err.stack}`, /s3cretpw/);
+        assert.match(err.received, /^"https?:\/\/\*\*\*@/);
+        return true;
+      });
+    }
+    await assert.rejects(downloadCryptoData({ ...valid(), baseUrl: urls[0] }), /without a user name or password \(credentials in a URL end up in logs and error messages; use a mirror that needs none\)/);
+    assert.deepEqual(logger.entries, []);
   });
 
   it('applies the same checks to writeSampleArchives, which takes no network options', async () => {

@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync 
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { downloadCryptoData, type DataProgress, type DownloadOptions } from '../ts/index.js';
+import { fetchWithRetries } from '../ts/data/http.js';
+import { Limiter } from '../ts/data/limit.js';
 import { BinanceServer } from './helpers/binance-server.js';
 import { assertCacheClean, cacheListing } from './helpers/cache-check.js';
 import { RecordingLogger, tempDir } from './helpers/data-env.js';
@@ -294,6 +296,57 @@ describe('downloadCryptoData: faults', () => {
       return true;
     });
     assert.ok(Date.now() - started < 3000);
+  });
+
+  // The silence timeout restarts on every byte: only the total deadline (timeoutMs plus the
+  // archive's bytes at minBytesPerSecond) ends a link that sends a byte now and then.
+  it('ends a download that drips bytes past its deadline, naming the deadline and the bytes received', { timeout: 10_000 }, async () => {
+    await serve1h([JAN], []);
+    server.fault(JAN_PATH, { kind: 'drip', intervalMs: 700 }, 100);
+    const size = server.stored(JAN_PATH)!.length;
+    const deadline = 1500 + Math.ceil((size * 1000) / (64 << 10));
+    const started = Date.now();
+    await assert.rejects(download({ timeoutMs: 1500, retries: 0 }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_NETWORK');
+      assert.match(err.message, new RegExp(`BTCUSDT-1h-2024-01\\.zip: not complete within its ${deadline} ms deadline \\(timeoutMs 1500 \\+ ${size} bytes at 65536 bytes/s\\); [1-9] of ${size} bytes received \\(1 attempt\\)`));
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took >= deadline - 50 && took < deadline + 1500, `ended after ${took} ms, deadline ${deadline} ms`);
+  });
+
+  it('retries a download that dripped past its deadline, and a lower minBytesPerSecond lets a slow link finish', { timeout: 10_000 }, async () => {
+    const jan = await serve1h([JAN], []);
+    server.fault(JAN_PATH, { kind: 'drip', intervalMs: 100 }, 1);
+    const got = await download({ timeoutMs: 300 });
+    assertCandles(got, jan.get(JAN)!);
+    assert.equal(server.requestCount((p) => p === JAN_PATH), 2);
+    assert.ok(logger.entries.some((e) => e.level === 'warn' && /retrying/.test(e.message) && /deadline/.test(String(e.fields?.reason))));
+
+    // A small file on a slow link: the ~90 bytes of a .CHECKSUM at 1 byte / 10 ms take ~0.9 s,
+    // far past the default deadline (100 ms + 90 bytes at 64 KiB/s), well within 50 bytes/s.
+    const path = `${JAN_PATH}.CHECKSUM`;
+    cache.remove();
+    cache = tempDir();
+    server.resetCounts();
+    server.fault(path, { kind: 'drip', intervalMs: 10 }, 1);
+    const slow = await download({ timeoutMs: 100, retries: 0, minBytesPerSecond: 50 });
+    assertCandles(slow, jan.get(JAN)!);
+    assert.equal(server.requestCount((p) => p === path), 1);
+  });
+
+  // checkBaseUrl refuses such URLs; this is the layer below, for any URL that reaches a request.
+  it('never logs or reports the user name and password of a URL', async () => {
+    const url = server.baseUrl.replace('http://', 'http://user:s3cretpw@') + JAN_PATH;
+    const http = { timeoutMs: 500, minBytesPerSecond: 65536, retries: 2, retryDelayMs: 1, logger, signal: new AbortController().signal, limiter: new Limiter(1) };
+    await assert.rejects(fetchWithRetries(url, 1 << 20, http), (err: Error & { code?: string; url?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_NETWORK');
+      assert.doesNotMatch(`${err.message} ${err.url} ${err.stack}`, /s3cretpw/);
+      assert.match(err.message, /Could not download http:\/\/\*\*\*@127\.0\.0\.1:\d+\/data\/spot/);
+      return true;
+    });
+    assert.ok(logger.entries.length > 0);
+    assert.doesNotMatch(JSON.stringify(logger.entries), /s3cretpw/);
   });
 
   it('treats a missing .CHECKSUM as a failed verification', async () => {

@@ -54,7 +54,7 @@ describe('the output path', () => {
     assert.equal(r.status, 0, r.stderr);
     const [out] = JSON.parse(r.stdout).outputs as string[];
     assert.match(out, /BTCUSDT_1h_2024-01_2024-01_L20_H32_synthetic_png$/);
-    assert.deepEqual(readdirSync(cwd).filter((n) => !n.endsWith('_png')).sort(), before);
+    assert.deepEqual(readdirSync(cwd).filter((n) => !n.startsWith('BTCUSDT_1h_2024-01_2024-01_L20_H32_synthetic_png')).sort(), before);
     assert.ok(existsSync(join(cwd, 'config.yaml')));
   });
 

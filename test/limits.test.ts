@@ -29,11 +29,11 @@ function cppValue(expr: string): number {
 }
 
 describe('limits stated once', () => {
-  it('native/binding/limits.hpp mirrors every numeric limit it names, with the same value', () => {
-    const header = read('native/binding/limits.hpp');
-    const lines = [...header.matchAll(/constexpr int64_t (\w+) = ([^;]+);\s*\/\/ (\w+)/g)];
-    assert.ok(lines.length >= 10, 'the header lists its limits');
-    for (const [, cppName, expr, tsName] of lines) {
+  it('native/binding/limits.hpp (and the readers\' native/storage/reader.hpp) mirror every numeric limit they name, with the same value', () => {
+    const mirrored = (path: string) => [...read(path).matchAll(/constexpr int64_t (\w+) = ([^;]+);\s*\/\/ (\w+)/g)];
+    assert.ok(mirrored('native/binding/limits.hpp').length >= 10, 'the header lists its limits');
+    assert.ok(mirrored('native/storage/reader.hpp').some((m) => m[3] === 'MAX_DEFLATE_EXPANSION'), 'the readers mirror MAX_DEFLATE_EXPANSION');
+    for (const [, cppName, expr, tsName] of [...mirrored('native/binding/limits.hpp'), ...mirrored('native/storage/reader.hpp')]) {
       const value = (limits as Record<string, unknown>)[tsName];
       assert.equal(typeof value, 'number', `${cppName} mirrors ${tsName}, which ts/limits.ts must export`);
       assert.equal(cppValue(expr), value, `${cppName} (${expr}) equals ${tsName} (${String(value)})`);

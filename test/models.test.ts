@@ -12,6 +12,9 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { listModels, loadModel, ModelErrorCode, saveModel, type ModelMetadata } from '../ts/models/index.js';
+import { runCli } from './helpers/cli.js';
+import { hasCommand } from './helpers/python.js';
+import { makeFifo, releaseFifo } from './helpers/special-files.js';
 
 const NAME_RE = /^model_\d{8}_\d{6}_\d{3}(_[1-9]\d*)?$/;
 const PKG = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { name: string; version: string };
@@ -411,6 +414,48 @@ describe('loadModel: corrupt, truncated, missing and tampered files', () => {
     await rejectsWith(loadModel(path), ModelErrorCode.badMetadata, sidecar, 'format "json"');
     writeSidecar(path, good);
     assert.deepEqual((await loadModel(path)).model, Uint8Array.of(1, 2));
+  });
+});
+
+// Opening a FIFO blocks until something writes to it: each test has a timeout, and every FIFO is
+// released after, so code that opens one fails instead of hanging.
+describe('loadModel / listModels: only regular files are read', () => {
+  const fifos: string[] = [];
+  const fifoInstead = (path: string) => {
+    unlinkSync(path);
+    fifos.push(makeFifo(path));
+    return path;
+  };
+  after(() => fifos.forEach(releaseFifo));
+
+  it('a FIFO as the sidecar or the model file fails at once, naming it, and is not listed', { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const dir = tempDir();
+    const sidecar = fifoInstead(sidecarOf(await saveModel({ a: 1 }, dir)));
+    let started = Date.now();
+    await rejectsWith(loadModel(sidecar.replace('_metadata.json', '.json.gz')), ModelErrorCode.notFound, `Metadata sidecar ${sidecar} is a FIFO (named pipe), not a regular file`);
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(await listModels(dir), []);
+    await rejectsWith(loadModel('latest', dir), ModelErrorCode.notFound);
+
+    const dir2 = tempDir();
+    const model = fifoInstead(await saveModel(Uint8Array.of(1, 2, 3), dir2));
+    started = Date.now();
+    await rejectsWith(loadModel(model), ModelErrorCode.notFound, `Model file ${model} is a FIFO (named pipe), not a regular file`);
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(await listModels(dir2), []);
+  });
+
+  it('the CLI models show, on a directory whose sidecar is a FIFO, exits 1 at once', { timeout: 20_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const dir = tempDir();
+    const sidecar = fifoInstead(sidecarOf(await saveModel({ a: 1 }, dir)));
+    const started = Date.now();
+    const r = runCli(['models', 'show', basename(sidecar, '_metadata.json'), '--dir', dir], dir, {}, 10_000);
+    assert.equal(r.signal, null, 'not killed');
+    assert.equal(r.status, 1, r.stderr);
+    assert.ok(r.stderr.includes(`${sidecar} is a FIFO (named pipe), not a regular file`), r.stderr);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 });
 

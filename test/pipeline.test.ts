@@ -272,6 +272,21 @@ describe('build: configuration errors (exit code 2, nothing written)', () => {
     });
   }
 
+  it('refuses credentials in data.base_url, saying why, and shows the password nowhere', async () => {
+    const secret = 's3cretpw';
+    const withCredentials = server.baseUrl.replace('http://', `http://user:${secret}@`);
+    const dir = project('bad-credentials', configYaml().replace(`base_url: ${server.baseUrl}`, `base_url: ${withCredentials}`));
+    server.resetCounts();
+    for (const args of [['build'], ['download'], ['build', '--set', `data.base_url=${withCredentials}`], ['build', '--set', `data.mirror=${withCredentials}`]]) {
+      const r = await runCli(args, dir);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, args.includes(`data.mirror=${withCredentials}`) ? /data\.mirror: unknown key \(value "http:\/\/\*\*\*@127/ : /data\.base_url: expected .*without a user name or password \(credentials in a URL end up in logs/);
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), `${args.join(' ')} printed the password:\n${r.stdout}${r.stderr}`);
+    }
+    assert.deepEqual(readdirSync(dir), ['config'], 'nothing written (no log either)');
+    assert.equal(server.requestCount(), 0);
+  });
+
   it('reports every problem at once, and bad --set values too', async () => {
     const dir = project('bad-many', 'image:\n  seq_len: 0\n  resolution: { height: 1 }\ndata:\n  interval: 2x\n');
     const r = await runCli(['build', '--set', 'runtime.device=tpu'], dir);

@@ -3,13 +3,16 @@
 // and refuses bad arguments and broken files with clear errors.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, loadImagesFromStorage, rasterize, type StorageFormat } from '../ts/index.js';
+import { runCli } from './helpers/cli.js';
+import { editJson, loadInChild, patchZipUncompressedSize, rewriteNpzMember, withNpyShape } from './helpers/damage.js';
 import { findPython, hasCommand, runPython } from './helpers/python.js';
+import { makeFifo, makeSocket, releaseFifo } from './helpers/special-files.js';
 import { randomWalk, rng, type Columns } from './helpers/random.js';
 
 const SEQ = 20;
@@ -506,6 +509,218 @@ describe('storage: broken files fail to load with a clear error', () => {
     await assert.rejects(loadImagesFromStorage(h5, { indices: { start: 5, end: 31 } }), RangeError);
     await assert.rejects(loadImagesFromStorage(h5, { indices: [-1] }), RangeError);
     await assert.rejects(loadImagesFromStorage(h5, 'tiff' as never), /for format but received "tiff"/);
+  });
+});
+
+describe('storage: declared shapes, types and sizes are checked before anything is allocated', () => {
+  const f = fixture(30, 8);
+  let h5: string;
+  let npz: string;
+  let zarrDir: string;
+  before(async () => {
+    h5 = (await writeAll(join(dir, 'declared-src'), 'hdf5', f)).files[0];
+    npz = (await writeAll(join(dir, 'declared-src'), 'npz', f)).files[0];
+    zarrDir = (await writeAll(join(dir, 'declared-src'), 'zarr', f)).files[0];
+  });
+
+  /** Fails with ERR_OHLC_STORAGE, naming `file` and matching `message`. */
+  async function refuses(load: Promise<unknown>, file: string, message: RegExp): Promise<void> {
+    await assert.rejects(load, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_STORAGE', err.message);
+      assert.ok(err.message.includes(file), `names ${file}: ${err.message}`);
+      assert.match(err.message, message);
+      return true;
+    });
+  }
+
+  /** A copy of the Zarr store with `edit` applied to array `name`'s .zarray. */
+  function zarrWith(label: string, name: string, edit: (zarray: Record<string, unknown>) => void): string {
+    const copy = join(dir, `declared-${label}.zarr`);
+    cpSync(zarrDir, copy, { recursive: true });
+    editJson(join(copy, name, '.zarray'), edit);
+    return copy;
+  }
+
+  it('Zarr: shapes that are negative, fractional or disagree with the metadata or each other', async () => {
+    const cases: Array<[string, string, (z: Record<string, unknown>) => void, RegExp]> = [
+      ['negative', 'images', (z) => (z.shape = [-5, H, 4 * SEQ]), /array 'images' has shape \[-5, 48, 80\]: sizes must be whole numbers/],
+      ['fractional', 'images', (z) => (z.shape = [2.5, H, 4 * SEQ]), /array 'images' has shape \[2\.5, 48, 80\]: sizes must be whole numbers/],
+      ['wide', 'images', (z) => (z.shape = [30, H, 4 * SEQ + 1]), /array 'images' has shape \[30, 48, 81\], expected \[N, 48, 80\]/],
+      ['flat', 'images', (z) => ((z.shape = [30, H * 4 * SEQ]), (z.chunks = [1, H * 4 * SEQ])), /array 'images' has shape \[30, 3840\], expected \[N, 48, 80\]/],
+      ['short', 'sequences', (z) => (z.shape = [29, SEQ, 4]), /array 'sequences' has 29 rows, but 'images' has 30/],
+      ['labels', 'labels', (z) => (z.shape = [30, 3]), /array 'labels' has shape \[30, 3\], expected \[N, 2\]/],
+      ['dtype', 'images', (z) => (z.dtype = '<i4'), /array 'images' holds int32, expected uint8/],
+      ['ts-dtype', 'timestamps', (z) => (z.dtype = '<f8'), /array 'timestamps' holds float64, expected int64/],
+      ['chunks', 'images', (z) => (z.chunks = [0, H, 4 * SEQ]), /array 'images' has chunks \[0, 48, 80\]: .*positive whole numbers/],
+      ['chunk-rank', 'images', (z) => (z.chunks = [1, H]), /array 'images' has chunks \[1, 48\]: .*one per dimension/],
+      ['codec', 'images', (z) => (z.compressor = { id: 'lzma' }), /array 'images' is compressed with "lzma"; .*zlib, gzip or none/],
+    ];
+    for (const [label, name, edit, message] of cases) {
+      const copy = zarrWith(label, name, edit);
+      await refuses(loadImagesFromStorage(copy, { indices: [] }), copy, message);
+    }
+  });
+
+  it('Zarr: a chunk file too small for what it would decode to, and a broken chunk, name the file', async () => {
+    // The chunks are zlib-compressed; with no compressor each file would have to hold all 3840 bytes.
+    const stored = zarrWith('stored', 'images', (z) => (z.compressor = null));
+    await refuses(loadImagesFromStorage(stored, { indices: [2] }), join(stored, 'images', '2.0.0'), /holds \d+ bytes, too few for a chunk of 3840 bytes \(compressor none\)/);
+    const broken = zarrWith('broken', 'images', () => {});
+    writeFileSync(join(broken, 'images', '3.0.0'), 'not zlib at all');
+    await refuses(loadImagesFromStorage(broken, { indices: [3] }), broken, /array 'images': /);
+  });
+
+  it('Zarr: metadata without a usable height', async () => {
+    const copy = join(dir, 'declared-meta.zarr');
+    cpSync(zarrDir, copy, { recursive: true });
+    editJson(join(copy, '.zattrs'), (m) => (m.height = -48));
+    await refuses(loadImagesFromStorage(copy, { indices: [] }), copy, /its metadata has no usable height \(-48\)/);
+  });
+
+  it('NPZ: a .npy header claiming 4 GB fails at once, without allocating it', async () => {
+    for (const [label, shape] of [['rows', [1118482, H, 4 * SEQ]], ['row', [30, 65536, 65536]]] as const) {
+      const p = join(dir, `declared-4gb-${label}.npz`);
+      await rewriteNpzMember(npz, p, 'images.npy', (d) => withNpyShape(d, [...shape]));
+      for (const indices of [[], [0]]) {
+        const r = loadInChild(p, indices);
+        assert.equal(r.code, 'ERR_OHLC_STORAGE', r.message);
+        assert.match(r.message, new RegExp(`${p.replace(/[.]/g, '\\.')}: images\\.npy declares shape \\[${shape.join(', ')}\\] of uint8 \\(\\d+ bytes\\), more than the \\d+ bytes its member holds`));
+        assert.ok(r.peakMiB < 400, `peak memory ${r.peakMiB.toFixed(0)} MiB`);
+        assert.ok(r.ms < 5000, `took ${r.ms} ms`);
+      }
+    }
+  });
+
+  it('NPZ: a member claiming more bytes than its compressed data can inflate to', async () => {
+    const p = join(dir, 'declared-member.npz');
+    await rewriteNpzMember(npz, p, 'images.npy', (d) => d); // yazl's plain (not ZIP64) size fields
+    patchZipUncompressedSize(p, 'images.npy', 0xf0000000);
+    await refuses(loadImagesFromStorage(p, { indices: [] }), p, /member images\.npy claims 4026531840 bytes, more than its \d+ compressed bytes can inflate to/);
+  });
+
+  it('NPZ: shapes of the right size that disagree with the metadata', async () => {
+    const p = join(dir, 'declared-transposed.npz');
+    await rewriteNpzMember(npz, p, 'images.npy', (d) => withNpyShape(d, [30, 4 * SEQ, H]));
+    await refuses(loadImagesFromStorage(p, { indices: [] }), p, /array 'images' has shape \[30, 80, 48\], expected \[N, 48, 80\] \(height and width in its metadata\)/);
+  });
+
+  const H5_DAMAGE = `
+import h5py, json, numpy as np, shutil, sys
+src, dst, mode = sys.argv[1:4]
+shutil.copy(src, dst)
+with h5py.File(dst, 'r+') as f:
+    del f['images']
+    if mode == 'wide':
+        f.create_dataset('images', data=np.zeros((30, ${H}, ${4 * SEQ + 1}), np.uint8))
+    else:  # 4 GB declared, no chunk written
+        f.create_dataset('images', shape=(1118482, ${H}, ${4 * SEQ}), chunks=(1, ${H}, ${4 * SEQ}), dtype='u1', compression='gzip')
+print(json.dumps({}))
+`;
+
+  it('HDF5: an images dataset whose shape disagrees with the metadata, or that declares 4 GB it does not hold', async (t) => {
+    if (!findPython()) return t.skip('no python3 with h5py');
+    const wide = join(dir, 'declared-wide.h5');
+    runPython(H5_DAMAGE, [h5, wide, 'wide']);
+    await refuses(loadImagesFromStorage(wide, { indices: [] }), wide, /array 'images' has shape \[30, 48, 81\], expected \[N, 48, 80\]/);
+    const huge = join(dir, 'declared-huge.h5');
+    runPython(H5_DAMAGE, [h5, huge, 'huge']);
+    const r = loadInChild(huge, [0]);
+    assert.equal(r.code, 'ERR_OHLC_STORAGE', r.message);
+    assert.match(r.message, /declared-huge\.h5: dataset images declares shape \[1118482, 48, 80\] of uint8 \(4294970880 bytes\), more than the \d+ bytes the file holds for it/);
+    assert.ok(r.peakMiB < 400, `peak memory ${r.peakMiB.toFixed(0)} MiB`);
+  });
+
+  it('the CLI inspect exits 1 (not by a signal), quickly, naming the file', async (t) => {
+    const files = [join(dir, 'declared-4gb-rows.npz'), join(dir, 'declared-negative.zarr')];
+    if (findPython()) files.push(join(dir, 'declared-huge.h5'), join(dir, 'declared-wide.h5'));
+    for (const file of files) {
+      if (!existsSync(file)) return t.skip('run with the tests above');
+      const started = Date.now();
+      const r = runCli(['inspect', file, '--png', join(dir, 'declared.png')], dir);
+      assert.equal(r.status, 1, `${file}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(file), r.stderr);
+      assert.ok(Date.now() - started < 5000, `${file}: took ${Date.now() - started} ms`);
+    }
+  });
+});
+
+// Opening a FIFO blocks until something writes to it; a socket or a device never ends. Each test
+// has a timeout and every FIFO is released after, so code that opens one fails instead of hanging.
+describe('storage: only regular files, and folders where one is expected, are opened', () => {
+  const f = fixture(6, 9);
+  let zarrDir: string;
+  let pngDir: string;
+  const fifos: string[] = [];
+  const fifo = (path: string) => {
+    rmSync(path, { recursive: true, force: true });
+    fifos.push(makeFifo(path));
+    return path;
+  };
+  before(async () => {
+    zarrDir = (await writeAll(join(dir, 'special-src'), 'zarr', f)).files[0];
+    pngDir = (await writeAll(join(dir, 'special-src'), 'png', f)).files[0];
+  });
+  after(() => fifos.forEach(releaseFifo));
+
+  /** Fails with ERR_OHLC_STORAGE within a second, naming `file` and what it is. */
+  async function refusesPromptly(load: Promise<unknown>, file: string, message: RegExp): Promise<void> {
+    const started = Date.now();
+    await assert.rejects(load, (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_OHLC_STORAGE', err.message);
+      assert.ok(err.message.includes(file), `names ${file}: ${err.message}`);
+      assert.match(err.message, message);
+      return true;
+    });
+    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+  }
+
+  it('a FIFO, a socket or a device given as an HDF5 or NPZ file', { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const h5 = fifo(join(dir, 'pipe.h5'));
+    await refusesPromptly(loadImagesFromStorage(h5), h5, /^Dataset file \S+ is a FIFO \(named pipe\), not a regular file$/);
+    const npz = fifo(join(dir, 'pipe.npz'));
+    await refusesPromptly(loadImagesFromStorage(npz), npz, /is a FIFO \(named pipe\), not a regular file/);
+    await refusesPromptly(loadImagesFromStorage('/dev/null', 'hdf5'), '/dev/null', /is a character device, not a regular file/);
+    const sock = join(dir, 'sock.npz');
+    const server = await makeSocket(sock);
+    try {
+      await refusesPromptly(loadImagesFromStorage(sock), sock, /is a socket, not a regular file/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a FIFO where a Zarr store, its metadata or a chunk should be', { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const store = fifo(join(dir, 'pipe.zarr'));
+    await refusesPromptly(loadImagesFromStorage(store), store, /Zarr store \S+ is a FIFO \(named pipe\), not a directory/);
+    for (const member of ['.zattrs', join('images', '.zarray'), join('sequences', '.zattrs'), join('images', '2.0.0')]) {
+      const copy = join(dir, `special-${member.replace(/\W+/g, '-')}.zarr`);
+      cpSync(zarrDir, copy, { recursive: true });
+      const file = fifo(join(copy, member));
+      await refusesPromptly(loadImagesFromStorage(copy, { indices: [2] }), file, /is a FIFO \(named pipe\), not a regular file/);
+    }
+  });
+
+  it("a FIFO where a picture folder's metadata.json, arrays.npz or a picture should be", { timeout: 10_000 }, async (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    for (const member of ['metadata.json', 'arrays.npz', '000000003.png']) {
+      const copy = join(dir, `special-${member.replace(/\W+/g, '-')}`);
+      cpSync(pngDir, copy, { recursive: true });
+      const file = fifo(join(copy, member));
+      await refusesPromptly(loadImagesFromStorage(copy, 'png', { indices: [3] }), file, /is a FIFO \(named pipe\), not a regular file/);
+    }
+  });
+
+  it('the CLI inspect of a FIFO exits 1 at once, naming it', { timeout: 20_000 }, (t) => {
+    if (!hasCommand('mkfifo')) return t.skip('no mkfifo');
+    const h5 = fifo(join(dir, 'cli-pipe.h5'));
+    const started = Date.now();
+    const r = runCli(['inspect', h5], dir, {}, 10_000);
+    assert.equal(r.signal, null, 'not killed');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /cli-pipe\.h5 is a FIFO \(named pipe\), not a regular file/);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 });
 

@@ -19,6 +19,13 @@ export const MAX_BATCH_SIZE = 1 << 20;
 export const MAX_SYMBOLS = 65_535;
 /** Parallel downloads. */
 export const MAX_CONCURRENCY = 32;
+/**
+ * The slowest transfer a download is waited for by default (bytes per second, 64 KiB/s). Each
+ * request must finish within timeoutMs plus its bytes (Content-Length, else the most such a file
+ * can hold) at this rate, so a server sending a byte now and then cannot hold a run for hours;
+ * `minBytesPerSecond` lowers it for slow links.
+ */
+export const MIN_DOWNLOAD_BYTES_PER_SECOND = 64 << 10;
 /** JPEG quality. */
 export const MIN_QUALITY = 1;
 export const MAX_QUALITY = 100;
@@ -29,6 +36,13 @@ export const MAX_DEFLATE_LEVEL = 12;
 export const MAX_JPEG_DIMENSION = 65_500;
 /** HDF5 stores one image per chunk, and a chunk holds less than 4 GiB. */
 export const MAX_CHUNK_BYTES = 2 ** 32 - 1;
+/**
+ * The most bytes one stored byte of a deflate (zlib, gzip) stream can inflate to (a 258-byte
+ * match costs at least 2 bits; RFC 1951). Readers bound what a compressed chunk or member can
+ * really hold by it before allocating what its header declares (mirrored by
+ * native/storage/reader.hpp).
+ */
+export const MAX_DEFLATE_EXPANSION = 1032;
 /** The largest integer a double holds exactly (timestamps, offsets, counts crossing the boundary). */
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 

@@ -1,6 +1,7 @@
 #include "storage/fs_util.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,7 +77,16 @@ File File::create(const std::string& path) {
   return f;
 }
 
+void require_regular_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) io_fail("cannot open", path, errno);
+  if (!S_ISREG(st.st_mode)) throw StorageError(path + " is not a regular file");
+}
+
 File File::open_read(const std::string& path) {
+  // The TS layer refuses such paths with the kind named; this keeps a worker thread from blocking
+  // forever in open() on a FIFO should one get here anyway.
+  require_regular_file(path);
   File f;
   f.path_ = path;
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

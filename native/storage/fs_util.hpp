@@ -18,6 +18,10 @@ void remove_quietly(const std::string& path) noexcept;
 // Creates a directory (and its parents); throws StorageError naming the path on failure.
 void make_directories(const std::string& path);
 
+// Throws StorageError unless `path` (links followed) is a regular file: opening a FIFO blocks
+// until a writer comes, a device or socket never ends.
+void require_regular_file(const std::string& path);
+
 // Flushes a file's data to disk (fsync); throws on failure.
 void sync_file(const std::string& path);
 

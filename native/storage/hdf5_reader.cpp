@@ -1,9 +1,11 @@
 // Reads HDF5 datasets written by hdf5_sink.cpp (or any file with the same layout) through
 // ordinary hyperslab reads, so HDF5 decompresses only the chunks that hold the wanted rows.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 
+#include "storage/fs_util.hpp"
 #include "storage/hdf5_util.hpp"
 #include "storage/reader.hpp"
 
@@ -66,6 +68,16 @@ void read_rows(hid_t dset, const std::string& what, ArrayData& a, const std::vec
   }
 }
 
+// The bytes a dataset can hold: what the file stores for it (never more than the file), times
+// deflate's limit when it is filtered. HDF5 itself would allocate whatever the shape says.
+uint64_t dataset_capacity(hid_t dset, uint64_t file_bytes, const std::string& what) {
+  const uint64_t stored = std::min<uint64_t>(H5Dget_storage_size(dset), file_bytes);
+  h5::Handle dcpl = h5::checked(H5Dget_create_plist(dset), what);
+  const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
+  const uint64_t expansion = filtered ? static_cast<uint64_t>(kMaxDeflateExpansion) : 1;
+  return stored > UINT64_MAX / expansion ? UINT64_MAX : stored * expansion;
+}
+
 herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* data) {
   auto* out = static_cast<std::vector<Attribute>*>(data);
   h5::Handle attr(H5Aopen(loc, name, H5P_DEFAULT));
@@ -73,6 +85,9 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
   h5::Handle type(H5Aget_type(attr.get()));
   h5::Handle space(H5Aget_space(attr.get()));
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  // Each value takes at least a byte in the file: more values than stored bytes is a damaged
+  // attribute, skipped before its buffer is allocated.
+  if (n < 0 || static_cast<hsize_t>(n) > H5Aget_storage_size(attr.get())) return 0;
   const bool scalar = H5Sget_simple_extent_type(space.get()) == H5S_SCALAR;
   Attribute a;
   a.name = name;
@@ -143,6 +158,9 @@ herr_t collect_attribute(hid_t loc, const char* name, const H5A_info_t*, void* d
 DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& rows, bool images) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw StorageError(path + " does not exist");
+  require_regular_file(path);  // before libhdf5 opens it: a FIFO would block that open forever
+  const uint64_t file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw StorageError(path + " cannot be read (" + ec.message() + ")");
   h5::Lock lock;
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -169,6 +187,7 @@ DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& 
     std::vector<hsize_t> dims(rank);
     H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     a.shape.assign(dims.begin(), dims.end());
+    check_declared_size(what, a.shape, a.type, dataset_capacity(dset.get(), file_bytes, what), "the file holds for it");
     if (a.name == "images") out.rows = a.shape[0];
     for (uint64_t r : rows) {
       if (r >= a.shape[0]) throw StorageError(what + " has " + std::to_string(a.shape[0]) + " rows; row " + std::to_string(r) + " asked for");

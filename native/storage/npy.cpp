@@ -86,6 +86,8 @@ Header parse(const uint8_t* data, size_t size, const std::string& what) {
   for (size_t i = open + 1; i <= close; ++i) {
     const char c = dict[i];
     if (c >= '0' && c <= '9') {
+      // A size past 2^63 is no array anyone wrote; refusing it keeps the products below exact.
+      if (value > (uint64_t{1} << 63) / 10) throw StorageError(what + ": shape in .npy header is out of range");
       value = value * 10 + static_cast<uint64_t>(c - '0');
       digits = true;
     } else if (c == ',' || c == ')') {

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -76,14 +77,27 @@ void stream_member(const File& file, const zip::Entry& e,
 
 namespace {
 
-// Collects the .npy header, then the wanted rows, from a member's byte stream.
+// The bytes a member holds once inflated: what the central directory records, provided its
+// compressed bytes can produce that many (the directory is as easy to edit as a header).
+uint64_t member_capacity(const std::string& what, const zip::Entry& e) {
+  const uint64_t expansion = e.method == 0 ? 1 : static_cast<uint64_t>(kMaxDeflateExpansion);
+  const uint64_t most = e.compressed > UINT64_MAX / expansion ? UINT64_MAX : e.compressed * expansion;
+  if (e.uncompressed > most)
+    throw StorageError(what + " claims " + std::to_string(e.uncompressed) + " bytes, more than its " +
+                       std::to_string(e.compressed) + " compressed bytes can inflate to");
+  return e.uncompressed;
+}
+
+// Collects the .npy header, then the wanted rows, from a member's byte stream. Nothing is
+// allocated for a header or an array larger than the member (`capacity` bytes) can hold.
 struct RowCollector {
-  RowCollector(std::string what, const std::vector<uint64_t>& rows, ArrayData& array, bool shape_only)
-      : what(std::move(what)), rows(rows), array(array), shape_only(shape_only) {}
+  RowCollector(std::string what, const std::vector<uint64_t>& rows, ArrayData& array, bool shape_only, uint64_t capacity)
+      : what(std::move(what)), rows(rows), array(array), shape_only(shape_only), capacity(capacity) {}
   std::string what;
   const std::vector<uint64_t>& rows;
   ArrayData& array;
   bool shape_only;
+  uint64_t capacity;
   std::vector<uint8_t> head;
   npy::Header header;
   bool have_header = false;
@@ -97,6 +111,9 @@ struct RowCollector {
       if (head.size() < 12) return true;
       const size_t need = head[6] == 1 ? 10 + (head[8] | (head[9] << 8))
                                        : 12 + (head[8] | (head[9] << 8) | (head[10] << 16) | (static_cast<size_t>(head[11]) << 24));
+      if (need > capacity)
+        throw StorageError(what + ": its .npy header claims " + std::to_string(need) + " bytes, more than the " +
+                           std::to_string(capacity) + " bytes its member holds");
       if (head.size() < need) return true;
       header = npy::parse(head.data(), head.size(), what);
       have_header = true;
@@ -104,6 +121,7 @@ struct RowCollector {
       if (!elem_type_of(header.descr, &array.type)) throw StorageError(what + " has unexpected dtype " + header.descr);
       array.shape = header.shape;
       if (array.shape.empty()) throw StorageError(what + " is not an array of rows");
+      check_declared_size(what, array.shape, array.type, capacity - header.header_bytes, "its member holds");
       size_t row_elems = 1;
       for (size_t d = 1; d < array.shape.size(); ++d) row_elems = checked_size(row_elems, array.shape[d], what);
       row_bytes = checked_size(row_elems, elem_size(array.type), what);
@@ -157,11 +175,12 @@ DatasetContents read_npz(const std::string& path, const std::vector<uint64_t>& r
       throw StorageError(path + " has no '" + name + "' array: not an ohlc-native dataset");
     }
     zip::locate_data(file, *e);
+    const uint64_t capacity = member_capacity(path + ": member " + e->name, *e);
     ArrayData a;
     a.name = name;
     const bool shape_only = rows.empty() || (id == kImages && !images);
     static const std::vector<uint64_t> kNoRows;
-    RowCollector c(path + ": " + e->name, shape_only ? kNoRows : rows, a, shape_only);
+    RowCollector c(path + ": " + e->name, shape_only ? kNoRows : rows, a, shape_only, capacity);
     stream_member(file, *e, [&c](const uint8_t* p, size_t n) { return c.consume(p, n); });
     if (!c.have_header) throw StorageError(path + ": " + e->name + " is truncated");
     if (!c.shape_only && c.next < rows.size())

@@ -14,6 +14,11 @@
 
 namespace ohlc::storage {
 
+// The most bytes one stored byte of a deflate stream can inflate to (a 258-byte match costs at
+// least 2 bits; RFC 1951), which bounds what a compressed member or dataset can really hold.
+// Mirrors ts/limits.ts (test/limits.test.ts compares them).
+constexpr int64_t kMaxDeflateExpansion = 1032;  // MAX_DEFLATE_EXPANSION
+
 struct ArrayData {
   std::string name;
   ElemType type = ElemType::kU8;
@@ -27,6 +32,16 @@ struct DatasetContents {
   std::vector<Attribute> attributes;  // HDF5 root attributes
   std::string metadata_json;          // NPZ metadata member
 };
+
+// The bytes an array of `shape` and `type` declares, for `what`; a StorageError when the product
+// overflows.
+uint64_t declared_bytes(const std::vector<uint64_t>& shape, ElemType type, const std::string& what);
+
+// Throws, naming `what`, its shape and both sizes, when the array declares more bytes than
+// `capacity` (what its member or file can hold; `where` says which): checked before any buffer
+// for it is allocated.
+void check_declared_size(const std::string& what, const std::vector<uint64_t>& shape, ElemType type,
+                         uint64_t capacity, const std::string& where);
 
 // `rows` must be sorted and unique (the TS layer maps other orders onto them); empty reads the
 // shapes and metadata only. `images` false leaves the images out (their shape is still read).

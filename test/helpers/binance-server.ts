@@ -13,6 +13,8 @@ export type Fault =
   | { kind: 'truncate' }
   /** Send the headers and the first bytes, then nothing (until the client gives up). */
   | { kind: 'stall' }
+  /** Send the headers, then one byte every `intervalMs` (a link that never goes silent but never finishes). */
+  | { kind: 'drip'; intervalMs: number }
   /** Serve other bytes than the stored ones (a corrupt archive, a wrong checksum). */
   | { kind: 'body'; body: Buffer | string };
 
@@ -153,6 +155,23 @@ export class BinanceServer {
       res.write(body.subarray(0, Math.min(16, body.length - 1)));
       return; // never ends; close() destroys the socket
     }
+    if (fault?.kind === 'drip') {
+      this.drip(res, body, fault.intervalMs);
+      return;
+    }
     res.end(body);
+  }
+
+  private drip(res: ServerResponse, body: Buffer, intervalMs: number): void {
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer);
+      res.write(body.subarray(sent, ++sent));
+      if (sent === body.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, intervalMs);
+    res.once('close', () => clearInterval(timer));
   }
 }

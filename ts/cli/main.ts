@@ -7,6 +7,7 @@ import { registerData } from './commands/data.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerModels } from './commands/models.js';
+import { registerVerify } from './commands/verify.js';
 import { EXIT } from './run.js';
 
 // A reader that stops early (`inspect FILE | head -1`) closes our stdout: that ends the command,
@@ -31,6 +32,7 @@ program
 registerBuild(program);
 registerData(program);
 registerInspect(program);
+registerVerify(program);
 registerModels(program);
 registerInfo(program);
 

@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { resolveDownloadOptions } from '../data/options.js';
 import { ConfigError, isArgumentError } from '../errors.js';
+import { redactUrl, redactUrls } from '../util/url.js';
 import { NAMES_VALUE } from './checks.js';
 import { CONFIG_TERMS, downloadOptionsFrom } from './data-options.js';
 import { configSchema, dateOrderProblem, type PipelineConfig } from './schema.js';
@@ -22,9 +23,10 @@ export interface LoadedConfig {
 
 export const DEFAULT_CONFIG_FILE = 'config/config.yaml';
 
+/** A value as a problem line shows it (a URL's userinfo redacted: the line reaches the console). */
 function render(value: unknown): string {
   if (value === undefined) return 'missing';
-  const text = JSON.stringify(value);
+  const text = JSON.stringify(redactUrls(value));
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -43,7 +45,7 @@ type Origins = Map<string, string>;
 function originOf(path: PropertyKey[], origins: Origins): string {
   for (let n = path.length; n > 0; n--) {
     const set = origins.get(path.slice(0, n).join('.'));
-    if (set !== undefined) return ` (from --set ${set})`;
+    if (set !== undefined) return ` (from --set ${redactUrl(set)})`;
   }
   return '';
 }

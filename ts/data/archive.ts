@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { OhlcError, ErrorCode } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
 import { sha256Hex } from '../util/hash.js';
+import { redactUrl } from '../util/url.js';
 import { parseChecksum, type ArchiveCache } from './cache.js';
 import { DAY_MS } from './dates.js';
 import { fetchWithRetries, type HttpSettings } from './http.js';
@@ -35,6 +36,7 @@ export type ArchiveContent = { csv: Buffer } | { zip: Buffer; member: ZipMember 
 
 export interface ObtainedArchive {
   ref: ArchiveRef;
+  /** Where it came from, as shown (logs, dataset metadata): userinfo redacted. */
   url: string;
   sha256: string;
   content: ArchiveContent;
@@ -44,6 +46,7 @@ export interface ObtainedArchive {
   cachePath?: string;
 }
 
+/** `url` of a missing archive is as shown too (userinfo redacted). */
 export type Obtained = { status: 'ok'; archive: ObtainedArchive } | { status: 'not-found'; url: string };
 
 // Longest plausible row: two 16-digit µs timestamps and ten numbers of up to ~22 characters.
@@ -58,8 +61,9 @@ export function csvByteLimit(interval: Interval, ref: Pick<ArchiveRef, 'granular
   return rows * MAX_ROW_BYTES + SLACK_BYTES;
 }
 
-function archiveUrl(ref: ArchiveRef, ctx: ArchiveContext, path: string): string {
-  return ctx.network ? ctx.network.baseUrl + ref.path : pathToFileURL(path).href;
+/** The archive's URL as shown: the mirror's (userinfo redacted), or the cached file's. */
+function shownUrl(ref: ArchiveRef, ctx: ArchiveContext, path: string): string {
+  return ctx.network ? redactUrl(ctx.network.baseUrl + ref.path) : pathToFileURL(path).href;
 }
 
 /** The cached archive, re-verified and its member located; null when it is not (or no longer) cached. */
@@ -71,7 +75,7 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
   }
   ctx.logger.debug('cache hit', { file: ref.name, path: cached.path });
   const member = await locateCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
-  return { ref, url: archiveUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true, cachePath: cached.path };
+  return { ref, url: shownUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true, cachePath: cached.path };
 }
 
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
@@ -79,17 +83,18 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
   const net = ctx.network;
   if (!net) throw new OhlcError(ErrorCode.internal, `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
   const url = net.baseUrl + ref.path;
+  const shown = redactUrl(url);
   const csvLimit = csvByteLimit(ctx.interval, ref);
 
   for (let round = 1; ; round++) {
     const started = Date.now();
     const zip = await fetchWithRetries(url, csvLimit + SLACK_BYTES, net.http);
-    if (zip.status === 'not-found') return { status: 'not-found', url };
+    if (zip.status === 'not-found') return { status: 'not-found', url: shown };
     const sum = await fetchWithRetries(checksumName(url), MAX_CHECKSUM_BYTES, net.http);
     const actual = sha256Hex(zip.body);
     let expected: string | null = null;
     let problem: string | null = null;
-    if (sum.status === 'not-found') problem = `${checksumName(url)} does not exist (HTTP 404)`;
+    if (sum.status === 'not-found') problem = `${checksumName(shown)} does not exist (HTTP 404)`;
     else {
       try {
         expected = parseChecksum(sum.body.toString('utf8'), ref.name);
@@ -103,12 +108,12 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
       // Opened before it is committed: a corrupt ZIP never reaches the cache.
       const member = await readCsvMember(ref.name, zip.body, csvLimit);
       await ctx.cache.commit(ref, zip.body, sum.body);
-      return { status: 'ok', archive: { ref, url, sha256: actual, content: { csv: member.csv }, cached: false, verified: true } };
+      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content: { csv: member.csv }, cached: false, verified: true } };
     }
     if (!net.verify) {
       ctx.logger.warn('verify: false: using an archive that does not match its checksum; it is not cached', { file: ref.name, expected, actual, problem });
       const member = await readCsvMember(ref.name, zip.body, csvLimit);
-      return { status: 'ok', archive: { ref, url, sha256: actual, content: { csv: member.csv }, cached: false, verified: false } };
+      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content: { csv: member.csv }, cached: false, verified: false } };
     }
     if (round === 1) {
       ctx.logger.warn('checksum mismatch; downloading the archive again', { file: ref.name, expected, actual, problem });
@@ -120,7 +125,7 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
       `${ref.name} failed verification twice: ${what}. Binance has published mismatched checksums before; ` +
         'retry later, point baseUrl at a mirror, or pass verify: false to use it unverified (it is then not cached).',
     );
-    Object.assign(err, { file: ref.name, url, expected, actual });
+    Object.assign(err, { file: ref.name, url: shown, expected, actual });
     throw err;
   }
 }

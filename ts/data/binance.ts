@@ -3,6 +3,7 @@
 // path, so no user string can walk out of the cache directory or off the mirror.
 import { invalidParameterError } from '../errors.js';
 import { SYMBOL_PATTERN } from '../limits.js';
+import { redactUrl } from '../util/url.js';
 
 export const MARKETS = ['spot', 'um', 'cm'] as const;
 export type Market = (typeof MARKETS)[number];
@@ -65,18 +66,27 @@ export function checkInterval(value: unknown): Interval {
   return value as Interval;
 }
 
-/** An http(s) URL with no query or fragment, returned with a trailing '/'. */
+/**
+ * An http(s) URL with no credentials, query or fragment, returned with a trailing '/'. A refused
+ * value is echoed with its userinfo redacted: the error reaches logs and the console.
+ */
 export function checkBaseUrl(value: unknown): string {
   const expected = 'an http(s) URL such as "https://data.binance.vision/"';
   if (typeof value !== 'string') throw invalidParameterError('baseUrl', expected, value);
+  const shown = redactUrl(value);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalidParameterError('baseUrl', expected, value, true);
+    throw invalidParameterError('baseUrl', expected, shown, true);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // fetch refuses such a URL anyway; every log line and message naming it would carry the password.
+    const why = 'credentials in a URL end up in logs and error messages; use a mirror that needs none';
+    throw invalidParameterError('baseUrl', `${expected} without a user name or password (${why})`, shown, true);
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    throw invalidParameterError('baseUrl', `${expected}, without query or fragment`, value, true);
+    throw invalidParameterError('baseUrl', `${expected}, without query or fragment`, shown, true);
   }
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
 }

@@ -4,6 +4,7 @@
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { abortError, ErrorCode, OhlcError, throwIfAborted, type ErrorCodeValue } from '../errors.js';
+import { redactUrl } from '../util/url.js';
 import { intervalMs } from './binance.js';
 import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
@@ -51,12 +52,13 @@ interface UnitResult {
 }
 
 export function notFoundError(url: string, also = ''): OhlcError {
+  const shown = redactUrl(url);
   const err = new OhlcError(
     ErrorCode.notFound,
-    `${url} does not exist (HTTP 404)${also}. Check the symbol, interval, market and dates (there are no archives before a symbol ` +
+    `${shown} does not exist (HTTP 404)${also}. Check the symbol, interval, market and dates (there are no archives before a symbol ` +
       'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
   );
-  (err as OhlcError & { url: string }).url = url;
+  (err as OhlcError & { url: string }).url = shown;
   return err;
 }
 
@@ -133,7 +135,7 @@ class SeriesLoader {
         return await this.loadDays(unit);
       } catch (err) {
         // Neither the month nor its days: the month is what the user asked for, so name it.
-        if ((err as { code?: string }).code === ErrorCode.notFound) throw notFoundError(got.url, ' (nor do the daily archives of that month)');
+        if ((err as { code?: string }).code === ErrorCode.notFound) throw notFoundError(got.url, `, and neither do its daily archives: ${redactUrl(String((err as { url?: string }).url))} does not exist (HTTP 404)`);
         throw err;
       }
     }
@@ -292,7 +294,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
   const onAbort = () => inner.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
-  const http = { timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
+  const http = { timeoutMs: o.timeoutMs, minBytesPerSecond: o.minBytesPerSecond, retries: o.retries, retryDelayMs: o.retryDelayMs, logger: o.logger, signal: inner.signal, limiter: new Limiter(o.concurrency) };
   const ctx: ArchiveContext = {
     cache: new ArchiveCache(cacheRoot, o.logger),
     network: network ? { ...network, http } : null,

@@ -4,6 +4,7 @@ import { invalidParameterError } from '../errors.js';
 import { checkBoolean, checkFunction, checkKnownKeys, checkObject, checkOneOf, checkOptionalInteger, checkOptionalObject, checkSignal, checkString } from '../validate.js';
 import { checkBaseUrl, checkInterval, checkSymbol, MARKETS, type Interval, type Market } from './binance.js';
 import { parseDateArg, type DateRange } from './dates.js';
+import { MIN_DOWNLOAD_BYTES_PER_SECOND } from '../limits.js';
 import type { DataLogger, DataProgress, DataSource, MalformedRowPolicy, OptionTerms } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://data.binance.vision/';
@@ -33,6 +34,7 @@ export interface ResolvedDownload extends ResolvedSeries {
   verify: boolean;
   concurrency: number;
   timeoutMs: number;
+  minBytesPerSecond: number;
   retries: number;
   retryDelayMs: number;
   onMalformedRow: MalformedRowPolicy;
@@ -41,7 +43,7 @@ export interface ResolvedDownload extends ResolvedSeries {
 }
 
 const SERIES_KEYS = ['symbol', 'interval', 'startDate', 'endDate', 'cacheDir', 'market', 'signal', 'onProgress', 'logger', 'now'];
-const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'retries', 'retryDelayMs', 'onMalformedRow', 'terms'];
+const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'minBytesPerSecond', 'retries', 'retryDelayMs', 'onMalformedRow', 'terms'];
 
 function checkLogger(value: unknown): DataLogger {
   if (value === undefined) return SILENT;
@@ -99,6 +101,7 @@ export function resolveDownloadOptions(options: unknown): ResolvedDownload {
     verify: checkBoolean('verify', o.verify, true),
     concurrency: checkOptionalInteger('concurrency', o.concurrency, 4, 1, 32),
     timeoutMs: checkOptionalInteger('timeoutMs', o.timeoutMs, 30_000, 1, 3_600_000),
+    minBytesPerSecond: checkOptionalInteger('minBytesPerSecond', o.minBytesPerSecond, MIN_DOWNLOAD_BYTES_PER_SECOND, 1),
     retries: checkOptionalInteger('retries', o.retries, 3, 0, 10),
     retryDelayMs: checkOptionalInteger('retryDelayMs', o.retryDelayMs, 500, 0, 60_000),
     onMalformedRow: checkOneOf('onMalformedRow', o.onMalformedRow, ['error', 'skip'] as const, 'error'),

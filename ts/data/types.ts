@@ -49,6 +49,12 @@ export interface DownloadOptions {
   concurrency?: number;
   /** A request fails when nothing arrives for this long (ms, default 30000). */
   timeoutMs?: number;
+  /**
+   * The slowest transfer waited for (bytes per second, default 65536, i.e. 64 KiB/s): a request
+   * must also finish within timeoutMs plus its size (Content-Length, else the most such a file can
+   * hold) at this rate, or it fails like a timeout (and is retried). Lower it for a slow link.
+   */
+  minBytesPerSecond?: number;
   /** Retries after a connection error, timeout or 5xx (default 3). */
   retries?: number;
   /** First retry delay in ms, doubled each retry (default 500). */

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
+import { redactUrl, redactUrls } from '../util/url.js';
 
 const require = createRequire(import.meta.url);
 
@@ -86,10 +87,14 @@ export function createPipelineLogger(options: LoggerOptions): PipelineLogger {
   const format = consoleFormat(writer);
   const consoleLevel = LEVEL_VALUES[options.consoleLevel ?? 'info'];
 
-  const toFile = (level: LogLevel, message: string, fields?: Record<string, unknown>) => (fields ? logger[level](fields, message) : logger[level](message));
+  // Every line reaches a file and the console: no URL in it keeps its userinfo (a password).
+  const toFile = (level: LogLevel, message: string, fields?: Record<string, unknown>) =>
+    fields ? logger[level](redactUrls(fields) as Record<string, unknown>, redactUrl(message)) : logger[level](redactUrl(message));
   const record = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
     toFile(level, message, fields);
-    if (LEVEL_VALUES[level] >= consoleLevel) writer.write(format({ level: LEVEL_VALUES[level], time: new Date().toISOString(), msg: message, ...fields }));
+    if (LEVEL_VALUES[level] >= consoleLevel) {
+      writer.write(format({ level: LEVEL_VALUES[level], time: new Date().toISOString(), msg: redactUrl(message), ...(fields ? (redactUrls(fields) as Record<string, unknown>) : {}) }));
+    }
   };
   return {
     pino: logger,

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { abortError, invalidParameterError, isAbortError, throwIfAborted } from '../errors.js';
 import { checkKnownKeys, checkOptionalObject, checkSignal, checkString } from '../validate.js';
+import { checkRegularFile } from '../util/files.js';
 import { sha256HexAsync } from '../util/hash.js';
 import { gunzip } from './codec.js';
 import { errnoCode, ModelErrorCode, modelError } from './errors.js';
@@ -59,6 +60,7 @@ function locate(ref: string, dir: string | undefined): Target {
 async function readVerified(path: string, metadata: ModelMetadata, signal?: AbortSignal): Promise<Buffer> {
   let compressed: Buffer;
   try {
+    await checkRegularFile(path, 'Model file', ModelErrorCode.notFound);
     compressed = await readFile(path, { signal });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw modelError(ModelErrorCode.notFound, `Model file ${path} is missing (its metadata sidecar exists)`, err);

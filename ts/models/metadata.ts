@@ -2,6 +2,7 @@
 // model file still holds it. Read back strictly: a sidecar that does not match its own file name
 // or lacks a field is refused, so a path inside it is never trusted.
 import { readFile } from 'node:fs/promises';
+import { checkRegularFile } from '../util/files.js';
 import type { JsonValue } from './json.js';
 import { errnoCode, ModelErrorCode, modelError } from './errors.js';
 import { MODEL_FORMATS, isModelName, modelFileName, type ModelFormat } from './naming.js';
@@ -62,6 +63,7 @@ export async function readMetadata(path: string, name: string, signal?: AbortSig
   if (!isModelName(name)) throw modelError(ModelErrorCode.badMetadata, `${path} is not the sidecar of a model`);
   let text: string;
   try {
+    await checkRegularFile(path, 'Metadata sidecar', ModelErrorCode.notFound);
     text = await readFile(path, { encoding: 'utf8', signal });
   } catch (err) {
     const code = errnoCode(err);

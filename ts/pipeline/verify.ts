@@ -28,7 +28,7 @@ export interface VerifyReport {
 }
 
 /** Images compared per load when checking labels. */
-const SLICE = 4096;
+const SLICE = 4 << 10;
 
 export async function verifyDataset(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];

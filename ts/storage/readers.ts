@@ -1,20 +1,22 @@
 // One reader per format, behind one interface: open a file (its row count and metadata), then
 // read sorted, unique rows. HDF5 and NPZ are read by the addon, Zarr by zarrita, picture folders
-// here (PNG through pngjs, JPEG through the addon's libjpeg) with their arrays.npz sidecar.
+// here (PNG through pngjs, JPEG through the addon's libjpeg) with their arrays.npz sidecar. What a
+// file declares is checked against the dataset contract (contract.ts) when it is opened.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PNG } from 'pngjs';
 import type * as Zarrita from 'zarrita';
-import type FileSystemStore from '@zarrita/storage/fs';
 import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
 import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
 import { runNativeTask } from '../native/task.js';
+import { checkDirectory, checkRegularFile } from '../util/files.js';
+import { checkDataset, metadataDims, type DeclaredArray } from './contract.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { ARRAY_NAMES, ROW_ARRAYS, type RowArray } from './arrays.js';
 import { decodeAttributes } from './metadata.js';
+import { CheckedZarrStore } from './zarr-store.js';
 
-const REQUIRED = new Set(['images', ...ROW_ARRAYS.filter((a) => a.required).map((a) => a.name)]);
 
 export interface FileRows {
   images: Uint8Array | Float32Array;
@@ -63,9 +65,33 @@ function nativeRows(result: NativeReadResult): FileRows {
   return { images, arrays: byName as Map<string, RowArray> };
 }
 
-async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays'): Promise<OpenedFile> {
+/**
+ * Refuses what is not a regular file (or a directory) before anything opens it: a FIFO would
+ * block the read forever. A missing one, or one stat cannot see, is a storage error too.
+ */
+async function checkOpenable(path: string, what: string, kind: 'file' | 'directory' = 'file'): Promise<void> {
+  try {
+    await (kind === 'file' ? checkRegularFile : checkDirectory)(path, what, ErrorCode.storage);
+  } catch (err) {
+    if (err instanceof OhlcError) throw err;
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new OhlcError(ErrorCode.storage, missing ? `${path} does not exist` : `${path} cannot be read (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** numpy's names for the addon's element types, as the contract speaks of them. */
+const NATIVE_TYPE_NAME = { u8: 'uint8', i8: 'int8', u16: 'uint16', i64: 'int64', f32: 'float32', f64: 'float64' } as const;
+
+/**
+ * Opens an HDF5 or NPZ file: shapes and metadata only, checked against the contract with
+ * `contractMetadata` (default: the file's own).
+ */
+async function openNativeFile(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', contractMetadata?: Record<string, unknown>): Promise<OpenedFile> {
+  await checkOpenable(path, 'Dataset file');
   const head = await nativeRead(path, format, new Float64Array(0));
   const metadata = format === 'hdf5' ? decodeAttributes(head.attributes) : parseJson(head.metadataJson, path);
+  const declared = head.arrays.map((a) => ({ name: a.name, type: NATIVE_TYPE_NAME[a.type], shape: a.shape }));
+  checkDataset(path, declared, contractMetadata ?? metadata, format !== 'npz-arrays');
   return { path, rows: head.rows, metadata, read: async (rows, options) => nativeRows(await nativeRead(path, format, rows, options?.images !== false)) };
 }
 
@@ -90,65 +116,89 @@ function runs(rows: Float64Array): Array<[number, number]> {
   return out;
 }
 
+/** A zarrita failure as the package's error, naming the store and the array. */
+function zarrError(path: string, name: string, err: unknown): OhlcError {
+  if (err instanceof OhlcError) return err;
+  return new OhlcError(ErrorCode.storage, `${path}: array '${name}': ${(err as Error).message}`, { cause: err });
+}
+
+
 async function openZarr(path: string): Promise<OpenedFile> {
   // Loaded on first use: most runs never read Zarr, and the CLI starts faster without it.
+  await checkOpenable(path, 'Zarr store', 'directory');
   const zarr: typeof Zarrita = await import('zarrita');
-  const { default: Store } = await import('@zarrita/storage/fs');
-  const root = zarr.root(new Store(path));
+  const { default: FileSystemStore } = await import('@zarrita/storage/fs');
+  const root = zarr.root(new CheckedZarrStore(new FileSystemStore(path), path));
   let group;
   try {
     group = await zarr.open.v2(root, { kind: 'group' });
   } catch (err) {
+    if (err instanceof OhlcError) throw err;
     throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
   }
-  const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, FileSystemStore>>();
+  const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, CheckedZarrStore>>();
   for (const name of ARRAY_NAMES) {
     try {
       arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
     } catch (err) {
-      if (!REQUIRED.has(name)) continue;
-      throw new OhlcError(ErrorCode.storage, `${path} has no '${name}' array: not an ohlc-native dataset`, { cause: err });
+      // A missing array is the contract's to judge (the optional ones may be absent).
+      if (!zarr.isZarritaError(err, 'NotFoundError')) throw zarrError(path, name, err);
     }
   }
-  const images = arrays.get('images')!;
-  const read = async (rows: Float64Array, options?: { images?: boolean }): Promise<FileRows> => {
-    const out: Record<string, ArrayBufferView> = {};
-    for (const [name, arr] of arrays) {
-      if (name === 'images' && options?.images === false) continue;
-      const rowElems = arr.shape.slice(1).reduce((a, b) => a * b, 1);
-      let target: (Uint8Array | Int8Array | Float32Array | Float64Array | BigInt64Array) | undefined;
-      let filled = 0;
-      for (const [a, b] of runs(rows)) {
-        const sel = [zarr.slice(a, b), ...arr.shape.slice(1).map(() => null)];
-        const chunk = (await zarr.get(arr, sel)) as { data: Uint8Array | Int8Array | Float32Array | Float64Array | BigInt64Array };
-        if (!target) target = new (chunk.data.constructor as new (n: number) => typeof chunk.data)(rows.length * rowElems);
-        (target as Uint8Array).set(chunk.data as Uint8Array, filled);
-        filled += chunk.data.length;
+  const metadata = (group.attrs ?? {}) as Record<string, unknown>;
+  const declared: DeclaredArray[] = [...arrays].map(([name, a]) => ({ name, type: a.dtype, shape: a.shape }));
+  const dims = checkDataset(path, declared, metadata);
+  const readArray = async (name: string, arr: Zarrita.Array<Zarrita.DataType, CheckedZarrStore>, rows: Float64Array) => {
+    const rowElems = arr.shape.slice(1).reduce((a, b) => a * b, 1);
+    let target: (Uint8Array | Int8Array | Uint16Array | Float32Array | Float64Array | BigInt64Array) | undefined;
+    let filled = 0;
+    for (const [a, b] of runs(rows)) {
+      const sel = [zarr.slice(a, b), ...arr.shape.slice(1).map(() => null)];
+      let chunk: { data: Uint8Array | Int8Array | Uint16Array | Float32Array | Float64Array | BigInt64Array };
+      try {
+        chunk = (await zarr.get(arr, sel)) as typeof chunk;
+      } catch (err) {
+        throw zarrError(path, name, err);
       }
-      if (!target) target = new Float64Array(0);
-      out[name] = target instanceof BigInt64Array ? Float64Array.from(target, (v) => Number(v)) : target;
+      if (!target) target = new (chunk.data.constructor as new (n: number) => typeof chunk.data)(rows.length * rowElems);
+      (target as Uint8Array).set(chunk.data as Uint8Array, filled);
+      filled += chunk.data.length;
     }
-    if (rows.length === 0 || options?.images === false) out.images = images.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
-    const { images: pixels, ...rest } = out;
-    return { images: pixels as Uint8Array | Float32Array, arrays: new Map(Object.entries(rest) as Array<[string, RowArray]>) };
+    return target instanceof BigInt64Array ? Float64Array.from(target, (v) => Number(v)) : target;
   };
-  return { path, rows: images.shape[0], metadata: (group.attrs ?? {}) as Record<string, unknown>, read };
+  const read = async (rows: Float64Array, options?: { images?: boolean }): Promise<FileRows> => {
+    const found = new Map<string, RowArray>();
+    let images: Uint8Array | Float32Array = dims.dtype === 'float32' ? new Float32Array(0) : new Uint8Array(0);
+    for (const [name, arr] of arrays) {
+      if (name === 'images') {
+        if (options?.images !== false && rows.length > 0) images = (await readArray(name, arr, rows)) as Uint8Array | Float32Array;
+        continue;
+      }
+      const spec = ROW_ARRAYS.find((a) => a.name === name)!;
+      found.set(name, ((rows.length > 0 ? await readArray(name, arr, rows) : undefined) as RowArray | undefined) ?? new spec.type(0));
+    }
+    return { images, arrays: found };
+  };
+  return { path, rows: arrays.get('images')!.shape[0], metadata, read };
 }
 
 async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<OpenedFile> {
+  await checkOpenable(path, 'Picture folder', 'directory');
   let metadata: Record<string, unknown>;
   try {
+    await checkRegularFile(join(path, 'metadata.json'), 'Picture folder metadata', ErrorCode.storage);
     metadata = parseJson(await readFile(join(path, 'metadata.json'), 'utf8'), path);
   } catch (err) {
     if (err instanceof OhlcError) throw err;
     throw new OhlcError(ErrorCode.storage, `${path} is not a picture dataset folder (no readable metadata.json)`, { cause: err });
   }
-  const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz-arrays');
-  const height = Number(metadata.height);
-  const width = Number(metadata.width);
+  // The folder's metadata.json is what the pictures are checked against, so the arrays are too.
+  const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz-arrays', metadata);
+  const { height, width } = metadataDims(path, metadata);
   const float = metadata.dtype === 'float32';
   const ext = PICTURE_EXTENSION[format];
   const decode = async (file: string): Promise<Uint8Array> => {
+    await checkOpenable(file, 'Picture');
     const bytes = await readFile(file).catch((err) => {
       throw new OhlcError(ErrorCode.storage, `${file} cannot be read (${(err as Error).message})`, { cause: err });
     });

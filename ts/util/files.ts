@@ -1,10 +1,12 @@
 // File steps every writer of the package shares (datasets, the archive cache, models): a file is
 // written under a hidden temporary name beside its final one and renamed into place only when
 // complete, so a final name never holds a partial file; temporaries a killed process left behind
-// are recognised by their form and swept.
+// are recognised by their form and swept. Readers check that what they open is a regular file.
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { lstat, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OhlcError, type ErrorCodeValue } from '../errors.js';
 
 /** Every temporary file or folder of the package ends in this (and .gitignore ignores it). */
 export const TEMP_SUFFIX = '.partial';
@@ -28,6 +30,38 @@ export async function exists(path: string): Promise<boolean> {
       throw err;
     },
   );
+}
+
+/** What a directory entry is, in words. */
+function kindOf(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO (named pipe)';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  return 'neither a file nor a directory';
+}
+
+async function checkKind(path: string, what: string, code: ErrorCodeValue, wanted: 'file' | 'directory'): Promise<Stats> {
+  const s = await stat(path);
+  if (wanted === 'file' ? s.isFile() : s.isDirectory()) return s;
+  throw new OhlcError(code, `${what} ${path} is ${kindOf(s)}, not ${wanted === 'file' ? 'a regular file' : 'a directory'}`);
+}
+
+/**
+ * Throws an OhlcError with `code` ("<what> <path> is a FIFO (named pipe), not a regular file")
+ * unless `path`, links followed, is a regular file: reading a FIFO blocks until something writes
+ * to it, and a socket or a device never ends, so anything else is refused before it is opened.
+ * Errors of stat itself (ENOENT, EACCES) are thrown as they are, for the caller to word.
+ */
+export function checkRegularFile(path: string, what: string, code: ErrorCodeValue): Promise<Stats> {
+  return checkKind(path, what, code, 'file');
+}
+
+/** Like checkRegularFile, for a path that must be a directory (a Zarr store, a picture folder). */
+export function checkDirectory(path: string, what: string, code: ErrorCodeValue): Promise<Stats> {
+  return checkKind(path, what, code, 'directory');
 }
 
 export async function removeQuietly(path: string): Promise<void> {
