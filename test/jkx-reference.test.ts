@@ -4,6 +4,7 @@
 // that the spec's Bresenham is checked against Pillow's own line8.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jkxReferenceImage, jkxReferenceMovingAverage, roundHalfEven, type JkxRefStatus, type JkxRefWindow } from './helpers/reference-jkx.js';
@@ -11,6 +12,7 @@ import { rng } from './helpers/random.js';
 
 const PYTHON = '/usr/bin/python3';
 const PILLOW_SCRIPT = fileURLToPath(new URL('./helpers/pillow_jkx.py', import.meta.url));
+const JKX_CHECK = fileURLToPath(new URL('../build/jkx_check', import.meta.url));
 
 // A copy of the worked example of docs/IMAGE-JKX.md (L = 5, H = 32, volume strip, MA 5).
 const EXAMPLE = {
@@ -290,3 +292,51 @@ function firstDifference(a: Uint8Array, b: Uint8Array, width: number): string | 
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return `row ${Math.floor(i / width)}, column ${i % width}: reference ${a[i]}, pillow ${b[i]}`;
   return null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The C++ kernel against this reference: jkx_check --emit prints random windows (its own
+// generator: extreme, malformed, one-ulp, tie and invalid inputs included) with the images and
+// MA values rasterize_jkx_cpu gave them.
+// ---------------------------------------------------------------------------------------------
+interface EmittedWindow extends Omit<PillowWindow, 'open' | 'high' | 'low' | 'close' | 'volume' | 'history'> {
+  open: (number | string)[];
+  high: (number | string)[];
+  low: (number | string)[];
+  close: (number | string)[];
+  volume: (number | string)[] | null;
+  history: (number | string)[] | null;
+  status: JkxRefStatus;
+  ma_values: (number | string)[];
+  image: string;
+}
+
+/** Numbers JSON cannot hold come as strings. */
+const numbers = (xs: (number | string)[]): number[] => xs.map((x) => (typeof x === 'number' ? x : x === '-0' ? -0 : Number(x)));
+const sameDouble = (a: number, b: number): boolean => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+
+describe('the C++ kernel against the jkx reference', { skip: existsSync(JKX_CHECK) ? false : `${JKX_CHECK} not built (npm ci builds it)` }, () => {
+  it('gives the status, pixels and MA values of the reference on 1,500 windows of jkx_check --emit', () => {
+    const r = spawnSync(JKX_CHECK, ['--emit', '1500', '--seed', '7'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { windows: EmittedWindow[] };
+    assert.equal(doc.windows.length, 1500);
+    let drawn = 0;
+    doc.windows.forEach((e, i) => {
+      const win: JkxRefWindow = {
+        open: numbers(e.open), high: numbers(e.high), low: numbers(e.low), close: numbers(e.close),
+        volume: e.volume && numbers(e.volume), history: e.history && numbers(e.history),
+      };
+      const ref = jkxReferenceImage(win, { height: e.height, volume: e.volume_strip, ma: e.ma });
+      const where = () => `jkx_check --emit 1500 --seed 7, window ${i}: ${JSON.stringify(e).slice(0, 2000)}`;
+      if (ref.status !== e.status) assert.fail(`status: C++ ${e.status}, reference ${ref.status}; ${where()}`);
+      const ma = numbers(e.ma_values);
+      for (let t = 0; t < ma.length; t++) if (!sameDouble(ma[t], ref.ma[t])) assert.fail(`MA[${t}]: C++ ${ma[t]}, reference ${ref.ma[t]}; ${where()}`);
+      if (ref.status !== 'ok') return;
+      drawn++;
+      const width = 3 * win.close.length;
+      const diff = firstDifference(ref.image!, new Uint8Array(Buffer.from(e.image, 'hex')), width);
+      if (diff !== null) assert.fail(`${diff.replace('pillow', 'C++')}; ${where()}`);
+    });
+    assert.ok(drawn > 1000, `only ${drawn} windows drawn`);
+  });
+});

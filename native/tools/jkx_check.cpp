@@ -31,6 +31,8 @@ usage: jkx_check [options]
   --cases N     random cases (default 1000, ~60 windows each)
   --case K      run only random case K (with its seed), printing it and its windows
   --quick       --cases 150
+  --emit N      print N random windows and this kernel's images and MA values as JSON (for
+                test/jkx-reference.test.ts) instead of checking
   --bench       also time seqLen 20 x height 64 (volume, MA 20) against the default layout
                 at the same pixel count (seqLen 15 x height 64), one thread and all threads
   --help        this text
@@ -921,6 +923,63 @@ bool check_example(std::string* detail) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// --emit: windows and this kernel's images as JSON, for test/jkx-reference.test.ts to compare with
+// the TypeScript reference (which is itself compared with Pillow).
+// ---------------------------------------------------------------------------------------------
+std::string json_number(double v) {
+  if (std::isnan(v)) return "\"NaN\"";
+  if (std::isinf(v)) return v > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  if (v == 0 && std::signbit(v)) return "\"-0\"";
+  return num(v);
+}
+
+std::string json_array(const double* p, size_t n) {
+  std::string s = "[";
+  for (size_t i = 0; i < n; ++i) s += (i ? "," : "") + json_number(p[i]);
+  return s + "]";
+}
+
+void emit(uint64_t seed, size_t windows) {
+  static const char hex[] = "0123456789abcdef";
+  std::printf("{\"seed\":%" PRIu64 ",\"windows\":[", seed);
+  size_t done = 0;
+  for (long i = 0; done < windows; ++i) {
+    Case k = random_case(seed, i);
+    if (k.shape.pixels() > 30000) continue;  // keep the document small
+    k.count = std::min<size_t>(k.count, 4);
+    k.type = PixelType::U8;
+    if (!k.ma_ok.empty()) k.ma_ok.resize(k.count);
+    const size_t px = k.shape.pixels(), len = k.shape.seq_len;
+    std::vector<uint8_t> out(k.count * px);
+    std::vector<JkxStatus> st(k.count);
+    std::vector<double> ma(k.count * len);
+    rasterize_jkx_cpu(k.series.columns(), k.windows(), k.flags(), k.shape, PixelType::U8, out.data(), 0, nullptr,
+                      ma.data(), st.data());
+    for (size_t w = 0; w < k.count && done < windows; ++w, ++done) {
+      const int64_t start = k.windows().start(w);
+      const Series& s = k.series;
+      const bool line = jkx_ma_drawn(k.shape, start, k.history_ok(w));
+      std::string o = done ? "," : "";
+      o += "{\"open\":" + json_array(&s.open[start], len) + ",\"high\":" + json_array(&s.high[start], len) +
+           ",\"low\":" + json_array(&s.low[start], len) + ",\"close\":" + json_array(&s.close[start], len) +
+           ",\"volume\":" + (k.shape.volume ? json_array(&s.volume[start], len) : "null") + ",\"history\":" +
+           (line ? json_array(&s.close[start - k.shape.history()], k.shape.history()) : "null") +
+           ",\"height\":" + std::to_string(k.shape.height) + ",\"volume_strip\":" +
+           (k.shape.volume ? "true" : "false") + ",\"ma\":" + std::to_string(k.shape.ma) + ",\"status\":\"" +
+           jkx_status_name(st[w]) + "\",\"ma_values\":" + json_array(&ma[w * len], len) + ",\"image\":\"";
+      if (st[w] == JkxStatus::kOk)
+        for (size_t p = 0; p < px; ++p) {
+          o += hex[out[w * px + p] >> 4];
+          o += hex[out[w * px + p] & 15];
+        }
+      o += "\"}";
+      std::fputs(o.c_str(), stdout);
+    }
+  }
+  std::printf("]}\n");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bench
 // ---------------------------------------------------------------------------------------------
 // Images per second of the best of a few calls (this machine may be shared: the best call is the
@@ -973,6 +1032,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   long cases = 1000, only_case = -1;
   bool do_bench = false;
+  size_t emit_windows = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -990,6 +1050,7 @@ int main(int argc, char** argv) {
     else if (a == "--case") only_case = std::atol(value("--case"));
     else if (a == "--quick") cases = 150;
     else if (a == "--bench") do_bench = true;
+    else if (a == "--emit") emit_windows = std::strtoul(value("--emit"), nullptr, 10);
     else {
       std::fprintf(stderr, "jkx_check: unknown option %s (see --help)\n", a.c_str());
       return kExitUsage;
@@ -1013,6 +1074,10 @@ int main(int argc, char** argv) {
     std::printf("MISMATCH %s\n  %s\n  %s\n", repro, k.describe().c_str(), detail.c_str());
   };
 
+  if (emit_windows) {
+    emit(seed, emit_windows);
+    return kExitOk;
+  }
   if (only_case >= 0) {
     const Case k = random_case(seed, only_case);
     std::printf("%s\n", k.describe().c_str());
