@@ -127,8 +127,9 @@ JkxOutcome check_jkx_arguments(const JkxColumns& c, const WindowList& windows, J
   if (shape.height < 2) return fail("height must be >= 2");
   if (shape.volume && shape.height < 5)
     return fail("height must be >= 5 with the volume strip (it takes floor(height / 5) rows)");
-  if (shape.seq_len > (1u << 26) || shape.height > (1u << 28) || shape.ma > (1u << 28))
-    return fail("image too large");
+  // Each thread holds k - 1 + 5L doubles of scratch: bounded so that it stays small.
+  if (shape.seq_len > (1u << 20) || shape.height > (1u << 28)) return fail("image too large");
+  if (shape.ma > (1u << 20)) return fail("ma must be <= 1048576");
   if (windows.count == 0) return r;
   if (shape.volume && !c.volume) return fail("volume array missing");
   const RasterOutcome base = check_raster_arguments(

@@ -834,6 +834,72 @@ bool check_rounding(uint64_t seed, std::string* detail) {
   return same(0.0) && same(std::numeric_limits<double>::denorm_min());
 }
 
+// Bad arguments come back as kBadArgument with a message, before anything is written; a set
+// cancel flag gives kCancelled.
+bool check_arguments(std::string* detail) {
+  Rng r(3);
+  Series s = random_walk(100, r, 10, 0.01);
+  JkxColumns c = s.columns();
+  JkxColumns no_volume = c;
+  no_volume.volume = nullptr;
+  WindowList ok;
+  ok.count = 5;
+  WindowList past;
+  past.first = 90;
+  past.count = 2;
+  const int64_t bad_starts[] = {0, 81};
+  WindowList starts;
+  starts.starts = bad_starts;
+  starts.count = 2;
+  struct Bad {
+    const char* what;
+    JkxColumns c;
+    WindowList w;
+    JkxShape shape;
+  };
+  const Bad bad[] = {
+      {"L 1", c, ok, {1, 32, false, 0}},
+      {"H 1", c, ok, {5, 1, false, 0}},
+      {"H 4 with the strip", c, ok, {5, 4, true, 0}},
+      {"volume strip without volumes", no_volume, ok, {5, 32, true, 0}},
+      {"windows past the end", c, past, {20, 64, true, 20}},
+      {"a start past the end", c, starts, {20, 64, false, 0}},
+      {"huge MA", c, ok, {5, 32, false, (1u << 20) + 1}},
+      {"huge L", c, ok, {(1u << 20) + 1, 32, false, 0}},
+  };
+  std::vector<uint8_t> out(64, 0x5A);
+  for (const Bad& b : bad) {
+    const JkxOutcome o = rasterize_jkx_cpu(b.c, b.w, nullptr, b.shape, PixelType::U8, out.data(), 0, nullptr);
+    if (o.status != JkxOutcome::kBadArgument || o.message.empty()) {
+      *detail = std::string(b.what) + ": not refused";
+      return false;
+    }
+  }
+  if (std::count(out.begin(), out.end(), 0x5A) != 64) {
+    *detail = "a refused call wrote images";
+    return false;
+  }
+  std::vector<uint8_t> images(5 * 15 * 32);
+  const std::atomic<bool> cancel{true};
+  if (rasterize_jkx_cpu(c, ok, nullptr, {5, 32, true, 5}, PixelType::U8, images.data(), 0, &cancel).status !=
+      JkxOutcome::kCancelled) {
+    *detail = "a set cancel flag did not cancel";
+    return false;
+  }
+  // The smallest legal shapes are accepted, and no windows is fine.
+  WindowList none;
+  if (rasterize_jkx_cpu(c, ok, nullptr, {2, 2, false, 0}, PixelType::U8, images.data(), 0, nullptr).status !=
+          JkxOutcome::kOk ||
+      rasterize_jkx_cpu(c, ok, nullptr, {2, 5, true, 1}, PixelType::U8, images.data(), 0, nullptr).status !=
+          JkxOutcome::kOk ||
+      rasterize_jkx_cpu(no_volume, none, nullptr, {5, 32, true, 5}, PixelType::U8, nullptr, 0, nullptr).status !=
+          JkxOutcome::kOk) {
+    *detail = "a legal call was refused";
+    return false;
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. The worked example.
 // ---------------------------------------------------------------------------------------------
@@ -1092,6 +1158,11 @@ int main(int argc, char** argv) {
     ++failures;
     std::printf("MISMATCH worked example: %s\n", detail.c_str());
   }
+  const bool arguments_ok = check_arguments(&detail);
+  if (!arguments_ok) {
+    ++failures;
+    std::printf("MISMATCH arguments: %s\n", detail.c_str());
+  }
   const bool rounding_ok = check_rounding(seed, &detail);
   if (!rounding_ok) {
     ++failures;
@@ -1103,10 +1174,10 @@ int main(int argc, char** argv) {
     run(k, ("--seed " + std::to_string(seed) + " --case " + std::to_string(i)).c_str());
     if (failures > 5) break;
   }
-  std::printf("jkx_check (seed %" PRIu64 "): %s: worked example %s; rounding %s; %zu cases, %zu windows (%zu drawn: %zu with the "
+  std::printf("jkx_check (seed %" PRIu64 "): %s: worked example %s; rounding %s; bad arguments %s; %zu cases, %zu windows (%zu drawn: %zu with the "
               "MA line, %zu with it cut; %zu invalid price, %zu invalid volume, %zu flat, %zu overflow), "
               "%.1f Mpx compared; 1 vs %d threads, uint8 vs float32, kernel emulation (1..256 threads); %.1f s\n",
-              seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", g_cov.cases, g_cov.windows,
+              seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", arguments_ok ? "refused" : "WRONG", g_cov.cases, g_cov.windows,
               g_cov.status[0], g_cov.with_line, g_cov.line_cut, g_cov.status[1], g_cov.status[2], g_cov.status[3],
               g_cov.status[4], static_cast<double>(g_cov.pixels) / 1e6, default_thread_count(), seconds_since(t0));
   if (do_bench) bench(seed);
