@@ -184,17 +184,14 @@ void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, b
 
 }  // namespace
 
-void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
-                 const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
+bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                         size_t raw_size, bool final, BitWriter& out) {
   DynamicCode dyn;
   const uint64_t extra = extra_bits(stats);
   const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
   const uint64_t fixed = fixed_bits(stats) + extra;
   const uint64_t stored = stored_bits(raw_size, out.bit_offset());
-  if (stored < dynamic && stored < fixed) {
-    write_stored(raw, raw_size, final, out);
-    return;
-  }
+  if (stored < dynamic && stored < fixed) return false;
   out.reserve(std::min(dynamic, fixed) / 8 + 8);
   if (dynamic < fixed) {
     write_dynamic(dyn, tokens, count, final, out);
@@ -204,6 +201,13 @@ void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
     write_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
                  kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), out);
   }
+  return true;
+}
+
+void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                 const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
+  if (!write_huffman_block(tokens, count, stats, raw_size, final, out))
+    write_stored(raw, raw_size, final, out);
 }
 
 void write_sync_flush(BitWriter& out) {

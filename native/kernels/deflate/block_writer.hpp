@@ -15,6 +15,13 @@ namespace ohlc::deflate {
 void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
                  const uint8_t* raw, size_t raw_size, bool final, BitWriter& out);
 
+// The same for a caller that has no raw bytes at hand (an encoder working from geometry):
+// writes the block as dynamic or fixed Huffman, whichever is smaller, and returns true; or
+// writes nothing and returns false when the stored form of `raw_size` bytes would be smaller
+// still (the caller then produces the bytes and calls write_block).
+bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                         size_t raw_size, bool final, BitWriter& out);
+
 // An empty stored block without BFINAL: ends a piece on a byte boundary (zlib's sync flush).
 void write_sync_flush(BitWriter& out);
 
