@@ -22,6 +22,20 @@ void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
 bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
                          size_t raw_size, bool final, BitWriter& out);
 
+// Tokens drawn from a few distances (an encoder that knows its copies): each token is a literal
+// byte (< 256) or 256 + 256 * kind + (length - 3), the match of `length` at distances[kind].
+// Every code is then one table entry built per block, and writing one is a single put.
+constexpr int kMaxTokenKinds = 4;
+inline uint16_t kind_token(int kind, uint32_t length) {
+  return static_cast<uint16_t>(256 + 256 * kind + (length - 3));
+}
+// As write_huffman_block, for such tokens (`kinds` distances, at most kMaxTokenKinds).
+bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const BlockStats& stats,
+                               const uint32_t* distances, int kinds, size_t raw_size, bool final,
+                               BitWriter& out);
+// `raw_size` bytes as stored blocks (the form write_huffman_block declined).
+void write_stored_block(const uint8_t* raw, size_t raw_size, bool final, BitWriter& out);
+
 // An empty stored block without BFINAL: ends a piece on a byte boundary (zlib's sync flush).
 void write_sync_flush(BitWriter& out);
 

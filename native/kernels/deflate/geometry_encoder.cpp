@@ -13,6 +13,10 @@ namespace ohlc::deflate {
 
 namespace {
 
+// The tokenizer's helpers take its state by reference; inlined, the state stays in registers
+// (one out-of-line call would put all of it in memory, a load or store per field access).
+#define OHLC_INLINE __attribute__((always_inline)) inline
+
 // Tokens per block, as the row encoder: 64 KiB of scratch; a bar image needs a few thousand.
 constexpr size_t kBlockTokens = 16384;
 // A match shorter than this costs more bits than its bytes as literals (a measured optimum:
@@ -36,133 +40,253 @@ PixelBytes pixel_bytes_of(PixelType type) {
 }
 
 // The tokenizer walks the virtual byte stream of the image (row-major, 2^kShift bytes a pixel)
-// and at every token takes the longest of three copies, capped at one match (258): one pixel
-// back through background, one row back, two rows back; on a tie the cheaper distance (in that
-// order). A run shorter than kShortestMatch is sent as literals.
+// and at every token takes the longest of these copies, capped at one match (258 bytes), the
+// cheaper on a tie (in this order):
+//   pixel   one pixel back, through background: after a row's last ink on into the next rows up
+//           to the next ink, before a row's first ink, and between inks;
+//   period  one bar back (`period` pixels), inside a row's ink extent: dense rows repeat per bar;
+//   row     one row back: up to the next changed pixel;
+//   two     two rows back: a tick, or a line end that undoes the previous row's change, is free.
+// A run shorter than kShortestMatch goes as literals.
 //
-// Each copy keeps [end, resume): its run from p reaches end (p < end), or it has none (p >= end);
-// nothing about it can change before p reaches resume, so the geometry is consulted only there:
-// at a changed pixel for the row copies, at a row's ink extent for the pixel copy.
-// Rows must be at most 32 KiB (DEFLATE's window); the caller falls back beyond.
+// Per row (on entering it) the row's pixels are brought up to date in a bitset and its regions
+// are turned into byte bounds; the row copies keep a cursor into the changes. Each copy caches
+// [end, resume): its run from p reaches end (p < end) or it has none; it is looked at again only
+// once p reaches resume. Rows must be at most 32 KiB (DEFLATE's window); the caller falls back
+// beyond.
 template <unsigned kShift>
 class Tokenizer {
  public:
   static constexpr uint64_t kPixel = uint64_t{1} << kShift;
 
-  Tokenizer(const InkChanges& m, const PixelBytes& px, uint32_t period, uint64_t* row_bits)
-      : px_(px) {
-    s_.ch = m.changes();
-    s_.nch = m.change_count();
-    s_.rows = m.rows();
-    s_.nrows = m.row_count();
-    s_.width = m.width();
-    s_.height = m.height();
-    s_.row_bytes = uint64_t{m.width()} << kShift;
-    s_.pixels = uint64_t{m.width()} * m.height();
-    s_.size = s_.pixels << kShift;
-    s_.first_diff = px.first_diff;
-    s_.last_diff = px.last_diff;
-    s_.use_two_rows = 2 * s_.row_bytes <= kMaxDistance;
-    s_.period = period < s_.width && period < 64 && (uint64_t{period} << kShift) > kPixel ? period : 0;
-    s_.bits = row_bits;
-    std::memset(row_bits, 0, ((size_t{s_.width} + 63) >> 6) * sizeof(uint64_t));
-    s_.sym_pixel = static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(kPixel - 1)));
-    s_.sym_row = static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(s_.row_bytes - 1)));
-    s_.sym_period =
-        s_.period ? static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>((uint64_t{s_.period} << kShift) - 1))) : 0;
-    s_.sym_two_rows =
-        s_.use_two_rows ? static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(2 * s_.row_bytes - 1))) : 0;
-    // Nothing to copy from before the first row (two rows) are out; pixel 0 has no left.
-    s_.end_row = 0;
-    s_.resume_row = s_.row_bytes;
-    s_.end_two = 0;
-    s_.resume_two = s_.use_two_rows ? 2 * s_.row_bytes : kNone;
-    s_.end_pixel = 0;
-    s_.resume_pixel = kPixel;
-    s_.end_period = 0;
-    s_.resume_period = s_.period ? uint64_t{s_.period} << kShift : kNone;
-    advance_two_rows(s_);  // the first break; its run is looked at from 2 rows on
+  Tokenizer(const InkChanges& m, const PixelBytes& px, uint32_t period, uint64_t* row_bits) {
+    State& s = s_;
+    s.ch = m.changes();
+    s.nch = m.change_count();
+    s.first = m.first_ink();
+    s.last = m.last_ink();
+    s.next_inked = m.next_inked_row();
+    s.width = m.width();
+    s.height = m.height();
+    s.row_bytes = uint64_t{m.width()} << kShift;
+    s.pixels = uint64_t{m.width()} * m.height();
+    s.size = s.pixels << kShift;
+    s.first_diff = px.first_diff;
+    s.last_diff = px.last_diff;
+    s.words = (size_t{s.width} + 63) >> 6;
+    s.use_two_rows = 2 * s.row_bytes <= kMaxDistance;
+    s.period = period > 1 && period < s.width && period < 64 ? period : 0;
+    s.bits = row_bits;
+    s.bg = px.bg;
+    s.ink = px.ink;
+    std::memset(row_bits, 0, s.words * sizeof(uint64_t));
+    s.sym_pixel = static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(kPixel - 1)));
+    s.sym_row = static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(s.row_bytes - 1)));
+    s.sym_two = s.use_two_rows ? static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>(2 * s.row_bytes - 1))) : 0;
+    s.sym_period = s.period ? static_cast<uint32_t>(dist_symbol(static_cast<uint32_t>((s.period << kShift) - 1))) : 0;
+    // Nothing to copy from before the first row (two rows) are out.
+    s.end_row = 0;
+    s.resume_row = s.row_bytes;
+    s.end_two = 0;
+    s.resume_two = s.use_two_rows ? 2 * s.row_bytes : kNone;
+    // The first break; looked at from two rows on.
+    s.two_rows_break = merge_two_rows(s.ch, s.nch, s.width, s.pixels, s.ia, s.ib);
+    s.next_row_start = s.row_bytes;
+    for (; s.synced < s.nch && s.ch[s.synced].row == 0; ++s.synced) {
+      const uint32_t c = s.ch[s.synced].column();
+      s.bits[c >> 6] ^= uint64_t{1} << (c & 63);
+    }
+    const RowBounds rb = row_bounds(s, 0, 0);
+    s.a_begin = rb.a_begin;
+    s.a_end = rb.a_end;
+    s.b_begin = rb.b_begin;
+    s.b_end = rb.b_end;
+    s.in_lo = rb.in_lo;
+    s.in_hi = rb.in_hi;
+    s.per_lo = rb.per_lo;
+    s.per_hi = rb.per_hi;
   }
 
   uint64_t position() const { return s_.p; }
+
+  // The distance of each token kind, as write_huffman_block_kinds takes them.
+  void distances(uint32_t* d) const {
+    d[0] = static_cast<uint32_t>(kPixel);
+    d[1] = s_.period ? static_cast<uint32_t>(s_.period << kShift) : d[0];
+    d[2] = static_cast<uint32_t>(s_.row_bytes);
+    d[3] = s_.use_two_rows ? static_cast<uint32_t>(2 * s_.row_bytes) : d[0];
+  }
   bool done() const { return s_.p >= s_.size; }
 
   // Tokens from the current position until the end or `max_tokens`; resets and fills `stats`
   // (every token plus the end of block).
-  size_t next_block(uint32_t* tokens, size_t max_tokens, BlockStats& stats) {
+  //
+  // Everything the loop touches per token is a local (the helpers are lambdas over them): a
+  // value whose address never escapes stays in a register, where a struct member would be
+  // reloaded after every store through `tokens` or `stats`.
+  size_t next_block(uint16_t* tokens, size_t max_tokens, BlockStats& stats) {
     std::memset(&stats, 0, sizeof stats);
-    State s = s_;  // a local copy the compiler keeps in registers: stores through `tokens` and
-                   // `stats` could alias members, which would force reloads per token
+    const State& k = s_;
+    const InkChange* const ch = k.ch;
+    const size_t nch = k.nch;
+    const uint64_t size = k.size, row_bytes = k.row_bytes, width = k.width, pixels = k.pixels;
+    const uint64_t first_diff = k.first_diff, last_diff = k.last_diff;
+    uint64_t* const bits = k.bits;
+    uint64_t p = k.p, row = k.row, row_start = k.row_start, next_row_start = k.next_row_start;
+    size_t synced = k.synced, ir = k.ir, ia = k.ia, ib = k.ib;
+    uint64_t two_rows_break = k.two_rows_break;
+    uint64_t end_row = k.end_row, resume_row = k.resume_row;
+    uint64_t end_two = k.end_two, resume_two = k.resume_two;
+    uint64_t a_begin = k.a_begin, a_end = k.a_end, b_begin = k.b_begin, b_end = k.b_end;
+    uint64_t in_lo = k.in_lo, in_hi = k.in_hi, per_lo = k.per_lo, per_hi = k.per_hi;
+    uint64_t end_interior = k.end_interior, resume_interior = k.resume_interior;
+    uint64_t end_period = k.end_period, resume_period = k.resume_period;
+    // Token kinds (see distances()).
+    constexpr int pixel_dist = 0, period_dist = 1, row_dist = 2, two_dist = 3;
+    const uint32_t syms[4] = {k.sym_pixel, k.sym_period, k.sym_row, k.sym_two};
+
+    auto bit = [&](uint64_t c) { return (bits[c >> 6] >> (c & 63)) & 1; };
+    auto enter_row = [&] {
+      do {
+        row_start = next_row_start;
+        next_row_start += row_bytes;
+        ++row;
+      } while (p >= next_row_start);
+      for (; synced < nch && ch[synced].row <= row; ++synced) {
+        const uint32_t c = ch[synced].column();
+        bits[c >> 6] ^= uint64_t{1} << (c & 63);
+      }
+      const RowBounds rb = row_bounds(k, row, row_start);
+      a_begin = rb.a_begin;
+      a_end = rb.a_end;
+      b_begin = rb.b_begin;
+      b_end = rb.b_end;
+      in_lo = rb.in_lo;
+      in_hi = rb.in_hi;
+      per_lo = rb.per_lo;
+      per_hi = rb.per_hi;
+    };
+    // One row back: up to the next changed pixel's first differing byte.
+    auto next_row_break = [&] {
+      while (ir < nch && (ch[ir].pixel << kShift) + last_diff < p) ++ir;
+      if (ir == nch) {
+        end_row = size;
+        resume_row = kNone;
+      } else {
+        const uint64_t at = ch[ir].pixel << kShift;
+        end_row = at + first_diff;
+        resume_row = at + last_diff + 1;
+      }
+    };
+    // Two rows back: a pixel differs from the one two rows up when exactly one of it and the
+    // pixel above it changed (two flips cancel): the changes merged with themselves one row on.
+    auto next_two_rows_break = [&] {
+      while (two_rows_break != kNone && (two_rows_break << kShift) + last_diff < p)
+        two_rows_break = merge_two_rows(ch, nch, width, pixels, ia, ib);
+      if (two_rows_break == kNone) {
+        end_two = size;
+        resume_two = kNone;
+      } else {
+        const uint64_t at = two_rows_break << kShift;
+        end_two = at + first_diff;
+        resume_two = at + last_diff + 1;
+      }
+    };
+
     size_t n = 0;
-    const uint32_t row_dist = static_cast<uint32_t>(s.row_bytes);
-    const uint32_t two_dist = static_cast<uint32_t>(2 * s.row_bytes);
-    const uint32_t period_dist = static_cast<uint32_t>(uint64_t{s.period} << kShift);
-    while (s.p < s.size && n < max_tokens) {
-      if (s.p >= s.resume_row) next_row_break(s);
-      if (s.p >= s.resume_two) next_two_rows_break(s);
-      if (s.p >= s.resume_pixel) pixel_region(s);
-      if (s.p >= s.resume_period) period_region(s);
-      const uint64_t p = s.p;
-      const uint64_t pixel = p < s.end_pixel ? s.end_pixel - p : 0;
-      const uint64_t period = p < s.end_period ? s.end_period - p : 0;
-      const uint64_t row = p < s.end_row ? s.end_row - p : 0;
-      const uint64_t two = p < s.end_two ? s.end_two - p : 0;
-      uint64_t best = std::min<uint64_t>(pixel, kMaxMatch), run = pixel;
-      uint32_t dist = static_cast<uint32_t>(kPixel), sym = s.sym_pixel;
-      const uint64_t period_capped = std::min<uint64_t>(period, kMaxMatch);
-      if (period_capped > best) {
-        best = period_capped;
-        run = period;
-        dist = period_dist;
-        sym = s.sym_period;
+    while (p < size && n < max_tokens) {
+      if (p >= next_row_start) enter_row();
+      if (p >= resume_row) next_row_break();
+      if (p >= resume_two) next_two_rows_break();
+      // Each copy's run (0: none) and, to pick one without branches, a key: the run capped at
+      // one match, then the kind's rank (on a tie the cheaper distance, the lower kind, wins).
+      uint64_t runs[4];
+      const uint64_t in_a = p - a_begin < a_end - a_begin ? a_end - p : 0;
+      const uint64_t in_b = p - b_begin < b_end - b_begin ? b_end - p : 0;
+      runs[pixel_dist] = in_a | in_b;  // the regions are disjoint
+      runs[period_dist] = 0;
+      if (p - in_lo < in_hi - in_lo) {
+        // Between inks, and one bar back: they need the row's pixels.
+        const uint64_t c = (p - row_start) >> kShift;
+        if (p >= resume_interior) {
+          if (bit(c) || bit(c - 1)) {  // on ink or just after it (c > first ink unless on it)
+            end_interior = 0;
+            resume_interior = row_start + ((next_pixel(k, c, false) + 1) << kShift);
+          } else {  // up to the next ink, short of the last one
+            end_interior = row_start + (next_pixel(k, c + 1, true) << kShift) + first_diff;
+            resume_interior = end_interior;
+          }
+        }
+        runs[pixel_dist] = p < end_interior ? end_interior - p : 0;
+        if (p - per_lo < per_hi - per_lo) {
+          if (p >= resume_period) {
+            const uint64_t y = next_period_break(k, c);
+            if (y == c) {
+              end_period = 0;
+              resume_period = row_start + ((c + 1) << kShift);
+            } else {
+              end_period = y < width ? row_start + (y << kShift) + first_diff : next_row_start;
+              resume_period = end_period;
+            }
+          }
+          runs[period_dist] = p < end_period ? end_period - p : 0;
+        }
       }
-      const uint64_t row_capped = std::min<uint64_t>(row, kMaxMatch);
-      if (row_capped > best) {
-        best = row_capped;
-        run = row;
-        dist = row_dist;
-        sym = s.sym_row;
-      }
-      const uint64_t two_capped = std::min<uint64_t>(two, kMaxMatch);
-      if (two_capped > best) {
-        best = two_capped;
-        run = two;
-        dist = two_dist;
-        sym = s.sym_two_rows;
-      }
+      runs[row_dist] = p < end_row ? end_row - p : 0;
+      runs[two_dist] = p < end_two ? end_two - p : 0;
+      auto key = [&](int kind) {
+        return (std::min<uint64_t>(runs[kind], kMaxMatch) << 2) | static_cast<uint64_t>(3 - kind);
+      };
+      const uint64_t top = std::max(std::max(key(0), key(1)), std::max(key(2), key(3)));
+      const uint64_t best = top >> 2;
+      const int dist = 3 - static_cast<int>(top & 3);
+      const uint64_t run = runs[dist];
+      const uint32_t sym = syms[dist];
       if (best < kShortestMatch) {
-        const uint8_t b = literal(s);
+        const uint64_t offset = p - row_start;
+        const uint64_t c = offset >> kShift;
+        const uint8_t b = (bit(c) ? k.ink : k.bg)[offset & (kPixel - 1)];
         tokens[n++] = b;
         ++stats.litlen[b];
-        ++s.p;
-        continue;
-      }
-      if (run >= kMaxMatch + kMinMatch) {
-        // Whole 258s while nothing can change the choice: every other copy's run only shrinks
-        // until its resume point.
-        const uint64_t limit =
-            std::min({s.resume_row, s.resume_two, s.resume_pixel, s.resume_period, s.size});
-        const uint32_t full = match_token(kMaxMatch, dist);
-        size_t pieces = 0;
-        do {
-          tokens[n++] = full;
-          ++pieces;
-          s.p += kMaxMatch;
-          run -= kMaxMatch;
-        } while (run >= kMaxMatch + kMinMatch && s.p < limit && n < max_tokens);
-        stats.litlen[257 + kLengthIndex[kMaxMatch - 3]] += static_cast<uint32_t>(pieces);
-        stats.dist[sym] += static_cast<uint32_t>(pieces);
+        ++p;
         continue;
       }
       // 259 and 260 leave a tail under 3: split them as (run - 3) + 3.
-      const uint32_t piece = static_cast<uint32_t>(run > kMaxMatch ? run - kMinMatch : run);
-      tokens[n++] = match_token(piece, dist);
+      const uint32_t piece = static_cast<uint32_t>(
+          run >= kMaxMatch + kMinMatch ? kMaxMatch : (run > kMaxMatch ? run - kMinMatch : run));
+      tokens[n++] = kind_token(dist, piece);
       ++stats.litlen[257 + kLengthIndex[piece - 3]];
       ++stats.dist[sym];
-      s.p += piece;
+      p += piece;
     }
     stats.litlen[kEndOfBlock] = 1;
-    s_ = s;
+
+    State& out = s_;
+    out.p = p;
+    out.row = row;
+    out.row_start = row_start;
+    out.next_row_start = next_row_start;
+    out.synced = synced;
+    out.ir = ir;
+    out.ia = ia;
+    out.ib = ib;
+    out.two_rows_break = two_rows_break;
+    out.end_row = end_row;
+    out.resume_row = resume_row;
+    out.end_two = end_two;
+    out.resume_two = resume_two;
+    out.a_begin = a_begin;
+    out.a_end = a_end;
+    out.b_begin = b_begin;
+    out.b_end = b_end;
+    out.in_lo = in_lo;
+    out.in_hi = in_hi;
+    out.per_lo = per_lo;
+    out.per_hi = per_hi;
+    out.end_interior = end_interior;
+    out.resume_interior = resume_interior;
+    out.end_period = end_period;
+    out.resume_period = resume_period;
     return n;
   }
 
@@ -170,208 +294,112 @@ class Tokenizer {
   struct State {
     const InkChange* ch;
     size_t nch;
-    const ChangedRow* rows;
-    size_t nrows;
+    const int32_t* first;
+    const int32_t* last;
+    const uint32_t* next_inked;
     uint64_t width, height, row_bytes, pixels, size, first_diff, last_diff;
+    size_t words;
     bool use_two_rows;
-    uint64_t* bits;  // the current row's pixels: changes [0, synced) applied
     uint64_t period;  // pixels; 0: none
-    uint32_t sym_pixel, sym_period, sym_row, sym_two_rows;
+    uint64_t* bits;   // the current row's pixels
+    const uint8_t* bg;
+    const uint8_t* ink;
+    uint32_t sym_pixel, sym_period, sym_row, sym_two;
 
     uint64_t p = 0;
-    uint64_t row = 0, row_start = 0;
-    size_t ek = 0;  // rows[ek]: the ChangedRow whose content row `row` has
+    uint64_t row = 0, row_start = 0, next_row_start = 0;
+    size_t synced = 0;  // changes [0, synced) are in `bits`
+    // The current row's regions, in bytes: pixel copies in [a_begin, a_end) and
+    // [b_begin, b_end); the extent (interior pixel copies) [in_lo, in_hi); period copies
+    // [per_lo, per_hi).
+    uint64_t a_begin = 0, a_end = 0, b_begin = 0, b_end = 0, in_lo = 0, in_hi = 0;
+    uint64_t per_lo = 0, per_hi = 0;
     size_t ir = 0;
     uint64_t end_row, resume_row;
     size_t ia = 0, ib = 0;
     uint64_t two_rows_break = kNone;
     uint64_t end_two, resume_two;
-    uint64_t end_pixel, resume_pixel;
-    uint64_t end_period, resume_period;
-    size_t synced = 0;
+    uint64_t end_interior = 0, resume_interior = 0;
+    uint64_t end_period = 0, resume_period = 0;
   };
 
-  static uint64_t break_start(const State& s, uint64_t pixel) {
-    return (pixel << kShift) + s.first_diff;
-  }
+  struct RowBounds {
+    uint64_t a_begin, a_end, b_begin, b_end, in_lo, in_hi, per_lo, per_hi;
+  };
 
-  static void track_row(State& s) {
-    while (s.p - s.row_start >= s.row_bytes) {
-      s.row_start += s.row_bytes;
-      ++s.row;
+  // A row's regions in bytes (see State).
+  static RowBounds row_bounds(const State& s, uint64_t row, uint64_t row_start) {
+    RowBounds b{};
+    const int64_t f = s.first[row], l = s.last[row];
+    // A copy one pixel back can start at the row's first pixel when the row above ends blank.
+    const uint64_t from =
+        row_start + (row > 0 && s.last[row - 1] < static_cast<int64_t>(s.width) - 1 ? 0 : kPixel);
+    const uint32_t nr = s.next_inked[row];
+    const uint64_t next_ink =
+        nr < s.height
+            ? ((uint64_t{nr} * s.width + static_cast<uint64_t>(s.first[nr])) << kShift) + s.first_diff
+            : s.size;
+    if (l < 0) {  // blank: all of it, on into the rows below
+      b.b_begin = from;
+      b.b_end = next_ink;
+      return b;
     }
-    while (s.ek + 1 < s.nrows && s.rows[s.ek + 1].row <= s.row) ++s.ek;
-  }
-
-  // One row back: up to the next changed pixel's first differing byte.
-  static void next_row_break(State& s) {
-    while (s.ir < s.nch && (s.ch[s.ir].pixel << kShift) + s.last_diff < s.p) ++s.ir;
-    if (s.ir == s.nch) {
-      s.end_row = s.size;
-      s.resume_row = kNone;
-    } else {
-      const uint64_t at = s.ch[s.ir].pixel << kShift;
-      s.end_row = at + s.first_diff;
-      s.resume_row = at + s.last_diff + 1;
+    b.a_end = row_start + (static_cast<uint64_t>(f) << kShift) + s.first_diff;
+    b.b_begin = row_start + (static_cast<uint64_t>(l + 2) << kShift);
+    b.b_end = next_ink;
+    // Either may be empty (ink in the first pixel, or in the last with more right below).
+    b.a_begin = std::min(from, b.a_end);
+    b.b_begin = std::min(b.b_begin, b.b_end);
+    b.in_lo = row_start + (static_cast<uint64_t>(f) << kShift);
+    b.in_hi = row_start + (static_cast<uint64_t>(l + 1) << kShift);
+    if (s.period) {
+      b.per_lo = row_start + (std::max<uint64_t>(static_cast<uint64_t>(f), s.period) << kShift);
+      b.per_hi = row_start + (std::min<uint64_t>(static_cast<uint64_t>(l) + s.period + 1, s.width) << kShift);
     }
+    return b;
   }
 
-  // Two rows back: a pixel differs from the one two rows up when exactly one of it and the
-  // pixel above it changed (two flips cancel): the changes merged with themselves one row on.
-  static void advance_two_rows(State& s) {
+  // The next pixel where the picture differs from two rows up, from cursors ia, ib into the
+  // changes (as themselves, and one row on); kNone when none is left.
+  OHLC_INLINE static uint64_t merge_two_rows(const InkChange* ch, size_t nch, uint64_t width,
+                                             uint64_t pixels, size_t& ia, size_t& ib) {
     for (;;) {
-      const uint64_t a = s.ia < s.nch ? s.ch[s.ia].pixel : kNone;
-      const uint64_t b = s.ib < s.nch ? s.ch[s.ib].pixel + s.width : kNone;
+      const uint64_t a = ia < nch ? ch[ia].pixel : kNone;
+      const uint64_t b = ib < nch ? ch[ib].pixel + width : kNone;
       if (a == b) {
-        if (a == kNone) {
-          s.two_rows_break = kNone;
-          return;
-        }
-        ++s.ia;
-        ++s.ib;
+        if (a == kNone) return kNone;
+        ++ia;
+        ++ib;
         continue;
       }
+      uint64_t at;
       if (a < b) {
-        s.two_rows_break = a;
-        ++s.ia;
+        at = a;
+        ++ia;
       } else {
-        s.two_rows_break = b;
-        ++s.ib;
+        at = b;
+        ++ib;
       }
-      if (s.two_rows_break >= s.pixels) s.two_rows_break = kNone;
-      return;
+      return at < pixels ? at : kNone;
     }
   }
 
-  static void next_two_rows_break(State& s) {
-    while (s.two_rows_break != kNone && (s.two_rows_break << kShift) + s.last_diff < s.p)
-      advance_two_rows(s);
-    if (s.two_rows_break == kNone) {
-      s.end_two = s.size;
-      s.resume_two = kNone;
-    } else {
-      const uint64_t at = s.two_rows_break << kShift;
-      s.end_two = at + s.first_diff;
-      s.resume_two = at + s.last_diff + 1;
-    }
-  }
-
-  // The first ink pixel after the current row (pixels when none).
-  static uint64_t next_ink_after_row(const State& s) {
-    const ChangedRow& k = s.rows[s.ek];
-    const uint64_t span_end = s.ek + 1 < s.nrows ? s.rows[s.ek + 1].row : s.height;
-    if (s.row + 1 < span_end && k.last_ink >= 0) return (s.row + 1) * s.width + k.first_ink;
-    if (k.next_inked < s.nrows) {
-      const ChangedRow& q = s.rows[k.next_inked];
-      return uint64_t{q.row} * s.width + q.first_ink;
-    }
-    return s.pixels;
-  }
-
-  static bool previous_row_ends_blank(const State& s) {  // s.row >= 1
-    const ChangedRow& k = s.rows[s.ek].row <= s.row - 1 ? s.rows[s.ek] : s.rows[s.ek - 1];
-    return k.last_ink < static_cast<int64_t>(s.width) - 1;
-  }
-
-  static void sync_bits(State& s) {
-    for (; s.synced < s.nch && s.ch[s.synced].row <= s.row; ++s.synced) {
-      const uint32_t c = s.ch[s.synced].column();
-      s.bits[c >> 6] ^= uint64_t{1} << (c & 63);
-    }
-  }
-  static bool bit(const State& s, uint64_t c) { return (s.bits[c >> 6] >> (c & 63)) & 1; }
-
-  static uint64_t next_bit(const State& s, uint64_t from) {
+  // Lowest pixel >= from whose bit is set (want = 1) or clear (want = 0); width when none.
+  OHLC_INLINE static uint64_t next_pixel(const State& s, uint64_t from, bool want) {
     if (from >= s.width) return s.width;
+    const uint64_t flip = want ? 0 : ~uint64_t{0};
     size_t w = from >> 6;
-    uint64_t word = s.bits[w] & (~uint64_t{0} << (from & 63));
-    const size_t words = (size_t{s.width} + 63) >> 6;
+    uint64_t word = (s.bits[w] ^ flip) & (~uint64_t{0} << (from & 63));
     while (!word) {
-      if (++w == words) return s.width;
-      word = s.bits[w];
+      if (++w == s.words) return s.width;
+      word = s.bits[w] ^ flip;
     }
     return std::min<uint64_t>((w << 6) + static_cast<uint64_t>(__builtin_ctzll(word)), s.width);
   }
 
-  static void set_pixel_run(State& s, uint64_t end_pixel) {
-    s.end_pixel = end_pixel >= s.pixels ? s.size : (end_pixel << kShift) + s.first_diff;
-    s.resume_pixel = s.end_pixel;
-  }
-  static void no_pixel_run_before(State& s, uint64_t resume) {
-    s.end_pixel = 0;
-    s.resume_pixel = resume;
-  }
-
-  // One pixel back, through background only: after a row's last ink (on into the next rows up
-  // to the next ink), before its first, and between inks.
-  static void pixel_region(State& s) {
-    track_row(s);
-    const int64_t c = static_cast<int64_t>((s.p - s.row_start) >> kShift);
-    const ChangedRow& k = s.rows[s.ek];
-    if (c > k.last_ink) {
-      if (c == 0 ? previous_row_ends_blank(s) : c - 1 != k.last_ink)
-        set_pixel_run(s, next_ink_after_row(s));
-      else  // just after the last ink; from the next pixel on
-        no_pixel_run_before(s, s.row_start + (static_cast<uint64_t>(c + 1) << kShift));
-      return;
-    }
-    if (c < k.first_ink) {
-      if (c == 0 && !previous_row_ends_blank(s))
-        no_pixel_run_before(s, s.row_start + kPixel);
-      else
-        set_pixel_run(s, s.row * s.width + static_cast<uint64_t>(k.first_ink));
-      return;
-    }
-    sync_bits(s);
-    const uint64_t uc = static_cast<uint64_t>(c);
-    if (bit(s, uc) || (c > 0 && bit(s, uc - 1))) {
-      // On ink or just after it: from the second background pixel after it.
-      const uint64_t bg = next_zero_bit(s, uc);
-      no_pixel_run_before(s, s.row_start + ((bg + 1) << kShift));
-      return;
-    }
-    const uint64_t next = next_bit(s, uc + 1);
-    set_pixel_run(s, next < s.width ? s.row * s.width + next : next_ink_after_row(s));
-  }
-
-  // One bar back (`period` pixels): through the repeating pattern of dense rows. Only inside a
-  // row's extent: elsewhere the pixel copy covers the same bytes for fewer bits; and within the
-  // row (its first `period` pixels compare with the row above, which the row copy handles).
-  static void period_region(State& s) {
-    track_row(s);
-    const uint64_t c = (s.p - s.row_start) >> kShift;
-    const ChangedRow& k = s.rows[s.ek];
-    const uint64_t next_row = s.row_start + s.row_bytes;
-    const int64_t last_reach = k.last_ink + static_cast<int64_t>(s.period);
-    if (k.last_ink < 0 || static_cast<int64_t>(c) > last_reach) {
-      s.end_period = 0;
-      s.resume_period = next_row + (s.period << kShift);
-      return;
-    }
-    if (c < s.period || static_cast<int64_t>(c) < k.first_ink) {
-      s.end_period = 0;
-      s.resume_period = s.row_start +
-          (std::max<uint64_t>(s.period, static_cast<uint64_t>(std::max<int64_t>(k.first_ink, 0))) << kShift);
-      if (s.resume_period <= s.p) s.resume_period = s.p + 1;
-      return;
-    }
-    sync_bits(s);
-    const uint64_t y = next_period_break(s, c);
-    if (y == c) {
-      s.end_period = 0;
-      s.resume_period = s.row_start + ((c + 1) << kShift);
-      return;
-    }
-    // A break beyond the last ink's reach would only be the row's end.
-    s.end_period = y < s.width ? s.row_start + (y << kShift) + s.first_diff : next_row;
-    s.resume_period = s.end_period;
-  }
-
-  // First pixel y >= c of the row whose value differs from pixel y - period (c >= period);
-  // width when none.
-  static uint64_t next_period_break(const State& s, uint64_t c) {
+  // First pixel y >= c whose value differs from pixel y - period (c >= period); width if none.
+  OHLC_INLINE static uint64_t next_period_break(const State& s, uint64_t c) {
     const unsigned k = static_cast<unsigned>(s.period);
-    const size_t words = (size_t{s.width} + 63) >> 6;
     size_t w = c >> 6;
     auto diff = [&](size_t i) {
       const uint64_t shifted = (s.bits[i] << k) | (i ? s.bits[i - 1] >> (64 - k) : 0);
@@ -379,39 +407,13 @@ class Tokenizer {
     };
     uint64_t x = diff(w) & (~uint64_t{0} << (c & 63));
     while (!x) {
-      if (++w == words) return s.width;
+      if (++w == s.words) return s.width;
       x = diff(w);
     }
     return std::min<uint64_t>((w << 6) + static_cast<uint64_t>(__builtin_ctzll(x)), s.width);
   }
 
-  static uint64_t next_zero_bit(const State& s, uint64_t from) {
-    size_t w = from >> 6;
-    uint64_t word = ~s.bits[w] & (~uint64_t{0} << (from & 63));
-    const size_t words = (size_t{s.width} + 63) >> 6;
-    while (!word) {
-      if (++w == words) return s.width;
-      word = ~s.bits[w];
-    }
-    return std::min<uint64_t>((w << 6) + static_cast<uint64_t>(__builtin_ctzll(word)), s.width);
-  }
-
-  uint8_t literal(State& s) const {
-    track_row(s);
-    const uint64_t offset = s.p - s.row_start;
-    const int64_t c = static_cast<int64_t>(offset >> kShift);
-    const unsigned byte = static_cast<unsigned>(offset & (kPixel - 1));
-    const ChangedRow& k = s.rows[s.ek];
-    bool ink = false;
-    if (c >= k.first_ink && c <= k.last_ink) {
-      sync_bits(s);
-      ink = bit(s, static_cast<uint64_t>(c));
-    }
-    return ink ? px_.ink[byte] : px_.bg[byte];
-  }
-
   State s_;
-  PixelBytes px_;
 };
 
 void put_be32(std::vector<uint8_t>& out, uint32_t v) {
@@ -431,7 +433,7 @@ int64_t mod_adler(__int128 v) {
 
 }  // namespace
 
-GeometryEncoder::GeometryEncoder() : tokens_(new uint32_t[kBlockTokens]), stats_{} {}
+GeometryEncoder::GeometryEncoder() : tokens_(new uint16_t[kBlockTokens]), stats_{} {}
 GeometryEncoder::~GeometryEncoder() = default;
 
 void GeometryEncoder::set_type(PixelType type) {
@@ -478,16 +480,17 @@ void GeometryEncoder::encode(bool final, std::vector<uint8_t>& out) {
       const size_t count = tok.next_block(tokens_.get(), kBlockTokens, stats_);
       const uint64_t end = tok.position();
       const bool last = tok.done();
-      if (!write_huffman_block(tokens_.get(), count, stats_, end - start, final && last,
-                               writer)) {
+      uint32_t distances[kMaxTokenKinds];
+      tok.distances(distances);
+      if (!write_huffman_block_kinds(tokens_.get(), count, stats_, distances, kMaxTokenKinds,
+                                     end - start, final && last, writer)) {
         // Only tiny images (or blocks of pure noise, which bar images do not have) are
         // smaller stored: draw the image once and store the block's bytes.
         if (rendered_.size() != raw_size_) {
           rendered_.resize(raw_size_);
           render(rendered_.data());
         }
-        write_block(tokens_.get(), count, stats_, rendered_.data() + start, end - start,
-                    final && last, writer);
+        write_stored_block(rendered_.data() + start, end - start, final && last, writer);
       }
     } while (!tok.done());
   };

@@ -92,7 +92,7 @@ class GeometryEncoder {
   PixelType type_ = PixelType::U8;
   uint32_t period_ = 0;
   uint64_t raw_size_ = 0;
-  std::unique_ptr<uint32_t[]> tokens_;
+  std::unique_ptr<uint16_t[]> tokens_;  // kind tokens (block_writer.hpp)
   BlockStats stats_;
   std::vector<uint64_t> row_bits_;   // the tokenizer's copy of the current row, one bit a pixel
   std::vector<uint8_t> rendered_;    // the image, drawn only when a block must be stored
