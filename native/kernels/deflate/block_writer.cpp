@@ -213,7 +213,8 @@ namespace {
 // Codes of every token a kinds-block can hold: literals, then 256 lengths per kind.
 void write_kind_tokens(const uint16_t* tokens, size_t count, const uint16_t* lcode,
                        const uint8_t* llen, const uint16_t* dcode, const uint8_t* dlen,
-                       const uint32_t* distances, int kinds, BitWriter& out) {
+                       const uint32_t* distances, int kinds, const uint64_t* used,
+                       BitWriter& out) {
   constexpr int kClasses = 256 + 256 * kMaxTokenKinds;
   uint64_t bits[kClasses];
   uint8_t nbits[kClasses];
@@ -226,14 +227,20 @@ void write_kind_tokens(const uint16_t* tokens, size_t count, const uint16_t* lco
     const int ds = dist_symbol(d1);
     const uint64_t dist_bits = dcode[ds] | (uint64_t{d1 + 1 - kDistBase[ds]} << dlen[ds]);
     const unsigned dist_count = dlen[ds] + kDistExtra[ds];
-    for (int len3 = 0; len3 < 256; ++len3) {
+    auto code = [&](int len3) {
       const int li = kLengthIndex[len3];
       const int lsym = 257 + li;
       const unsigned lc = llen[lsym] + kLengthExtra[li];
       const uint64_t lb = lcode[lsym] | (uint64_t{len3 + 3u - kLengthBase[li]} << llen[lsym]);
       bits[256 + 256 * k + len3] = lb | (dist_bits << lc);
       nbits[256 + 256 * k + len3] = static_cast<uint8_t>(lc + dist_count);
+    };
+    if (!used) {
+      for (int len3 = 0; len3 < 256; ++len3) code(len3);
+      continue;
     }
+    for (int w = 0; w < 4; ++w)
+      for (uint64_t m = used[4 * k + w]; m; m &= m - 1) code(64 * w + __builtin_ctzll(m));
   }
   BitCursor c = out.cursor();
   for (size_t i = 0; i < count; ++i) c.put(bits[tokens[i]], nbits[tokens[i]]);
@@ -244,8 +251,8 @@ void write_kind_tokens(const uint16_t* tokens, size_t count, const uint16_t* lco
 }  // namespace
 
 bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const BlockStats& stats,
-                               const uint32_t* distances, int kinds, size_t raw_size, bool final,
-                               BitWriter& out) {
+                               const uint32_t* distances, int kinds, const uint64_t* used,
+                               size_t raw_size, bool final, BitWriter& out) {
   DynamicCode dyn;
   const uint64_t extra = extra_bits(stats);
   const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
@@ -256,13 +263,13 @@ bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const Block
   if (dynamic < fixed) {
     write_dynamic_header(dyn, final, out);
     write_kind_tokens(tokens, count, dyn.litlen_code, dyn.litlen_len, dyn.dist_code, dyn.dist_len,
-                      distances, kinds, out);
+                      distances, kinds, used, out);
   } else {
     out.put(final ? 1 : 0, 1);
     out.put(1, 2);
     write_kind_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
                       kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), distances, kinds,
-                      out);
+                      used, out);
   }
   return true;
 }

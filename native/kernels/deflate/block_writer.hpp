@@ -30,9 +30,11 @@ inline uint16_t kind_token(int kind, uint32_t length) {
   return static_cast<uint16_t>(256 + 256 * kind + (length - 3));
 }
 // As write_huffman_block, for such tokens (`kinds` distances, at most kMaxTokenKinds).
+// `used`, when given, has bit (length - 3) of word group kind (4 words a kind) set for every
+// match the block holds, so only those codes are built.
 bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const BlockStats& stats,
-                               const uint32_t* distances, int kinds, size_t raw_size, bool final,
-                               BitWriter& out);
+                               const uint32_t* distances, int kinds, const uint64_t* used,
+                               size_t raw_size, bool final, BitWriter& out);
 // `raw_size` bytes as stored blocks (the form write_huffman_block declined).
 void write_stored_block(const uint8_t* raw, size_t raw_size, bool final, BitWriter& out);
 

@@ -124,8 +124,9 @@ class Tokenizer {
   // Everything the loop touches per token is a local (the helpers are lambdas over them): a
   // value whose address never escapes stays in a register, where a struct member would be
   // reloaded after every store through `tokens` or `stats`.
-  size_t next_block(uint16_t* tokens, size_t max_tokens, BlockStats& stats) {
+  size_t next_block(uint16_t* tokens, size_t max_tokens, BlockStats& stats, uint64_t* used) {
     std::memset(&stats, 0, sizeof stats);
+    std::memset(used, 0, 4 * kMaxTokenKinds * sizeof(uint64_t));
     const State& k = s_;
     const InkChange* const ch = k.ch;
     const size_t nch = k.nch;
@@ -255,6 +256,7 @@ class Tokenizer {
       const uint32_t piece = static_cast<uint32_t>(
           run >= kMaxMatch + kMinMatch ? kMaxMatch : (run > kMaxMatch ? run - kMinMatch : run));
       tokens[n++] = kind_token(dist, piece);
+      used[4 * dist + ((piece - 3) >> 6)] |= uint64_t{1} << ((piece - 3) & 63);
       ++stats.litlen[257 + kLengthIndex[piece - 3]];
       ++stats.dist[sym];
       p += piece;
@@ -477,13 +479,14 @@ void GeometryEncoder::encode(bool final, std::vector<uint8_t>& out) {
   auto run = [&](auto& tok) {
     do {
       const uint64_t start = tok.position();
-      const size_t count = tok.next_block(tokens_.get(), kBlockTokens, stats_);
+      uint64_t used[4 * kMaxTokenKinds];
+      const size_t count = tok.next_block(tokens_.get(), kBlockTokens, stats_, used);
       const uint64_t end = tok.position();
       const bool last = tok.done();
       uint32_t distances[kMaxTokenKinds];
       tok.distances(distances);
       if (!write_huffman_block_kinds(tokens_.get(), count, stats_, distances, kMaxTokenKinds,
-                                     end - start, final && last, writer)) {
+                                     used, end - start, final && last, writer)) {
         // Only tiny images (or blocks of pure noise, which bar images do not have) are
         // smaller stored: draw the image once and store the block's bytes.
         if (rendered_.size() != raw_size_) {
