@@ -8,7 +8,8 @@
 //       raw piece (alone and concatenated with others + finish_stream) is decoded by zlib's
 //       inflate, checksums included, and compared byte for byte with draw_window's image; the
 //       returned CRC-32 and adler32() are compared with zlib's over the drawn bytes.
-//       --quick: 20,000 cases. --case K: only case K of that seed, described.
+//       --quick: 20,000 cases of at most 2^15 pixels. --case K: only case K of that seed
+//       (with --quick: of the quick sequence), described.
 //   geometry_check --bench [--images N] [--threads N] [--rounds N]
 //       images/s and bytes/image for draw + row encoder, geometry encoder, draw + zlib level 6,
 //       on one thread (its CPU time) and on all (wall time), best of --rounds (3); zlib inflate
@@ -36,6 +37,7 @@
 
 #include "kernels/deflate/geometry_encoder.hpp"
 #include "kernels/deflate/row_deflate.hpp"
+#include "kernels/png_encode.hpp"
 #include "kernels/raster.hpp"
 
 namespace {
@@ -45,6 +47,7 @@ using Rng = std::mt19937_64;
 namespace dfl = ohlc::deflate;
 
 uint64_t g_seed = 1;
+bool g_quick = false;  // --quick: the same kinds of case, at most 2^15 pixels each
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "geometry_check: FAILED: %s\n", what.c_str());
@@ -235,7 +238,7 @@ Candles make_candles(int kind, size_t n, Rng& r) {
 // ---------------------------------------------------------------------------------------------
 
 struct FuzzStats {
-  size_t cases = 0, streams = 0, concatenations = 0;
+  size_t cases = 0, streams = 0, concatenations = 0, pngs = 0;
   uint64_t raw = 0, geometry_bytes = 0, row_encoder_bytes = 0;
   size_t compared = 0;  // cases whose size was compared with the row encoder
   size_t larger = 0;    // of those, cases where the geometry stream was larger
@@ -299,6 +302,12 @@ Image make_case(uint64_t seed, uint64_t index) {
     default:
       seq_len = static_cast<uint32_t>(1 + (chance(r, 0.8) ? below(r, 140) : below(r, 700)));
       height = static_cast<uint32_t>(2 + (chance(r, 0.8) ? below(r, 520) : below(r, 1200)));
+  }
+  if (g_quick) {
+    // Same shapes, scaled down to at most 2^15 pixels (tall and wide cases keep their
+    // height and width, the point of them).
+    while (uint64_t{seq_len} * 4 * height > (1u << 15) && seq_len > 1 && k != kWide) seq_len = (seq_len + 1) / 2;
+    while (uint64_t{seq_len} * 4 * height > (1u << 15) && height > 2 && k != kTall) height = (height + 1) / 2;
   }
   if (k == kRuns) {
     // A layout-generic image: random columns, runs that overlap, touch and repeat.
@@ -412,6 +421,19 @@ void check_image(const Image& im, uint64_t index, dfl::GeometryEncoder& enc, dfl
     if (!inflate_all(comp.data(), comp.size(), -15, size, plain, why))
       fail(where + ", raw deflate: " + why);
     compare("raw deflate");
+  }
+
+  // PNG from the changes: the very file encode_binary writes for the drawn image.
+  if (index % 3 == 0) {
+    static ohlc::png::PngScratch from_pixels, from_changes;
+    Bytes want_png, got_png;
+    if (!ohlc::png::encode_binary(want, im.type, im.height, im.width, nullptr, from_pixels, want_png))
+      fail(where + ": encode_binary refused the drawn image");
+    ohlc::png::encode_binary_changes(enc.changes(), nullptr, from_changes, got_png);
+    if (got_png != want_png)
+      fail(where + ", png: encode_binary_changes differs from encode_binary of the drawn image (" +
+           std::to_string(got_png.size()) + " vs " + std::to_string(want_png.size()) + " bytes)");
+    ++st.pngs;
   }
 
   // Size against today's row encoder, for the default layout.
@@ -542,8 +564,8 @@ int run_fuzz(uint64_t seed, uint64_t cases, long only_case) {
   std::printf(
       "geometry_check: OK: %zu cases, %zu streams and %zu concatenations decoded by zlib inflate "
       "(checksums verified) and matched draw_window byte for byte; CRC-32 and Adler-32 matched "
-      "zlib's; seed %llu, %.1f s\n",
-      st.cases, st.streams, st.concatenations, static_cast<unsigned long long>(seed), secs);
+      "zlib's; %zu PNG files equal to encode_binary's; seed %llu, %.1f s\n",
+      st.cases, st.streams, st.concatenations, st.pngs, static_cast<unsigned long long>(seed), secs);
   std::printf(
       "  size vs the row encoder over %zu bar images (%.1f MB raw): %.4f (geometry %llu bytes, row "
       "encoder %llu); larger in %zu of them, worst %.3fx\n",
@@ -562,14 +584,16 @@ int run_fuzz(uint64_t seed, uint64_t cases, long only_case) {
 // Benchmark
 // ---------------------------------------------------------------------------------------------
 
-enum Method { kRowEncoder, kGeometry, kGeometryPiece, kZlib6, kMethods };
+enum Method { kRowEncoder, kGeometry, kGeometryPiece, kZlib6, kPngDrawn, kPngChanges, kMethods };
 const char* method_name(int m) {
   static const char* names[] = {"draw + row encoder (zlib)", "geometry encoder (zlib)",
-                                "geometry encoder (piece+CRC)", "draw + zlib level 6"};
+                                "geometry encoder (piece+CRC)", "draw + zlib level 6",
+                                "PNG: draw + encode_binary", "PNG: encode_binary_changes"};
   return names[m];
 }
 
 struct Scratch {
+  ohlc::png::PngScratch png;
   dfl::Encoder rows;
   dfl::GeometryEncoder geometry;
   std::vector<ohlc::BarRows> bars;
@@ -593,6 +617,15 @@ uint64_t encode_range(int method, const Candles& candles, ohlc::ImageShape shape
       case kRowEncoder:
         ohlc::draw_window(candles.columns(), static_cast<int64_t>(w), shape, lo, hi, type, s.image.data());
         s.rows.zlib_encode_rows(s.image.data(), image_bytes, row_bytes, s.out);
+        break;
+      case kPngDrawn:
+        ohlc::draw_window(candles.columns(), static_cast<int64_t>(w), shape, lo, hi, type, s.image.data());
+        ohlc::png::encode_binary(s.image.data(), type, shape.height, shape.width(), nullptr, s.png, s.out);
+        break;
+      case kPngChanges:
+        ohlc::window_bar_rows(candles.columns(), static_cast<int64_t>(w), shape, lo, hi, s.bars.data());
+        s.geometry.set_bars(s.bars.data(), shape, type);
+        ohlc::png::encode_binary_changes(s.geometry.changes(), nullptr, s.png, s.out);
         break;
       case kGeometry:
       case kGeometryPiece:
@@ -724,7 +757,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--bench") bench = true;
-    else if (a == "--quick") cases = 20000;
+    else if (a == "--quick") {
+      cases = 20000;
+      g_quick = true;
+    }
     else if (a == "--seed" && i + 1 < argc) g_seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--cases" && i + 1 < argc) cases = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--case" && i + 1 < argc) only_case = std::strtol(argv[++i], nullptr, 10);

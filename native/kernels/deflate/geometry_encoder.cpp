@@ -487,8 +487,9 @@ void GeometryEncoder::encode(bool final, std::vector<uint8_t>& out) {
       tok.distances(distances);
       if (!write_huffman_block_kinds(tokens_.get(), count, stats_, distances, kMaxTokenKinds,
                                      used, end - start, final && last, writer)) {
-        // Only tiny images (or blocks of pure noise, which bar images do not have) are
-        // smaller stored: draw the image once and store the block's bytes.
+        // Defensive only: with these pixel bytes (all under 144: 8-bit literals in the fixed
+        // code) and matches of 5 bytes or more (at most 26 bits), the fixed code never loses to
+        // stored blocks. Should it ever: draw the image once and store the block's bytes.
         if (rendered_.size() != raw_size_) {
           rendered_.resize(raw_size_);
           render(rendered_.data());
