@@ -4,8 +4,15 @@
 //   - every pixel that differs from the pixel above it (row 0: from background), in stream order
 //     (row-major), with the direction of the flip;
 //   - per row, the leftmost and rightmost ink column and the next row below with any ink.
-// Work is proportional to the runs, their lengths (a vectorised min/max per run) and the height;
-// memory to the changes, the height (12 bytes a row) and the width. Pixels are never visited.
+// Work is proportional to the runs, their lengths (a fill per run) and the height; memory to the
+// changes, the height (12 bytes a row) and the width. Pixels are never visited.
+//
+// Another layout plugs in by describing its ink as runs, nothing else: e.g. a 3-pixel bar with a
+// moving-average line and a volume strip gives, per bar, the high-low column's run and one-row
+// runs for its ticks; per column of the average line, the run between its rows at this column
+// and the next (so the line stays joined); per bar in the strip, the run from the volume's top
+// row to the strip's bottom. Overlaps (the average line crossing a bar) are fine. Then
+// GeometryEncoder::set_runs(runs, count, width, height, type, /*period=*/3) encodes it.
 #pragma once
 
 #include <cstddef>
