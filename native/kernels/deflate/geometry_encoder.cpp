@@ -235,8 +235,9 @@ class Tokenizer {
       }
       runs[row_dist] = p < end_row ? end_row - p : 0;
       runs[two_dist] = p < end_two ? end_two - p : 0;
-      auto key = [&](int kind) {
-        return (std::min<uint64_t>(runs[kind], kMaxMatch) << 2) | static_cast<uint64_t>(3 - kind);
+      auto key = [&](int kind) {  // (a value, not std::min's reference: it stays a cmov)
+        const uint64_t r = runs[kind];
+        return ((r > kMaxMatch ? uint64_t{kMaxMatch} : r) << 2) | static_cast<uint64_t>(3 - kind);
       };
       const uint64_t top = std::max(std::max(key(0), key(1)), std::max(key(2), key(3)));
       const uint64_t best = top >> 2;
