@@ -41,15 +41,10 @@ bool pack_rows(const T* px, uint32_t height, uint32_t width, std::vector<uint8_t
   return true;
 }
 
-}  // namespace
-
-bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width,
-                   libdeflate_compressor* compressor, PngScratch& scratch, std::vector<uint8_t>& out) {
-  std::vector<uint8_t>& lines = scratch.scanlines;
-  const bool ok = type == PixelType::U8
-                      ? pack_rows(static_cast<const uint8_t*>(pixels), height, width, lines)
-                      : pack_rows(static_cast<const float*>(pixels), height, width, lines);
-  if (!ok) return false;
+// The file around the packed scanlines in scratch.scanlines.
+void write_png(uint32_t height, uint32_t width, libdeflate_compressor* compressor,
+               PngScratch& scratch, std::vector<uint8_t>& out) {
+  const std::vector<uint8_t>& lines = scratch.scanlines;
   const size_t stride = 1 + (width + 7) / 8;
 
   std::vector<uint8_t>& idat = scratch.idat;
@@ -76,7 +71,45 @@ bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t
   chunk(out, "IHDR", ihdr, sizeof ihdr);
   chunk(out, "IDAT", idat.data(), idat.size());
   chunk(out, "IEND", nullptr, 0);
+}
+
+}  // namespace
+
+bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width,
+                   libdeflate_compressor* compressor, PngScratch& scratch, std::vector<uint8_t>& out) {
+  std::vector<uint8_t>& lines = scratch.scanlines;
+  const bool ok = type == PixelType::U8
+                      ? pack_rows(static_cast<const uint8_t*>(pixels), height, width, lines)
+                      : pack_rows(static_cast<const float*>(pixels), height, width, lines);
+  if (!ok) return false;
+  write_png(height, width, compressor, scratch, out);
   return true;
+}
+
+void encode_binary_changes(const deflate::InkChanges& changes, libdeflate_compressor* compressor,
+                           PngScratch& scratch, std::vector<uint8_t>& out) {
+  const uint32_t width = changes.width(), height = changes.height();
+  const size_t stride = 1 + (size_t{width} + 7) / 8;
+  std::vector<uint8_t>& lines = scratch.scanlines;
+  lines.resize(stride * height);
+  // Row 0 before its changes: filter byte 0, every pixel white (bit set), padding bits clear.
+  uint8_t* line = lines.data();
+  line[0] = 0;
+  std::memset(line + 1, 0xFF, width / 8);
+  if (width % 8) line[1 + width / 8] = static_cast<uint8_t>(0xFF00u >> (width % 8));
+  const deflate::InkChange* ch = changes.changes();
+  const size_t n = changes.change_count();
+  size_t i = 0;
+  for (uint32_t r = 0; r < height; ++r) {
+    line = lines.data() + r * stride;
+    if (r) std::memcpy(line, line - stride, stride);
+    // Every change flips its pixel between white and black.
+    for (; i < n && ch[i].row == r; ++i) {
+      const uint32_t x = ch[i].column();
+      line[1 + x / 8] ^= static_cast<uint8_t>(0x80u >> (x % 8));
+    }
+  }
+  write_png(height, width, compressor, scratch, out);
 }
 
 }  // namespace ohlc::png

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/deflate/ink_changes.hpp"
 #include "kernels/deflate/row_deflate.hpp"
 #include "kernels/raster.hpp"
 
@@ -26,5 +27,12 @@ struct PngScratch {
 // faithful 1-bit form.
 bool encode_binary(const void* pixels, PixelType type, uint32_t height, uint32_t width,
                    libdeflate_compressor* compressor, PngScratch& scratch, std::vector<uint8_t>& out);
+
+// The same file for an image given by its ink changes (deflate::InkChanges, e.g.
+// GeometryEncoder::changes() after set_bars): the 1-bit scanlines are packed straight from the
+// changes, one row from the row above, without an 8-bit image; the bytes are exactly those
+// encode_binary writes for the drawn image.
+void encode_binary_changes(const deflate::InkChanges& changes, libdeflate_compressor* compressor,
+                           PngScratch& scratch, std::vector<uint8_t>& out);
 
 }  // namespace ohlc::png

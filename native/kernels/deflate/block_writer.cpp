@@ -166,8 +166,7 @@ void write_tokens(const uint32_t* tokens, size_t count, const uint16_t* lcode,
   out.update(c);
 }
 
-void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, bool final,
-                   BitWriter& out) {
+void write_dynamic_header(const DynamicCode& c, bool final, BitWriter& out) {
   out.put(final ? 1 : 0, 1);
   out.put(2, 2);
   out.put(static_cast<uint32_t>(c.hlit - 257), 5);
@@ -179,22 +178,24 @@ void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, b
     out.put(c.codelen_code[sym] | (uint64_t{c.rle_extra[i]} << c.codelen_len[sym]),
             c.codelen_len[sym] + kCodeLenExtraBits[sym]);
   }
+}
+
+void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, bool final,
+                   BitWriter& out) {
+  write_dynamic_header(c, final, out);
   write_tokens(tokens, count, c.litlen_code, c.litlen_len, c.dist_code, c.dist_len, out);
 }
 
 }  // namespace
 
-void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
-                 const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
+bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                         size_t raw_size, bool final, BitWriter& out) {
   DynamicCode dyn;
   const uint64_t extra = extra_bits(stats);
   const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
   const uint64_t fixed = fixed_bits(stats) + extra;
   const uint64_t stored = stored_bits(raw_size, out.bit_offset());
-  if (stored < dynamic && stored < fixed) {
-    write_stored(raw, raw_size, final, out);
-    return;
-  }
+  if (stored < dynamic && stored < fixed) return false;
   out.reserve(std::min(dynamic, fixed) / 8 + 8);
   if (dynamic < fixed) {
     write_dynamic(dyn, tokens, count, final, out);
@@ -204,6 +205,83 @@ void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
     write_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
                  kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), out);
   }
+  return true;
+}
+
+namespace {
+
+// Codes of every token a kinds-block can hold: literals, then 256 lengths per kind.
+void write_kind_tokens(const uint16_t* tokens, size_t count, const uint16_t* lcode,
+                       const uint8_t* llen, const uint16_t* dcode, const uint8_t* dlen,
+                       const uint32_t* distances, int kinds, const uint64_t* used,
+                       BitWriter& out) {
+  constexpr int kClasses = 256 + 256 * kMaxTokenKinds;
+  uint64_t bits[kClasses];
+  uint8_t nbits[kClasses];
+  for (int b = 0; b < 256; ++b) {
+    bits[b] = lcode[b];
+    nbits[b] = llen[b];
+  }
+  for (int k = 0; k < kinds; ++k) {
+    const uint32_t d1 = distances[k] - 1;
+    const int ds = dist_symbol(d1);
+    const uint64_t dist_bits = dcode[ds] | (uint64_t{d1 + 1 - kDistBase[ds]} << dlen[ds]);
+    const unsigned dist_count = dlen[ds] + kDistExtra[ds];
+    auto code = [&](int len3) {
+      const int li = kLengthIndex[len3];
+      const int lsym = 257 + li;
+      const unsigned lc = llen[lsym] + kLengthExtra[li];
+      const uint64_t lb = lcode[lsym] | (uint64_t{len3 + 3u - kLengthBase[li]} << llen[lsym]);
+      bits[256 + 256 * k + len3] = lb | (dist_bits << lc);
+      nbits[256 + 256 * k + len3] = static_cast<uint8_t>(lc + dist_count);
+    };
+    if (!used) {
+      for (int len3 = 0; len3 < 256; ++len3) code(len3);
+      continue;
+    }
+    for (int w = 0; w < 4; ++w)
+      for (uint64_t m = used[4 * k + w]; m; m &= m - 1) code(64 * w + __builtin_ctzll(m));
+  }
+  BitCursor c = out.cursor();
+  for (size_t i = 0; i < count; ++i) c.put(bits[tokens[i]], nbits[tokens[i]]);
+  c.put(lcode[kEndOfBlock], llen[kEndOfBlock]);
+  out.update(c);
+}
+
+}  // namespace
+
+bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const BlockStats& stats,
+                               const uint32_t* distances, int kinds, const uint64_t* used,
+                               size_t raw_size, bool final, BitWriter& out) {
+  DynamicCode dyn;
+  const uint64_t extra = extra_bits(stats);
+  const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
+  const uint64_t fixed = fixed_bits(stats) + extra;
+  const uint64_t stored = stored_bits(raw_size, out.bit_offset());
+  if (stored < dynamic && stored < fixed) return false;
+  out.reserve(std::min(dynamic, fixed) / 8 + 8);
+  if (dynamic < fixed) {
+    write_dynamic_header(dyn, final, out);
+    write_kind_tokens(tokens, count, dyn.litlen_code, dyn.litlen_len, dyn.dist_code, dyn.dist_len,
+                      distances, kinds, used, out);
+  } else {
+    out.put(final ? 1 : 0, 1);
+    out.put(1, 2);
+    write_kind_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
+                      kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), distances, kinds,
+                      used, out);
+  }
+  return true;
+}
+
+void write_stored_block(const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
+  write_stored(raw, raw_size, final, out);
+}
+
+void write_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                 const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
+  if (!write_huffman_block(tokens, count, stats, raw_size, final, out))
+    write_stored(raw, raw_size, final, out);
 }
 
 void write_sync_flush(BitWriter& out) {
