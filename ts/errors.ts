@@ -12,6 +12,10 @@ export const ErrorCode = {
   config: 'ERR_OHLC_CONFIG',
   /** A window to draw holds a price that is not finite and > 0. */
   invalidPrice: 'ERR_OHLC_INVALID_PRICE',
+  /** A window to draw in the jkx layout holds a volume that is not finite and >= 0. */
+  invalidVolume: 'ERR_OHLC_INVALID_VOLUME',
+  /** A window cannot be drawn in the jkx layout: flat after scaling, or a scaled value overflows float64. */
+  undrawable: 'ERR_OHLC_UNDRAWABLE',
   /** A kline CSV row cannot be read. */
   malformedRow: 'ERR_OHLC_MALFORMED_ROW',
   /** An archive is not a usable ZIP with one CSV member. */

@@ -8,6 +8,16 @@ export const MIN_SEQ_LEN = 1;
 export const MIN_HEIGHT = 2;
 /** Pixels in one image: keeps one image's bytes far from what a typed array or a chunk can hold. */
 export const MAX_IMAGE_PIXELS = 2 ** 34;
+/**
+ * The jkx layout (docs/IMAGE-JKX.md): at least 2 bars (a moving-average segment joins two); at
+ * most 2^20 bars and an MA of at most 2^20 (each drawing thread holds k - 1 + 5L doubles of
+ * scratch, kernels/raster_jkx.cpp); with the volume strip at least 5 rows, so the strip
+ * (floor(height / 5) rows) has one.
+ */
+export const MIN_JKX_SEQ_LEN = 2;
+export const MAX_JKX_SEQ_LEN = 1 << 20;
+export const MAX_MA = 1 << 20;
+export const MIN_JKX_VOLUME_HEIGHT = 5;
 /** CPU threads a caller may ask for (0 = all). */
 export const MAX_THREADS = 4096;
 /** Label horizons: how many, and how far ahead each may look (bars). */

@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include "kernels/rasterizer.hpp"
+
 namespace ohlc::binding {
 
 // Per-environment state (worker threads each load the addon into their own environment).
@@ -10,6 +12,10 @@ struct AddonData {
   Napi::FunctionReference writer_constructor;
 };
 AddonData& addon_data(Napi::Env env);
+
+// The image rules of a call or a writer: layout, seqLen, height, dtype, and the jkx layout's
+// volumeStrip and ma (raster_binding.cpp).
+RasterSpec read_raster_spec(const Napi::Object& o);
 
 void InitRaster(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);

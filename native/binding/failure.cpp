@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "kernels/raster_jkx.hpp"
 #include "storage/sink.hpp"
 
 namespace ohlc::binding {
@@ -18,11 +19,15 @@ Failure aborted_failure() {
 }
 
 Failure invalid_price_failure(const InvalidWindowError& e) {
-  Failure f(Failure::Kind::kRangeError, codes::kInvalidPrice, e.what());
-  f.with("window", static_cast<double>(e.window))
-      .with("candle", static_cast<double>(e.bad.candle))
-      .with("field", std::string(price_field_name(e.bad.field)))
-      .with("value", e.bad.value);
+  const char* code = e.reason == WindowStatus::kInvalidPrice    ? codes::kInvalidPrice
+                     : e.reason == WindowStatus::kInvalidVolume ? codes::kInvalidVolume
+                                                                : codes::kUndrawable;
+  Failure f(Failure::Kind::kRangeError, code, e.what());
+  f.with("window", static_cast<double>(e.window)).with("reason", std::string(jkx_status_name(e.reason)));
+  if (e.reason != WindowStatus::kFlat)
+    f.with("candle", static_cast<double>(e.bad.candle))
+        .with("field", std::string(jkx_field_name(e.bad.field)))
+        .with("value", e.bad.value);
   return f;
 }
 

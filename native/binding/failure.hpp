@@ -23,6 +23,8 @@ namespace codes {
 constexpr const char* kInvalidArgument = "ERR_INVALID_ARG_VALUE";
 constexpr const char* kAborted = "ABORT_ERR";
 constexpr const char* kInvalidPrice = "ERR_OHLC_INVALID_PRICE";
+constexpr const char* kInvalidVolume = "ERR_OHLC_INVALID_VOLUME";
+constexpr const char* kUndrawable = "ERR_OHLC_UNDRAWABLE";
 constexpr const char* kMalformedRow = "ERR_OHLC_MALFORMED_ROW";
 constexpr const char* kZip = "ERR_OHLC_ZIP";
 constexpr const char* kStorage = "ERR_OHLC_STORAGE";

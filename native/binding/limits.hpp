@@ -18,6 +18,10 @@ constexpr int64_t kMinQuality = 1;                        // MIN_QUALITY
 constexpr int64_t kMaxQuality = 100;                      // MAX_QUALITY
 constexpr int64_t kMinDeflateLevel = 1;                   // MIN_DEFLATE_LEVEL
 constexpr int64_t kMaxDeflateLevel = 12;                  // MAX_DEFLATE_LEVEL
+constexpr int64_t kMinJkxSeqLen = 2;                      // MIN_JKX_SEQ_LEN
+constexpr int64_t kMaxJkxSeqLen = int64_t{1} << 20;       // MAX_JKX_SEQ_LEN
+constexpr int64_t kMaxMa = int64_t{1} << 20;              // MAX_MA
+constexpr int64_t kMinJkxVolumeHeight = 5;                // MIN_JKX_VOLUME_HEIGHT
 constexpr int64_t kMaxSafeInteger = 9007199254740991;     // MAX_SAFE_INTEGER
 
 }  // namespace ohlc::binding::limits

@@ -64,10 +64,7 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     paths.temp_path = string_property(o, "tempPath");
     paths.overwrite = o.Get("overwrite").ToBoolean().Value();
     const auto format = static_cast<storage::Format>(integer_property(o, "format", 0, 4));
-    RasterSpec spec;
-    spec.shape.seq_len = static_cast<uint32_t>(integer_property(o, "seqLen", limits::kMinSeqLen, limits::kMaxDimension));
-    spec.shape.height = static_cast<uint32_t>(integer_property(o, "height", limits::kMinHeight, limits::kMaxDimension));
-    spec.pixel = integer_property(o, "dtype", 0, 1) == 0 ? PixelType::U8 : PixelType::F32;
+    const RasterSpec spec = read_raster_spec(o);
     const auto horizons = static_cast<uint32_t>(integer_property(o, "horizons", 0, limits::kMaxHorizons));
     storage::Compression compression;
     compression.level = static_cast<int>(integer_property(o, "compression", -1, limits::kMaxDeflateLevel));
@@ -77,13 +74,15 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     storage::OptionalArrays optional;
     optional.symbol_index = o.Get("symbolIndex").ToBoolean().Value();
     optional.split = o.Get("split").ToBoolean().Value();
-    if (spec.shape.pixels() > static_cast<size_t>(limits::kMaxImagePixels))
-      throw_argument(env, "seqLen/height", "an image of at most 2^34 pixels", true);
+    // The jkx layout stores what redraws each image: the volumes, and the MA values it drew.
+    optional.volumes = spec.layout == Layout::kJkx;
+    optional.ma = spec.layout == Layout::kJkx && spec.ma > 0;
 
     auto opened = std::make_shared<std::unique_ptr<DatasetWriter>>();
     auto body = [=](TaskContext&) -> ResultFn {
       storage::DatasetLayout layout =
           storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality, optional);
+      if (spec.layout == Layout::kJkx) layout.u8_white = 255;
       std::unique_ptr<Rasterizer> rasterizer = make_rasterizer(spec, device, threads);
       auto sink = storage::make_sink(layout, paths);
       *opened = std::make_unique<DatasetWriter>(std::move(layout), std::move(sink), threads, std::move(rasterizer));
@@ -149,6 +148,16 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
       batch.sequences = s.data;
       keep("images");
       keep("sequences");
+      // Finished images bring the rows that redraw them.
+      const std::pair<storage::ArrayId, const double**> rows[] = {{storage::kVolumes, &batch.volumes}, {storage::kMa, &batch.ma}};
+      for (const auto& [id, target] : rows) {
+        if (!layout.has(id)) continue;
+        const char* name = id == storage::kVolumes ? "volumes" : "ma";
+        auto v = typed_property<double>(b, name);
+        if (v.length < checked_mul(env, count, len, name)) throw_argument(env, name, "count * seqLen long", true);
+        *target = v.data;
+        keep(name);
+      }
     } else {
       TypedView<double> cols[4] = {typed_property<double>(b, "open"), typed_property<double>(b, "high"),
                                    typed_property<double>(b, "low"), typed_property<double>(b, "close")};
@@ -157,6 +166,18 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
         if (c.length != n) throw_argument(env, "open/high/low/close", "of equal length");
       batch.windows.candles = CandleColumns{cols[0].data, cols[1].data, cols[2].data, cols[3].data, n};
       for (const char* name : {"open", "high", "low", "close"}) keep(name);
+      if (layout.has(storage::kVolumes)) {
+        auto v = typed_property<double>(b, "volume");
+        if (v.length != n) throw_argument(env, "volume", "as long as the price columns");
+        batch.windows.candles.volume = v.data;
+        keep("volume");
+      }
+      if (!b.Get("maOk").IsUndefined()) {
+        auto v = typed_property<uint8_t>(b, "maOk");
+        if (v.length < count) throw_argument(env, "maOk", "count long", true);
+        batch.windows.ma_ok = v.data;
+        keep("maOk");
+      }
       auto s = typed_property<double>(b, "starts");
       if (s.length < count) throw_argument(env, "starts", "count long", true);
       input->starts.resize(count);

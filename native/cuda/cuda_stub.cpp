@@ -26,6 +26,20 @@ RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, 
   return rasterize_cuda(c, windows, shape, type, out, cancel, CudaOptions{});
 }
 
+JkxOutcome rasterize_jkx_cuda(const JkxColumns&, const WindowList&, const uint8_t*, JkxShape,
+                              PixelType, void*, const std::atomic<bool>*, const CudaOptions&) {
+  JkxOutcome r;
+  r.status = JkxOutcome::kBadArgument;
+  r.message = "CUDA device not available: " + probe().reason;
+  return r;
+}
+
+JkxOutcome rasterize_jkx_cuda(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                              JkxShape shape, PixelType type, void* out,
+                              const std::atomic<bool>* cancel) {
+  return rasterize_jkx_cuda(c, windows, ma_ok, shape, type, out, cancel, CudaOptions{});
+}
+
 DeviceBenchmark benchmark_device(const CandleColumns&, const WindowList&, ImageShape, PixelType,
                                  int) {
   DeviceBenchmark r;

@@ -34,6 +34,11 @@ RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, 
                              PixelType type, void* out, const std::atomic<bool>* cancel,
                              const CudaOptions& options);
 
+// rasterize_jkx_cuda with explicit transfer and batching choices.
+JkxOutcome rasterize_jkx_cuda(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                              JkxShape shape, PixelType type, void* out,
+                              const std::atomic<bool>* cancel, const CudaOptions& options);
+
 // Device-only throughput: draws every window into device memory `repeats` times (one launch
 // each, after one untimed warm-up), timed with CUDA events; nothing is copied back.
 struct DeviceBenchmark {

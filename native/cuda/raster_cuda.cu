@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "cuda/cuda_tools.hpp"
+#include "cuda/jkx_kernel.cuh"
 #include "cuda/raster_layout.hpp"
+#include "kernels/raster_jkx.hpp"
 
 namespace ohlc::cuda {
 namespace {
@@ -202,6 +204,7 @@ struct Context {
   cudaStream_t streams[2] = {nullptr, nullptr};
   cudaEvent_t uploaded = nullptr;  // inputs are on the device (recorded on streams[0])
   DeviceBuffer prices, starts, bad, images[2];
+  DeviceBuffer ma_ok, workspace[2];  // the jkx layout's per-window history flags and workspace
   PinnedBuffer stage[2], bad_host;
 
   cudaError_t open() {
@@ -229,6 +232,8 @@ struct Context {
     prices.release();
     starts.release();
     bad.release();
+    ma_ok.release();
+    for (auto& b : workspace) b.release();
     for (auto& b : images) b.release();
     for (auto& b : stage) b.release();
     bad_host.release();
@@ -236,7 +241,7 @@ struct Context {
   }
   // Keeps the usual working set (a few tens of MiB) but not what one huge call needed.
   void trim() {
-    for (DeviceBuffer* b : {&prices, &starts, &images[0], &images[1]})
+    for (DeviceBuffer* b : {&prices, &starts, &images[0], &images[1], &ma_ok, &workspace[0], &workspace[1]})
       if (b->bytes > kKeepBytes) b->release();
     for (auto& b : stage)
       if (b.bytes > kKeepBytes) b.release();
@@ -268,32 +273,43 @@ struct CallGuard {
   }
 };
 
-// Copies the candles the windows cover (and the rebased explicit starts) to the device on
-// streams[0], resets the bad-window slot, and makes streams[1] wait for all of it. `rebased`
-// must outlive the copies (the caller keeps it until the streams are synchronized).
-cudaError_t upload_inputs(Context& ctx, const CandleColumns& c, const WindowList& windows,
-                          uint32_t seq_len, std::vector<int64_t>& rebased, KernelArgs* args,
-                          const char** what) {
+// The inputs of a call on the device: `fields` columns of `span` candles from candle `offset`
+// of the caller's columns, and the window starts rebased onto them.
+struct Uploaded {
+  const double* columns[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
+  const int64_t* starts = nullptr;  // nullptr: start = first + w * stride
+  int64_t first = 0;
+  int64_t stride = 1;
+  int64_t offset = 0;
+  unsigned long long* first_bad = nullptr;
+};
+
+// Copies the candles the windows cover (from `history` candles before the lowest start, where
+// the series has them) and the rebased explicit starts to the device on streams[0], resets the
+// bad-window slot, and makes streams[1] wait for all of it. `rebased` must outlive the copies
+// (the caller keeps it until the streams are synchronized). A window keeps its distance from
+// the series' start up to `history` candles, so whether its history exists is unchanged.
+cudaError_t upload_inputs(Context& ctx, const double* const* fields, int nfields,
+                          const WindowList& windows, uint32_t seq_len, uint32_t history,
+                          std::vector<int64_t>& rebased, Uploaded* up, const char** what) {
   const StartRange range = start_range(windows);
-  const int64_t lo_start = range.lo;
-  const size_t span = static_cast<size_t>(range.hi - range.lo) + seq_len;
+  const int64_t lo_start = range.lo > static_cast<int64_t>(history) ? range.lo - history : 0;
+  const size_t span = static_cast<size_t>(range.hi - lo_start) + seq_len;
   cudaStream_t s0 = ctx.streams[0];
   cudaError_t e;
   *what = "cudaMalloc(candles)";
-  if ((e = ctx.prices.reserve(4 * span * sizeof(double))) != cudaSuccess) return e;
+  if ((e = ctx.prices.reserve(nfields * span * sizeof(double))) != cudaSuccess) return e;
   double* d = static_cast<double*>(ctx.prices.ptr);
-  const double* src[4] = {c.open, c.high, c.low, c.close};
+  *up = Uploaded{};
   *what = "upload candles";
-  for (int f = 0; f < 4; ++f)
-    if ((e = cudaMemcpyAsync(d + f * span, src[f] + lo_start, span * sizeof(double),
+  for (int f = 0; f < nfields; ++f) {
+    if ((e = cudaMemcpyAsync(d + f * span, fields[f] + lo_start, span * sizeof(double),
                              cudaMemcpyHostToDevice, s0)) != cudaSuccess)
       return e;
-  *args = KernelArgs{};
-  args->open = d;
-  args->high = d + span;
-  args->low = d + 2 * span;
-  args->close = d + 3 * span;
-  args->stride = windows.stride;
+    up->columns[f] = d + f * span;
+  }
+  up->offset = lo_start;
+  up->stride = windows.stride;
   if (windows.starts) {
     rebased.resize(windows.count);
     for (size_t i = 0; i < windows.count; ++i) rebased[i] = windows.starts[i] - lo_start;
@@ -303,21 +319,36 @@ cudaError_t upload_inputs(Context& ctx, const CandleColumns& c, const WindowList
     if ((e = cudaMemcpyAsync(ctx.starts.ptr, rebased.data(), rebased.size() * sizeof(int64_t),
                              cudaMemcpyHostToDevice, s0)) != cudaSuccess)
       return e;
-    args->starts = static_cast<const int64_t*>(ctx.starts.ptr);
-    args->first = 0;
+    up->starts = static_cast<const int64_t*>(ctx.starts.ptr);
+    up->first = 0;
   } else {
-    args->starts = nullptr;
-    args->first = windows.first - lo_start;
+    up->starts = nullptr;
+    up->first = windows.first - lo_start;
   }
   *what = "cudaMalloc(flag)";
   if ((e = ctx.bad.reserve(sizeof(unsigned long long))) != cudaSuccess) return e;
-  args->first_bad = static_cast<unsigned long long*>(ctx.bad.ptr);
+  up->first_bad = static_cast<unsigned long long*>(ctx.bad.ptr);
   *what = "reset flag";
   if ((e = cudaMemsetAsync(ctx.bad.ptr, 0xff, sizeof(unsigned long long), s0)) != cudaSuccess)
     return e;
   *what = "order streams";
   if ((e = cudaEventRecord(ctx.uploaded, s0)) != cudaSuccess) return e;
   return cudaStreamWaitEvent(ctx.streams[1], ctx.uploaded, 0);
+}
+
+KernelArgs raster_args(const Uploaded& up, ImageShape shape) {
+  KernelArgs a{};
+  a.open = up.columns[0];
+  a.high = up.columns[1];
+  a.low = up.columns[2];
+  a.close = up.columns[3];
+  a.starts = up.starts;
+  a.first = up.first;
+  a.stride = up.stride;
+  a.seq_len = shape.seq_len;
+  a.height = shape.height;
+  a.first_bad = up.first_bad;
+  return a;
 }
 
 // Whether `p .. p+bytes` is already page-locked (cudaMallocHost, or registered by its owner):
@@ -417,6 +448,132 @@ const DeviceInfo& probe() {
   return info;
 }
 
+namespace {
+
+// What the batches of one call came to.
+struct BatchRun {
+  enum Status { kDone, kCancelled, kFailed } status = kDone;
+  std::string error;                        // kFailed
+  unsigned long long first_bad = kNoBadWindow;  // lowest window not drawn (call-wide index)
+};
+
+// The batch loop every layout shares: `count` images of `image_bytes`, drawn in batches by
+// launch(first_window, n, device_images, k, stream) (k: which of the two streams, and its
+// buffers), alternately on two streams, so the device-to-host copy of one batch overlaps the
+// drawing of the next and the host-side copy out of the staging buffer of the one before.
+// Inputs are uploaded (and the bad-window slot reset) by the caller. Call with the context's
+// mutex held and a CallGuard alive.
+template <typename Launch>
+BatchRun run_batches(Context& ctx, CallGuard& guard, size_t count, size_t image_bytes, void* out,
+                     const std::atomic<bool>* cancel, const CudaOptions& options,
+                     unsigned long long* device_first_bad, size_t* batch_windows, Launch launch_batch) {
+  BatchRun run;
+  auto check = [&](cudaError_t e, const char* what) {
+    if (e == cudaSuccess) return true;
+    cudaGetLastError();
+    guard.failed = true;
+    run.status = BatchRun::kFailed;
+    run.error = describe(e, what);
+    return false;
+  };
+  const size_t batch_bytes = options.batch_bytes ? options.batch_bytes : kDefaultBatchBytes;
+  const size_t batch =
+      std::min({count, std::max<size_t>(1, batch_bytes / image_bytes), kMaxLaunchWindows});
+  if (batch_windows) *batch_windows = batch;
+  const size_t batches = (count + batch - 1) / batch;
+  const size_t total_bytes = count * image_bytes;
+
+  // Where the images go: straight into `out` when it is page-locked, else via staging.
+  bool direct = false;
+  if (options.transfer != HostTransfer::kStaged) direct = is_page_locked(out, total_bytes);
+  if (!direct && options.transfer == HostTransfer::kRegister) {
+    if (cudaHostRegister(out, total_bytes, cudaHostRegisterDefault) == cudaSuccess) {
+      guard.registered = out;
+      direct = true;
+    } else {
+      cudaGetLastError();  // e.g. not permitted here: staged copies still work
+    }
+  }
+
+  const size_t buffers = batches > 1 ? 2 : 1;
+  for (size_t k = 0; k < buffers; ++k) {
+    if (!check(ctx.images[k].reserve(batch * image_bytes), "cudaMalloc(images)")) return run;
+    if (!direct && !check(ctx.stage[k].reserve(batch * image_bytes), "cudaMallocHost(staging)"))
+      return run;
+  }
+  if (!check(ctx.bad_host.reserve(2 * sizeof(unsigned long long)), "cudaMallocHost(flag)"))
+    return run;
+  auto* bad_seen = static_cast<unsigned long long*>(ctx.bad_host.ptr);
+  bad_seen[0] = bad_seen[1] = kNoBadWindow;
+
+  // Batch b runs on stream b % 2. Before reusing a stream's buffers, drain() waits for its
+  // previous batch and copies that batch out of staging, while the other stream keeps working.
+  constexpr size_t kNone = ~size_t{0};
+  size_t pending[2] = {kNone, kNone};
+  bool stop = false;  // a batch had a window not drawn: later windows cannot be the lowest
+  auto drain = [&](int k) {
+    if (pending[k] == kNone) return true;
+    if (!check(cudaStreamSynchronize(ctx.streams[k]), "rasterize batch")) return false;
+    const size_t b = pending[k];
+    if (!direct)
+      copy_out(static_cast<uint8_t*>(out) + b * batch * image_bytes, ctx.stage[k].ptr,
+               std::min(batch, count - b * batch) * image_bytes);
+    if (bad_seen[k] != kNoBadWindow) stop = true;
+    pending[k] = kNone;
+    return true;
+  };
+
+  for (size_t b = 0; b < batches && !stop; ++b) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) {
+      run.status = BatchRun::kCancelled;
+      return run;  // the guard waits for the work in flight
+    }
+    const int k = static_cast<int>(b & 1);
+    if (!drain(k)) return run;
+    if (stop) break;
+    const size_t first_window = b * batch;
+    const size_t n = std::min(batch, count - first_window);
+    cudaStream_t s = ctx.streams[k];
+    if (!check(launch_batch(first_window, n, ctx.images[k].ptr, k, s), "launch rasterize kernel"))
+      return run;
+    void* dst = direct ? static_cast<uint8_t*>(out) + first_window * image_bytes : ctx.stage[k].ptr;
+    if (!check(cudaMemcpyAsync(dst, ctx.images[k].ptr, n * image_bytes, cudaMemcpyDeviceToHost, s),
+               "copy images to host") ||
+        !check(cudaMemcpyAsync(&bad_seen[k], device_first_bad, sizeof(unsigned long long),
+                               cudaMemcpyDeviceToHost, s),
+               "copy flag to host"))
+      return run;
+    pending[k] = b;
+  }
+  if (!drain(0) || !drain(1)) return run;
+
+  // Both streams are idle: this read sees every launch's atomicMin.
+  if (!check(cudaMemcpyAsync(&bad_seen[0], device_first_bad, sizeof(unsigned long long),
+                             cudaMemcpyDeviceToHost, ctx.streams[0]),
+             "copy flag to host") ||
+      !check(cudaStreamSynchronize(ctx.streams[0]), "copy flag to host"))
+    return run;
+  run.first_bad = bad_seen[0];
+  return run;
+}
+
+// Opens the device and streams for a call; false (with `error`) when that fails.
+bool open_call(Context& ctx, CallGuard& guard, const DeviceInfo& dev, std::string* error) {
+  cudaError_t e = cudaSetDevice(dev.device);
+  const char* what = "cudaSetDevice";
+  if (e == cudaSuccess) {
+    e = ctx.open();
+    what = "create streams";
+  }
+  if (e == cudaSuccess) return true;
+  cudaGetLastError();
+  guard.failed = true;
+  *error = describe(e, what);
+  return false;
+}
+
+}  // namespace
+
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
                              PixelType type, void* out, const std::atomic<bool>* cancel,
                              const CudaOptions& options) {
@@ -434,116 +591,133 @@ RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, 
     return outcome;
   }
 
-  const size_t count = windows.count;
-  const size_t image_bytes = shape.pixels() * pixel_bytes(type);
-  const size_t batch_bytes = options.batch_bytes ? options.batch_bytes : kDefaultBatchBytes;
-  const size_t batch =
-      std::min({count, std::max<size_t>(1, batch_bytes / image_bytes), kMaxLaunchWindows});
-  const size_t batches = (count + batch - 1) / batch;
-  const size_t total_bytes = count * image_bytes;
+  Context& ctx = context();
+  std::lock_guard<std::mutex> lock(ctx.mutex);
+  std::vector<int64_t> rebased;  // outlives the guard's stream synchronization
+  CallGuard guard(ctx);
+  std::string error;
+  if (!open_call(ctx, guard, dev, &error)) return fail(error);
+  Uploaded up;
+  const char* what = "";
+  const double* fields[4] = {c.open, c.high, c.low, c.close};
+  cudaError_t e = upload_inputs(ctx, fields, 4, windows, shape.seq_len, 0, rebased, &up, &what);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    guard.failed = true;
+    return fail(describe(e, what));
+  }
+  const KernelArgs args = raster_args(up, shape);
+  const BatchRun run = run_batches(
+      ctx, guard, windows.count, shape.pixels() * pixel_bytes(type), out, cancel, options, up.first_bad,
+      nullptr, [&](size_t first_window, size_t n, void* images, int, cudaStream_t s) {
+        KernelArgs a = args;
+        if (a.starts) a.starts += first_window;
+        else a.first += static_cast<int64_t>(first_window) * windows.stride;
+        a.window_offset = first_window;
+        a.out = images;
+        return launch(a, n, type, s);
+      });
+  if (run.status == BatchRun::kFailed) return fail(run.error);
+  if (run.status == BatchRun::kCancelled) {
+    outcome.status = RasterOutcome::kCancelled;
+    return outcome;
+  }
+  if (run.first_bad < windows.count) {
+    outcome.status = RasterOutcome::kInvalidPrice;
+    outcome.window = static_cast<size_t>(run.first_bad);
+    double lo, hi;  // the candle and field, found on the host exactly as rasterize_cpu does
+    window_range(c, windows.start(outcome.window), shape.seq_len, &lo, &hi, &outcome.bad);
+  }
+  return outcome;
+}
+
+JkxOutcome rasterize_jkx_cuda(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                              JkxShape shape, PixelType type, void* out,
+                              const std::atomic<bool>* cancel, const CudaOptions& options) {
+  JkxOutcome outcome = check_jkx_arguments(c, windows, shape);
+  if (outcome.status != JkxOutcome::kOk || windows.count == 0) return outcome;
+  auto fail = [&outcome](std::string msg) {
+    outcome.status = JkxOutcome::kBadArgument;
+    outcome.message = std::move(msg);
+    return outcome;
+  };
+  const DeviceInfo& dev = probe();
+  if (!dev.available) return fail("CUDA device not available: " + dev.reason);
+  if (cancel && cancel->load(std::memory_order_relaxed)) {
+    outcome.status = JkxOutcome::kCancelled;
+    return outcome;
+  }
 
   Context& ctx = context();
   std::lock_guard<std::mutex> lock(ctx.mutex);
   std::vector<int64_t> rebased;  // outlives the guard's stream synchronization
   CallGuard guard(ctx);
-  auto check = [&](cudaError_t e, const char* what) {
-    if (e == cudaSuccess) return true;
+  std::string error;
+  if (!open_call(ctx, guard, dev, &error)) return fail(error);
+  auto failed = [&](cudaError_t e, const char* what) {
     cudaGetLastError();
     guard.failed = true;
-    fail(describe(e, what));
-    return false;
+    return fail(describe(e, what));
   };
-  if (!check(cudaSetDevice(dev.device), "cudaSetDevice") || !check(ctx.open(), "create streams"))
-    return outcome;
-
-  KernelArgs args;
+  Uploaded up;
   const char* what = "";
-  if (!check(upload_inputs(ctx, c, windows, shape.seq_len, rebased, &args, &what), what))
+  const double* fields[5] = {c.open, c.high, c.low, c.close, c.volume};
+  cudaError_t e = upload_inputs(ctx, fields, shape.volume ? 5 : 4, windows, shape.seq_len,
+                                shape.history(), rebased, &up, &what);
+  if (e != cudaSuccess) return failed(e, what);
+  // The history flags go up on streams[0] before the event upload_inputs recorded; the streams
+  // are in order, so record it again after them.
+  if (ma_ok) {
+    if ((e = ctx.ma_ok.reserve(windows.count)) != cudaSuccess) return failed(e, "cudaMalloc(ma_ok)");
+    if ((e = cudaMemcpyAsync(ctx.ma_ok.ptr, ma_ok, windows.count, cudaMemcpyHostToDevice, ctx.streams[0])) != cudaSuccess ||
+        (e = cudaEventRecord(ctx.uploaded, ctx.streams[0])) != cudaSuccess ||
+        (e = cudaStreamWaitEvent(ctx.streams[1], ctx.uploaded, 0)) != cudaSuccess)
+      return failed(e, "upload ma_ok");
+  }
+  JkxKernelArgs args{};
+  args.columns = JkxColumns{up.columns[0], up.columns[1], up.columns[2], up.columns[3],
+                            shape.volume ? up.columns[4] : nullptr,
+                            static_cast<size_t>(start_range(windows).hi - up.offset) + shape.seq_len};
+  args.starts = up.starts;
+  args.first = up.first;
+  args.stride = up.stride;
+  args.shape = shape;
+  args.first_bad = up.first_bad;
+  const size_t image_bytes = shape.pixels() * pixel_bytes(type);
+  // Windows too large for shared memory draw in a global workspace, one per stream's batch.
+  const bool global = jkx_needs_global_workspace(shape);
+  const size_t batch_bytes = options.batch_bytes ? options.batch_bytes : kDefaultBatchBytes;
+  const size_t batch = std::min({windows.count, std::max<size_t>(1, batch_bytes / image_bytes), kMaxLaunchWindows});
+  if (global)
+    for (auto& ws : ctx.workspace)
+      if ((e = ws.reserve(batch * jkx_workspace_bytes(shape))) != cudaSuccess) return failed(e, "cudaMalloc(workspace)");
+  const uint8_t* device_ma_ok = ma_ok ? static_cast<const uint8_t*>(ctx.ma_ok.ptr) : nullptr;
+  const BatchRun run = run_batches(
+      ctx, guard, windows.count, image_bytes, out, cancel, options, up.first_bad, nullptr,
+      [&](size_t first_window, size_t n, void* images, int k, cudaStream_t s) {
+        JkxKernelArgs a = args;
+        if (a.starts) a.starts += first_window;
+        else a.first += static_cast<int64_t>(first_window) * windows.stride;
+        a.ma_ok = device_ma_ok ? device_ma_ok + first_window : nullptr;
+        a.window_offset = first_window;
+        a.out = images;
+        a.workspace = global ? ctx.workspace[k].ptr : nullptr;
+        return launch_jkx(a, n, type, s);
+      });
+  if (run.status == BatchRun::kFailed) return fail(run.error);
+  if (run.status == BatchRun::kCancelled) {
+    outcome.status = JkxOutcome::kCancelled;
     return outcome;
-  args.seq_len = shape.seq_len;
-  args.height = shape.height;
-
-  // Where the images go: straight into `out` when it is page-locked, else via staging.
-  bool direct = false;
-  if (options.transfer != HostTransfer::kStaged) direct = is_page_locked(out, total_bytes);
-  if (!direct && options.transfer == HostTransfer::kRegister) {
-    if (cudaHostRegister(out, total_bytes, cudaHostRegisterDefault) == cudaSuccess) {
-      guard.registered = out;
-      direct = true;
-    } else {
-      cudaGetLastError();  // e.g. not permitted here: staged copies still work
-    }
   }
-
-  const size_t buffers = batches > 1 ? 2 : 1;
-  for (size_t k = 0; k < buffers; ++k) {
-    if (!check(ctx.images[k].reserve(batch * image_bytes), "cudaMalloc(images)")) return outcome;
-    if (!direct && !check(ctx.stage[k].reserve(batch * image_bytes), "cudaMallocHost(staging)"))
-      return outcome;
-  }
-  if (!check(ctx.bad_host.reserve(2 * sizeof(unsigned long long)), "cudaMallocHost(flag)"))
-    return outcome;
-  auto* bad_seen = static_cast<unsigned long long*>(ctx.bad_host.ptr);
-  bad_seen[0] = bad_seen[1] = kNoBadWindow;
-
-  // Batch b runs on stream b % 2. Before reusing a stream's buffers, drain() waits for its
-  // previous batch and copies that batch out of staging, while the other stream keeps working.
-  constexpr size_t kNone = ~size_t{0};
-  size_t pending[2] = {kNone, kNone};
-  bool stop = false;  // a batch had an invalid window: later windows cannot be the lowest
-  auto drain = [&](int k) {
-    if (pending[k] == kNone) return true;
-    if (!check(cudaStreamSynchronize(ctx.streams[k]), "rasterize batch")) return false;
-    const size_t b = pending[k];
-    if (!direct)
-      copy_out(static_cast<uint8_t*>(out) + b * batch * image_bytes, ctx.stage[k].ptr,
-               std::min(batch, count - b * batch) * image_bytes);
-    if (bad_seen[k] != kNoBadWindow) stop = true;
-    pending[k] = kNone;
-    return true;
-  };
-
-  for (size_t b = 0; b < batches && !stop; ++b) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) {
-      outcome.status = RasterOutcome::kCancelled;
-      return outcome;  // the guard waits for the work in flight
-    }
-    const int k = static_cast<int>(b & 1);
-    if (!drain(k)) return outcome;
-    if (stop) break;
-    const size_t first_window = b * batch;
-    const size_t n = std::min(batch, count - first_window);
-    KernelArgs a = args;
-    if (a.starts) a.starts += first_window;
-    else a.first += static_cast<int64_t>(first_window) * windows.stride;
-    a.window_offset = first_window;
-    a.out = ctx.images[k].ptr;
-    cudaStream_t s = ctx.streams[k];
-    if (!check(launch(a, n, type, s), "launch rasterize kernel")) return outcome;
-    void* dst = direct ? static_cast<uint8_t*>(out) + first_window * image_bytes : ctx.stage[k].ptr;
-    if (!check(cudaMemcpyAsync(dst, ctx.images[k].ptr, n * image_bytes, cudaMemcpyDeviceToHost, s),
-               "copy images to host") ||
-        !check(cudaMemcpyAsync(&bad_seen[k], ctx.bad.ptr, sizeof(unsigned long long),
-                               cudaMemcpyDeviceToHost, s),
-               "copy flag to host"))
-      return outcome;
-    pending[k] = b;
-  }
-  if (!drain(0) || !drain(1)) return outcome;
-
-  // Both streams are idle: this read sees every launch's atomicMin.
-  if (!check(cudaMemcpyAsync(&bad_seen[0], ctx.bad.ptr, sizeof(unsigned long long),
-                             cudaMemcpyDeviceToHost, ctx.streams[0]),
-             "copy flag to host") ||
-      !check(cudaStreamSynchronize(ctx.streams[0]), "copy flag to host"))
-    return outcome;
-  if (bad_seen[0] < count) {
-    outcome.status = RasterOutcome::kInvalidPrice;
-    outcome.window = static_cast<size_t>(bad_seen[0]);
-    double lo, hi;  // the candle and field, found on the host exactly as rasterize_cpu does
-    window_range(c, windows.start(outcome.window), shape.seq_len, &lo, &hi, &outcome.bad);
-  }
+  // The reason and the culprit, found on the host by the function the CPU draws with.
+  if (run.first_bad < windows.count) return jkx_not_drawn(c, windows, ma_ok, shape, static_cast<size_t>(run.first_bad));
   return outcome;
+}
+
+JkxOutcome rasterize_jkx_cuda(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                              JkxShape shape, PixelType type, void* out,
+                              const std::atomic<bool>* cancel) {
+  return rasterize_jkx_cuda(c, windows, ma_ok, shape, type, out, cancel, CudaOptions{});
 }
 
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
@@ -595,11 +769,11 @@ DeviceBenchmark benchmark_device(const CandleColumns& c, const WindowList& windo
   };
   if (!check(cudaSetDevice(dev.device), "cudaSetDevice") || !check(ctx.open(), "create streams"))
     return r;
-  KernelArgs args;
+  Uploaded up;
   const char* what = "";
-  if (!check(upload_inputs(ctx, c, windows, shape.seq_len, rebased, &args, &what), what)) return r;
-  args.seq_len = shape.seq_len;
-  args.height = shape.height;
+  const double* fields[4] = {c.open, c.high, c.low, c.close};
+  if (!check(upload_inputs(ctx, fields, 4, windows, shape.seq_len, 0, rebased, &up, &what), what)) return r;
+  KernelArgs args = raster_args(up, shape);
   args.window_offset = 0;
   if (!check(cudaMalloc(&d_out, windows.count * image_bytes), "cudaMalloc(images)") ||
       !check(cudaEventCreate(&events[0]), "cudaEventCreate") ||

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kernels/raster.hpp"
+#include "kernels/raster_jkx.hpp"
 
 namespace ohlc::cuda {
 
@@ -34,5 +35,12 @@ const DeviceInfo& probe();
 // (cuda_tools.hpp has the same with transfer and batching options, for tools.)
 RasterOutcome rasterize_cuda(const CandleColumns& c, const WindowList& windows, ImageShape shape,
                              PixelType type, void* out, const std::atomic<bool>* cancel);
+
+// The jkx layout on the GPU (cuda/jkx_kernel.cuh), with rasterize_jkx_cpu's contract for the
+// pixels and the lowest window not drawn (statuses and MA values come from
+// Rasterizer::classify on the host, so this call returns images only).
+JkxOutcome rasterize_jkx_cuda(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                              JkxShape shape, PixelType type, void* out,
+                              const std::atomic<bool>* cancel);
 
 }  // namespace ohlc::cuda

@@ -11,13 +11,15 @@
 
 namespace ohlc {
 
-// Columnar candles: four arrays of `count` float64 prices.
+// Columnar candles: four arrays of `count` float64 prices, and their volumes for layouts that
+// draw them (null otherwise).
 struct CandleColumns {
   const double* open = nullptr;
   const double* high = nullptr;
   const double* low = nullptr;
   const double* close = nullptr;
   size_t count = 0;
+  const double* volume = nullptr;
 };
 
 enum class PixelType : int32_t { U8 = 0, F32 = 1 };
@@ -25,9 +27,10 @@ enum class PixelType : int32_t { U8 = 0, F32 = 1 };
 inline size_t pixel_bytes(PixelType t) { return t == PixelType::U8 ? 1 : 4; }
 
 struct ImageShape {
-  uint32_t seq_len = 0;  // L, bars per image
-  uint32_t height = 0;   // H, rows
-  uint32_t width() const { return 4 * seq_len; }
+  uint32_t seq_len = 0;    // L, bars per image
+  uint32_t height = 0;     // H, rows
+  uint32_t bar_width = 4;  // columns per bar: 4 (IMAGE.md), 3 (the jkx layout)
+  uint32_t width() const { return bar_width * seq_len; }
   size_t pixels() const { return static_cast<size_t>(height) * width(); }
 };
 

@@ -139,6 +139,30 @@ JkxOutcome check_jkx_arguments(const JkxColumns& c, const WindowList& windows, J
   return r;
 }
 
+JkxOutcome jkx_not_drawn(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                         JkxShape shape, size_t w) {
+  JkxOutcome outcome;
+  std::vector<double> scratch(jkx_scratch_doubles(shape));
+  std::vector<JkxBar> bars(shape.seq_len);
+  const int64_t start = windows.start(w);
+  const JkxWindow g = jkx_window_geometry(c, start, shape, ma_ok ? ma_ok[w] != 0 : true,
+                                          scratch.data(), bars.data());
+  if (g.status == JkxStatus::kOk) return outcome;
+  outcome.status = JkxOutcome::kNotDrawn;
+  outcome.window = w;
+  outcome.reason = g.status;
+  outcome.not_drawn = 1;
+  if (g.status == JkxStatus::kInvalidPrice || g.status == JkxStatus::kInvalidVolume) {
+    outcome.bad.candle = g.bad_candle;
+    outcome.bad.field = g.bad_field;
+    outcome.bad.value = g.bad_value;
+  } else if (g.status == JkxStatus::kOverflow) {
+    outcome.bad = overflow_culprit(c, start, shape, g.ma_drawn ? jkx_scratch(scratch.data(), shape).ma : nullptr);
+  }
+  outcome.message = describe_jkx_window(w, start, shape.seq_len, g.status, outcome.bad);
+  return outcome;
+}
+
 JkxOutcome rasterize_jkx_cpu(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
                              JkxShape shape, PixelType type, void* out, int threads,
                              const std::atomic<bool>* cancel, double* ma_values,
@@ -210,23 +234,8 @@ JkxOutcome rasterize_jkx_cpu(const JkxColumns& c, const WindowList& windows, con
   const int64_t bad_window = first_bad.load();
   if (bad_window < n) {
     // The details, found again on this thread: the same function gives the same answer.
-    const size_t w = static_cast<size_t>(bad_window);
-    const int64_t start = windows.start(w);
-    const JkxWindow g = jkx_window_geometry(c, start, shape, ma_ok ? ma_ok[w] != 0 : true,
-                                            scratch.data(), bars.data());
-    outcome.status = JkxOutcome::kNotDrawn;
-    outcome.window = w;
-    outcome.reason = g.status;
+    outcome = jkx_not_drawn(c, windows, ma_ok, shape, static_cast<size_t>(bad_window));
     outcome.not_drawn = not_drawn.load();
-    if (g.status == JkxStatus::kInvalidPrice || g.status == JkxStatus::kInvalidVolume) {
-      outcome.bad.candle = g.bad_candle;
-      outcome.bad.field = g.bad_field;
-      outcome.bad.value = g.bad_value;
-    } else if (g.status == JkxStatus::kOverflow) {
-      outcome.bad = overflow_culprit(c, start, shape,
-                                     g.ma_drawn ? jkx_scratch(scratch.data(), shape).ma : nullptr);
-    }
-    outcome.message = describe_jkx_window(w, start, shape.seq_len, g.status, outcome.bad);
   }
   return outcome;
 }

@@ -44,6 +44,12 @@ struct JkxOutcome {
 // kBadArgument. The k - 1 history candles need not exist: a window without them has no line.
 JkxOutcome check_jkx_arguments(const JkxColumns& c, const WindowList& windows, JkxShape shape);
 
+// Window w of `windows` as the lowest window not drawn: kNotDrawn with its reason, the offending
+// input and the message (kOk when it is drawable after all). For backends that only learn which
+// window failed (the GPU): the details come from the same function the CPU draws with.
+JkxOutcome jkx_not_drawn(const JkxColumns& c, const WindowList& windows, const uint8_t* ma_ok,
+                         JkxShape shape, size_t w);
+
 // Rasterizes every window into `out` (windows.count * shape.pixels() elements of `type`).
 //   ma_ok:      per window, nonzero when the k - 1 candles before it are there with no gap
 //               (nullable: all are); the line is drawn when shape.ma > 0, ma_ok and start >= k-1.

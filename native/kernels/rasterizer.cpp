@@ -1,14 +1,47 @@
 #include "kernels/rasterizer.hpp"
 
+#include <cmath>
+#include <limits>
+#include <vector>
+
 #include "cuda/raster_cuda.hpp"
+#include "kernels/raster_jkx.hpp"
+
+#if OHLC_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace ohlc {
+
+RasterSpec make_spec(Layout layout, uint32_t seq_len, uint32_t height, PixelType pixel, bool volume,
+                     uint32_t ma) {
+  RasterSpec s;
+  s.layout = layout;
+  s.shape.seq_len = seq_len;
+  s.shape.height = height;
+  s.shape.bar_width = layout == Layout::kJkx ? 3 : 4;
+  s.pixel = pixel;
+  if (layout == Layout::kJkx) {
+    s.volume = volume;
+    s.ma = ma;
+  }
+  return s;
+}
 
 InvalidWindowError::InvalidWindowError(size_t window, int64_t start, uint32_t seq_len, BadPrice bad)
     : std::runtime_error(describe_bad_window(window, start, seq_len, bad)),
       window(window),
       start(start),
       seq_len(seq_len),
+      bad(bad) {}
+
+InvalidWindowError::InvalidWindowError(size_t window, int64_t start, uint32_t seq_len,
+                                       WindowStatus reason, BadPrice bad)
+    : std::runtime_error(describe_jkx_window(window, start, seq_len, reason, bad)),
+      window(window),
+      start(start),
+      seq_len(seq_len),
+      reason(reason),
       bad(bad) {}
 
 void Rasterizer::draw_one(const WindowBatch&, size_t, void*) const {
@@ -26,6 +59,43 @@ WindowList sub_list(const WindowList& w, size_t first, size_t count) {
   return part;
 }
 
+JkxColumns jkx_columns(const CandleColumns& c) {
+  return JkxColumns{c.open, c.high, c.low, c.close, c.volume, c.count};
+}
+
+const uint8_t* sub_ma_ok(const WindowBatch& batch, size_t first) {
+  return batch.ma_ok ? batch.ma_ok + first : nullptr;
+}
+
+// Throws the exception matching a jkx outcome (nothing for kOk).
+void throw_if_failed(const JkxOutcome& outcome, const WindowBatch& batch, size_t first,
+                     uint32_t seq_len) {
+  switch (outcome.status) {
+    case JkxOutcome::kOk: return;
+    case JkxOutcome::kCancelled: throw CancelledError();
+    case JkxOutcome::kNotDrawn: {
+      const size_t i = first + outcome.window;
+      throw InvalidWindowError(batch.window_base + i, batch.windows.start(i), seq_len, outcome.reason, outcome.bad);
+    }
+    case JkxOutcome::kBadArgument: throw RasterError(outcome.message);
+  }
+}
+
+// Per-thread scratch of the jkx geometry, kept from window to window.
+struct JkxThreadScratch {
+  std::vector<double> doubles;
+  std::vector<JkxBar> bars;
+  void fit(JkxShape shape) {
+    doubles.resize(jkx_scratch_doubles(shape));
+    bars.resize(shape.seq_len);
+  }
+};
+JkxThreadScratch& jkx_thread_scratch(JkxShape shape) {
+  thread_local JkxThreadScratch s;
+  s.fit(shape);
+  return s;
+}
+
 class CpuRasterizer final : public Rasterizer {
  public:
   CpuRasterizer(RasterSpec spec, int threads) : Rasterizer(spec), threads_(threads) {}
@@ -33,6 +103,12 @@ class CpuRasterizer final : public Rasterizer {
   void draw(const WindowBatch& batch, size_t first, size_t count, void* out,
             const std::atomic<bool>* cancel) const override {
     const WindowList part = sub_list(batch.windows, first, count);
+    if (spec_.layout == Layout::kJkx) {
+      const JkxOutcome r = rasterize_jkx_cpu(jkx_columns(batch.candles), part, sub_ma_ok(batch, first),
+                                             spec_.jkx(), spec_.pixel, out, threads_, cancel);
+      throw_if_failed(r, batch, first, spec_.shape.seq_len);
+      return;
+    }
     const RasterOutcome r = rasterize_cpu(batch.candles, part, spec_.shape, spec_.pixel, out, threads_, cancel);
     throw_if_failed(r, batch, first, spec_.shape.seq_len);
   }
@@ -41,6 +117,20 @@ class CpuRasterizer final : public Rasterizer {
 
   void draw_one(const WindowBatch& batch, size_t i, void* out) const override {
     const int64_t start = batch.windows.start(i);
+    if (spec_.layout == Layout::kJkx) {
+      const JkxShape shape = spec_.jkx();
+      JkxThreadScratch& s = jkx_thread_scratch(shape);
+      const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
+      const JkxWindow g = jkx_window_geometry(jkx_columns(batch.candles), start, shape, history_ok,
+                                              s.doubles.data(), s.bars.data());
+      if (g.status != JkxStatus::kOk) {
+        WindowList one = sub_list(batch.windows, i, 1);
+        const JkxOutcome r = jkx_not_drawn(jkx_columns(batch.candles), one, sub_ma_ok(batch, i), shape, 0);
+        throw_if_failed(r, batch, i, shape.seq_len);
+      }
+      draw_jkx_window(s.bars.data(), g.ma_drawn, shape, spec_.pixel, out);
+      return;
+    }
     double lo, hi;
     BadPrice bad;
     if (!window_range(batch.candles, start, spec_.shape.seq_len, &lo, &hi, &bad))
@@ -59,6 +149,12 @@ class CudaRasterizer final : public Rasterizer {
   void draw(const WindowBatch& batch, size_t first, size_t count, void* out,
             const std::atomic<bool>* cancel) const override {
     const WindowList part = sub_list(batch.windows, first, count);
+    if (spec_.layout == Layout::kJkx) {
+      const JkxOutcome r = cuda::rasterize_jkx_cuda(jkx_columns(batch.candles), part, sub_ma_ok(batch, first),
+                                                    spec_.jkx(), spec_.pixel, out, cancel);
+      throw_if_failed(r, batch, first, spec_.shape.seq_len);
+      return;
+    }
     const RasterOutcome r = cuda::rasterize_cuda(batch.candles, part, spec_.shape, spec_.pixel, out, cancel);
     throw_if_failed(r, batch, first, spec_.shape.seq_len);
   }
@@ -66,7 +162,53 @@ class CudaRasterizer final : public Rasterizer {
 
 }  // namespace
 
+void Rasterizer::classify(const WindowBatch& batch, size_t first, size_t count, WindowStatus* status,
+                          double* ma_rows, int threads) const {
+  const uint32_t len = spec_.shape.seq_len;
+  const int64_t n = static_cast<int64_t>(count);
+  const int nthreads = threads > 0 ? threads : default_thread_count();
+  (void)nthreads;
+  if (spec_.layout != Layout::kJkx) {
+#if OHLC_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+#endif
+    for (int64_t w = 0; w < n; ++w) {
+      double lo, hi;
+      BadPrice bad;
+      const bool ok = window_range(batch.candles, batch.windows.start(first + w), len, &lo, &hi, &bad);
+      if (status) status[w] = ok ? WindowStatus::kOk : WindowStatus::kInvalidPrice;
+    }
+    return;
+  }
+  const JkxShape shape = spec_.jkx();
+  const JkxColumns cols = jkx_columns(batch.candles);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+#if OHLC_HAVE_OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+#endif
+  for (int64_t w = 0; w < n; ++w) {
+    // thread_local scratch: nothing inside the parallel region allocates once it has grown.
+    JkxThreadScratch& s = jkx_thread_scratch(shape);
+    const size_t i = first + static_cast<size_t>(w);
+    const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
+    const JkxWindow g = jkx_window_geometry(cols, batch.windows.start(i), shape, history_ok,
+                                            s.doubles.data(), s.bars.data());
+    if (status) status[w] = g.status;
+    if (ma_rows) {
+      double* row = ma_rows + static_cast<size_t>(w) * len;
+      const double* ma = jkx_scratch(s.doubles.data(), shape).ma;
+      for (uint32_t j = 0; j < len; ++j) row[j] = g.status == JkxStatus::kOk ? ma[j] : nan;
+    }
+  }
+}
+
 std::unique_ptr<Rasterizer> make_rasterizer(const RasterSpec& spec, Device device, int threads) {
+  if (spec.shape.bar_width != (spec.layout == Layout::kJkx ? 3u : 4u))
+    throw RasterError("the spec's bar width does not match its layout (use make_spec)");
+  if (spec.layout == Layout::kJkx) {
+    const JkxOutcome check = check_jkx_arguments(JkxColumns{}, WindowList{}, spec.jkx());
+    if (check.status != JkxOutcome::kOk) throw RasterError(check.message);
+  }
   if (device == Device::kCuda) {
     const cuda::DeviceInfo& info = cuda::probe();
     if (!info.available) throw RasterError("CUDA device not available: " + info.reason);

@@ -10,34 +10,58 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/jkx_math.hpp"
 #include "kernels/raster.hpp"
 
 namespace ohlc {
 
 enum class Device : int32_t { kCpu = 0, kCuda = 1 };
 
+// The image rules: IMAGE.md's 4-pixel bars, or the paper's layout (IMAGE-JKX.md).
+enum class Layout : int32_t { kOhlc4px = 0, kJkx = 1 };
+
+// What became of a window: drawable, or why not. The default layout only ever reports
+// kInvalidPrice; the jkx layout's reasons are its kernel's own (kernels/jkx_math.hpp).
+using WindowStatus = JkxStatus;
+
 // What every image of a rasterizer looks like.
 struct RasterSpec {
-  ImageShape shape;
+  Layout layout = Layout::kOhlc4px;
+  ImageShape shape;  // shape.bar_width matches the layout (make_spec sets it)
   PixelType pixel = PixelType::U8;
+  bool volume = false;  // jkx: the volume strip
+  uint32_t ma = 0;      // jkx: moving-average length k (0: no line)
   size_t image_bytes() const { return shape.pixels() * pixel_bytes(pixel); }
+  JkxShape jkx() const { return JkxShape{shape.seq_len, shape.height, volume, ma}; }
+  // Candles a window needs before its first: the moving average's history.
+  uint32_t history() const { return layout == Layout::kJkx ? jkx().history() : 0; }
 };
 
+// A spec with the bar width of its layout.
+RasterSpec make_spec(Layout layout, uint32_t seq_len, uint32_t height, PixelType pixel,
+                     bool volume = false, uint32_t ma = 0);
+
 // Windows of candles to draw. `window_base` is added to window numbers in errors (the caller
-// handed over a part of its own list).
+// handed over a part of its own list). `ma_ok` (jkx, nullable = all): per window, nonzero when
+// the ma - 1 candles before it are there with no gap, so its moving-average line can be drawn.
 struct WindowBatch {
   CandleColumns candles;
   WindowList windows;
   size_t window_base = 0;
+  const uint8_t* ma_ok = nullptr;
 };
 
-// A window holds a price that is not finite and > 0; `window` counts from the caller's first.
+// A window cannot be drawn: a price that is not finite and > 0 (both layouts), or in the jkx
+// layout a bad volume, a flat window or an overflow. `window` counts from the caller's first.
 class InvalidWindowError : public std::runtime_error {
  public:
   InvalidWindowError(size_t window, int64_t start, uint32_t seq_len, BadPrice bad);
+  InvalidWindowError(size_t window, int64_t start, uint32_t seq_len, WindowStatus reason,
+                     BadPrice bad);
   size_t window;
   int64_t start;
   uint32_t seq_len;
+  WindowStatus reason = WindowStatus::kInvalidPrice;
   BadPrice bad;
 };
 
@@ -68,6 +92,14 @@ class Rasterizer {
   virtual bool draws_one_at_a_time() const { return false; }
   // Draws window i of `batch` into `out`, on the calling thread; throws InvalidWindowError.
   virtual void draw_one(const WindowBatch& batch, size_t i, void* out) const;
+
+  // Without drawing: what becomes of windows [first, first + count) (status, nullable) and, for
+  // a layout with a moving-average line, the values it is drawn from (ma_rows, nullable: count
+  // rows of seq_len doubles, NaN where no line is drawn). The same for every device (computed on
+  // the host by the kernels' own functions), so a caller can skip undrawable windows before
+  // drawing, and a writer can store the MA values of the windows it draws.
+  void classify(const WindowBatch& batch, size_t first, size_t count, WindowStatus* status,
+                double* ma_rows, int threads) const;
 
  protected:
   explicit Rasterizer(RasterSpec spec) : spec_(spec) {}

@@ -54,7 +54,8 @@ DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, i
     : layout_(std::move(layout)), sink_(std::move(sink)), rasterizer_(std::move(rasterizer)) {
   if (!rasterizer_ || rasterizer_->spec().image_bytes() != layout_.image_bytes() ||
       rasterizer_->spec().shape.seq_len != layout_.shape.seq_len ||
-      rasterizer_->spec().shape.height != layout_.shape.height)
+      rasterizer_->spec().shape.height != layout_.shape.height ||
+      rasterizer_->spec().shape.bar_width != layout_.shape.bar_width)
     throw StorageError("the writer's rasterizer draws images of another shape");
   // More threads than the machine runs only adds scratch memory and contention.
   threads_ = threads > 0 ? std::min(threads, std::max(default_thread_count(), 1)) : default_thread_count();
@@ -169,10 +170,13 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
     }
 
     std::vector<PendingChunk> ready;
-    std::vector<double> gathered;
+    std::vector<double> gathered, volumes, ma;
     const double* sequences = batch.sequences;
+    const double* volume_rows = batch.volumes;
+    const double* ma_rows = batch.ma;
     const uint32_t len = layout_.shape.seq_len;
     if (!batch.images) {
+      // Candle windows: every row array is taken from the candles, as the images were drawn.
       const CandleColumns& c = batch.windows.candles;
       gathered.resize(batch.count * len * 4);
       for (size_t i = 0; i < batch.count; ++i) {
@@ -186,6 +190,19 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
         }
       }
       sequences = gathered.data();
+      if (layout_.has(kVolumes) && !volume_rows) {
+        if (!c.volume) throw StorageError("the batch has no volume column, which this dataset stores");
+        volumes.resize(batch.count * len);
+        for (size_t i = 0; i < batch.count; ++i)
+          std::memcpy(volumes.data() + i * len, c.volume + batch.windows.windows.start(i), len * sizeof(double));
+        volume_rows = volumes.data();
+      }
+      if (layout_.has(kMa) && !ma_rows) {
+        // The values the line was drawn from, computed by the same function that drew it.
+        ma.resize(batch.count * len);
+        rasterizer_->classify(batch.windows, 0, batch.count, nullptr, ma.data(), threads_);
+        ma_rows = ma.data();
+      }
     }
     stage_rows(kSequences, reinterpret_cast<const uint8_t*>(sequences), batch.count, ready);
     stage_rows(kTimestamps, reinterpret_cast<const uint8_t*>(batch.timestamps), batch.count, ready);
@@ -194,7 +211,7 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
       stage_rows(kReturns, reinterpret_cast<const uint8_t*>(batch.returns), batch.count, ready);
     }
     const std::pair<ArrayId, const void*> optional[] = {
-        {kSymbolIndex, batch.symbol_index}, {kSplit, batch.split}, {kVolumes, batch.volumes}, {kMa, batch.ma}};
+        {kSymbolIndex, batch.symbol_index}, {kSplit, batch.split}, {kVolumes, volume_rows}, {kMa, ma_rows}};
     for (const auto& [id, rows] : optional) {
       if (!layout_.has(id)) continue;
       if (!rows) throw StorageError(std::string("the batch has no ") + kArrayNames[id] + " rows, which this dataset stores");

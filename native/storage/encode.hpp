@@ -25,6 +25,7 @@ class EncodeScratch {
   libdeflate_compressor* compressor(int level);
   std::vector<uint8_t> image;   // a drawn image before encoding
   std::vector<uint8_t> buffer;  // format-specific staging (PNG scanlines, ...)
+  std::vector<uint8_t> binary;  // an image mapped onto 0/1 for a picture
   std::vector<uint8_t> staging;  // libdeflate output at its worst-case size, before the exact copy
   deflate::Encoder rows;        // the row-delta encoder's scratch
   png::PngScratch png;          // PNG scanlines and IDAT

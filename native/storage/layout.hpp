@@ -82,6 +82,9 @@ struct DatasetLayout {
   uint32_t horizons = 0;  // K; labels/returns exist only when K > 0
   Compression compression;
   int jpeg_quality = 95;
+  // The stored uint8 value of white: 1 for IMAGE.md's 0/1 images, 255 for the jkx layout's
+  // 0/255 (pictures are written and read back through it).
+  uint8_t u8_white = 1;
   std::vector<ArraySpec> arrays;  // indexed by ArrayId for the arrays present
 
   size_t image_bytes() const { return shape.pixels() * pixel_bytes(pixel); }

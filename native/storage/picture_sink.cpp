@@ -3,6 +3,7 @@
 // and prices are never lost. PNG is 1-bit grayscale and lossless; JPEG is 8-bit and lossy. The
 // folder is built under a temporary name and renamed when complete.
 #include <cstdio>
+#include <string>
 #include <memory>
 
 #include "kernels/jpeg_codec.hpp"
@@ -44,6 +45,16 @@ class PictureSink final : public Sink {
       return;
     }
     const uint32_t h = layout_.shape.height, w = layout_.shape.width();
+    if (layout_.pixel == PixelType::U8 && layout_.u8_white != 1) {
+      // Pictures are black and white whatever the stored values: map them onto 0/1 first.
+      scratch.binary.resize(bytes);
+      for (size_t i = 0; i < bytes; ++i) {
+        if (raw[i] != 0 && raw[i] != layout_.u8_white)
+          throw StorageError("pictures need two-valued images: an image has a pixel that is neither 0 nor " + std::to_string(layout_.u8_white));
+        scratch.binary[i] = raw[i] != 0;
+      }
+      raw = scratch.binary.data();
+    }
     if (png_) {
       const int level = layout_.compression.level;
       libdeflate_compressor* compressor =

@@ -11,6 +11,7 @@ const char* elem_name(ElemType t) {
   switch (t) {
     case ElemType::kU8: return "uint8";
     case ElemType::kI8: return "int8";
+    case ElemType::kU16: return "uint16";
     case ElemType::kI64: return "int64";
     case ElemType::kF32: return "float32";
     case ElemType::kF64: return "float64";

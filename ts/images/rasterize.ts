@@ -1,6 +1,7 @@
-// rasterize / rasterizeAsync: candle windows -> OHLC bar images (docs/IMAGE.md), drawn by the
-// addon's Rasterizer (C++/OpenMP or CUDA kernels). Both calls funnel through prepareRaster, which
-// does every argument check; the native side only re-checks what it relies on.
+// rasterize / rasterizeAsync: candle windows -> chart images (docs/IMAGE.md, or the jkx layout of
+// docs/IMAGE-JKX.md), drawn by the addon's Rasterizer (C++/OpenMP or CUDA kernels); and
+// classifyWindows: what would become of each window, without drawing. Every call funnels through
+// prepareWindows, which does every argument check; the native side only re-checks what it relies on.
 import { constants as bufferConstants } from 'node:buffer';
 import { checkCandleColumns, type CandleColumns } from '../data/columns.js';
 import { abortError, invalidParameterError, throwIfAborted } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   checkSignal,
 } from '../validate.js';
 import { resolveDevice, type DeviceChoice, type ResolvedDevice } from './device.js';
+import { checkLayout, imageWidth, nativeLayout, WINDOW_STATUS, type ImageLayout, type LayoutName, type WindowStatusName } from './layout.js';
 
 export type PixelDtype = 'uint8' | 'float32';
 
@@ -33,10 +35,18 @@ export type IntegerTypedArray =
   | BigUint64Array;
 
 export interface RasterizeOptions {
-  /** Bars per image (L >= 1); the image is 4 * seqLen pixels wide. */
+  /** Bars per image (L >= 1; >= 2 for jkx); the image is 4 * seqLen pixels wide (3 * seqLen for jkx). */
   seqLen: number;
-  /** Image height in pixels (>= 2). */
+  /** Image height in pixels (>= 2; >= 5 for jkx with the volume strip). */
   height: number;
+  /** 'ohlc-4px' (default, docs/IMAGE.md) or 'jkx' (Jiang, Kelly & Xiu's layout, docs/IMAGE-JKX.md). */
+  layout?: LayoutName;
+  /** jkx: draw the volume strip (default true; needs candles.volume). */
+  volume?: boolean;
+  /** jkx: moving-average length (default seqLen; 0 draws no line). Its history is the ma - 1 candles before each window. */
+  ma?: number;
+  /** jkx: per window, 0 where its moving-average history is not usable (crosses a gap, say); default: usable whenever the window starts at least ma - 1 candles in. */
+  maOk?: Uint8Array;
   /** Distance between window starts (default 1); ignored when `starts` is given. */
   stride?: number;
   /** 'uint8' (0/1, default) or 'float32' (0.0/1.0). */
@@ -66,11 +76,19 @@ export interface RasterResult<T extends Uint8Array | Float32Array = Uint8Array |
   device: ResolvedDevice;
 }
 
-const OPTION_KEYS = ['seqLen', 'height', 'stride', 'dtype', 'starts', 'out', 'threads', 'device', 'signal', 'onProgress'];
+const WINDOW_KEYS = ['seqLen', 'height', 'stride', 'starts', 'threads', 'layout', 'volume', 'ma', 'maOk'];
+const OPTION_KEYS = [...WINDOW_KEYS, 'dtype', 'out', 'device', 'signal', 'onProgress'];
 
 interface PreparedRaster {
   call: NativeRasterCall;
   result: RasterResult;
+}
+
+/** The candles, windows and layout of a call, checked. */
+interface PreparedWindows {
+  call: Omit<NativeRasterCall, 'out' | 'dtype' | 'device'>;
+  layout: ImageLayout;
+  width: number;
 }
 
 function isIntegerTypedArray(v: unknown): v is IntegerTypedArray {
@@ -101,15 +119,12 @@ function checkStarts(value: unknown, lastStart: number): Float64Array {
   return out;
 }
 
-function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
-  const c = checkCandleColumns(candles);
-  const o = checkObject('options', options);
-  checkKnownKeys('options', o, OPTION_KEYS);
+function prepareWindows(candles: unknown, o: Record<string, unknown>): PreparedWindows {
   const seqLen = checkInteger('seqLen', o.seqLen, MIN_SEQ_LEN, MAX_DIMENSION);
   const height = checkInteger('height', o.height, MIN_HEIGHT, MAX_DIMENSION);
-  const dtype = checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8');
+  const layout = checkLayout(o, seqLen, height);
+  const c = checkCandleColumns(candles, 'candles', layout.volume ? ['volume'] : []);
   const threads = checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS);
-  const device = resolveDevice(o.device);
   const n = c.open.length;
   const lastStart = n - seqLen;
 
@@ -123,8 +138,42 @@ function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
     stride = checkOptionalInteger('stride', o.stride, 1, 1);
     count = lastStart < 0 ? 0 : Math.floor(lastStart / stride) + 1;
   }
+  let maOk: Uint8Array | undefined;
+  if (o.maOk !== undefined) {
+    if (layout.layout !== 'jkx') throw invalidParameterError('maOk', "absent with layout 'ohlc-4px' (it applies to the jkx layout's moving average)", o.maOk);
+    if (!(o.maOk instanceof Uint8Array) || o.maOk.length !== count) throw invalidParameterError('maOk', `a Uint8Array of ${count} elements (one per window)`, o.maOk);
+    maOk = checkFixedBuffer('maOk', o.maOk);
+  }
+  return {
+    call: {
+      open: c.open,
+      high: c.high,
+      low: c.low,
+      close: c.close,
+      ...(layout.layout === 'jkx' && c.volume ? { volume: c.volume } : {}),
+      ...(maOk ? { maOk } : {}),
+      starts,
+      first: 0,
+      stride,
+      count,
+      seqLen,
+      height,
+      threads,
+      ...nativeLayout(layout),
+    },
+    layout,
+    width: imageWidth(layout.layout, seqLen),
+  };
+}
 
-  const width = 4 * seqLen;
+function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
+  const o = checkObject('options', options);
+  checkKnownKeys('options', o, OPTION_KEYS);
+  const { call: windows, width } = prepareWindows(candles, o);
+  const { count, height } = windows;
+  const dtype = checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8');
+  const device = resolveDevice(o.device);
+
   const bytesPerPixel = dtype === 'uint8' ? 1 : 4;
   const elements = count * height * width;
   const maxBytes = bufferConstants.MAX_LENGTH;
@@ -155,22 +204,7 @@ function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
   const images = out.length === elements ? out : out.subarray(0, elements);
 
   return {
-    call: {
-      open: c.open,
-      high: c.high,
-      low: c.low,
-      close: c.close,
-      starts,
-      first: 0,
-      stride,
-      count,
-      seqLen,
-      height,
-      dtype: dtype === 'uint8' ? 0 : 1,
-      out,
-      threads,
-      device: device === 'cuda' ? 1 : 0,
-    },
+    call: { ...windows, dtype: dtype === 'uint8' ? 0 : 1, out, device: device === 'cuda' ? 1 : 0 },
     result: { images, count, height, width, device },
   };
 }
@@ -209,6 +243,7 @@ export async function rasterizeAsync(candles: CandleColumns, options: RasterizeA
       count: n,
       starts: call.starts ? call.starts.subarray(done, done + n) : null,
       first: call.starts ? 0 : done * call.stride,
+      ...(call.maOk ? { maOk: call.maOk.subarray(done, done + n) } : {}),
       out: call.out.subarray(done * pixels, (done + n) * pixels),
       windowBase: done,
     };
@@ -218,4 +253,44 @@ export async function rasterizeAsync(candles: CandleColumns, options: RasterizeA
     onProgress?.({ done, total: call.count });
   }
   return result;
+}
+
+export interface ClassifyOptions {
+  seqLen: number;
+  height: number;
+  stride?: number;
+  starts?: IntegerTypedArray;
+  layout?: LayoutName;
+  volume?: boolean;
+  ma?: number;
+  maOk?: Uint8Array;
+  threads?: number;
+  /** Also return the moving-average values each window would be drawn with (jkx with a line). */
+  withMa?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface WindowClassification {
+  /** Per window, an index into `reasons`: 0 drawable, else why it cannot be drawn. */
+  status: Uint8Array;
+  /** 'ok', 'invalid_price', 'invalid_volume', 'flat', 'overflow'. */
+  reasons: readonly WindowStatusName[];
+  /** With withMa: count * seqLen values, NaN where no line is drawn; else empty. */
+  ma: Float64Array;
+}
+
+/**
+ * What would become of each window (the same rule as drawing, computed on the CPU whatever the
+ * device), so a caller can leave out windows that cannot be drawn before it draws or writes.
+ */
+export async function classifyWindows(candles: CandleColumns, options: ClassifyOptions): Promise<WindowClassification> {
+  const o = checkObject('options', options);
+  checkKnownKeys('options', o, [...WINDOW_KEYS, 'withMa', 'signal']);
+  const { call } = prepareWindows(candles, o);
+  const withMa = o.withMa === true;
+  const signal = checkSignal('signal', o.signal);
+  if (call.count === 0) return { status: new Uint8Array(0), reasons: WINDOW_STATUS, ma: new Float64Array(0) };
+  const lent = [call.open, call.high, call.low, call.close, call.volume, call.maOk, call.starts].filter((a): a is NonNullable<typeof a> => a != null);
+  const r = await runNativeTask<{ status: Uint8Array; ma: Float64Array }>((done) => native().classifyWindows({ ...call, dtype: 0, withMa }, done), { signal, lend: lent });
+  return { status: r.status, reasons: WINDOW_STATUS, ma: r.ma };
 }

@@ -49,6 +49,13 @@ export interface NativeRasterCall {
   device: NativeDevice;
   /** Added to window numbers in error messages (for calls over a slice of the windows). */
   windowBase?: number;
+  /** 0 ohlc-4px, 1 jkx (absent: 0). */
+  layout?: 0 | 1;
+  /** jkx: the volume strip, the moving-average length, the volume column, per-window history flags. */
+  volumeStrip?: boolean;
+  ma?: number;
+  volume?: Float64Array;
+  maOk?: Uint8Array;
 }
 
 export interface NativeKlinesCall {
@@ -109,9 +116,13 @@ export interface NativeWriterOptions {
   threads: number;
   /** The device of the writer's rasterizer (draws candle-window batches). */
   device: NativeDevice;
-  /** Optional arrays the dataset stores. */
+  /** Optional arrays the dataset stores (the layout adds volumes and ma: jkx). */
   symbolIndex: boolean;
   split: boolean;
+  /** 0 ohlc-4px, 1 jkx. */
+  layout: 0 | 1;
+  volumeStrip: boolean;
+  ma: number;
 }
 
 /** One append: candle windows to draw, or finished images with their sequences. */
@@ -123,8 +134,8 @@ export type NativeWriterBatch = {
   symbolIndex?: Uint16Array;
   split?: Uint8Array;
 } & (
-  | { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; starts: Float64Array; windowBase?: number }
-  | { images: Uint8Array | Float32Array; sequences: Float64Array }
+  | { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume?: Float64Array; starts: Float64Array; maOk?: Uint8Array; windowBase?: number }
+  | { images: Uint8Array | Float32Array; sequences: Float64Array; volumes?: Float64Array; ma?: Float64Array }
 );
 
 export interface NativeWriterMetadata {
@@ -159,6 +170,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   rasterize(call: NativeRasterCall): void;
   rasterizeAsync(call: NativeRasterCall, done: NativeDone, progress?: NativeProgress): NativeCancel;
+  /** Per window its WindowStatus (0 drawable), and with withMa its MA values (jkx). */
+  classifyWindows(call: Omit<NativeRasterCall, 'out' | 'device'> & { withMa: boolean }, done: NativeDone<{ status: Uint8Array; ma: Float64Array }>): NativeCancel;
   parseKlines(csv: Uint8Array, call: NativeKlinesCall): NativeKlines;
   parseKlinesAsync(csv: Uint8Array, call: NativeKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
   /** The member's bytes, inflated off the JS thread and checked (size, CRC-32). */

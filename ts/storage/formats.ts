@@ -5,6 +5,7 @@
 import { basename, dirname, join } from 'node:path';
 import { invalidParameterError } from '../errors.js';
 import { MAX_CHUNK_BYTES, MAX_JPEG_DIMENSION } from '../limits.js';
+import { barWidth, imageWidth, type LayoutName } from '../images/layout.js';
 
 export const STORAGE_FORMATS = ['hdf5', 'npz', 'zarr', 'jpeg', 'png'] as const;
 export type StorageFormat = (typeof STORAGE_FORMATS)[number];
@@ -72,11 +73,11 @@ export function parseBatchOutput(path: string, format: StorageFormat): { stem: s
  * most 65,500 pixels on a side, and an image is one chunk (HDF5, Zarr), which holds under 4 GiB.
  * Throws an argument error naming `height` or `seqLen`.
  */
-export function checkImageSize(format: StorageFormat, seqLen: number, height: number, dtype: 'uint8' | 'float32'): void {
-  const width = 4 * seqLen;
+export function checkImageSize(format: StorageFormat, seqLen: number, height: number, dtype: 'uint8' | 'float32', layout: LayoutName = 'ohlc-4px'): void {
+  const width = imageWidth(layout, seqLen);
   if (format === 'jpeg' && height > MAX_JPEG_DIMENSION) throw invalidParameterError('height', `at most ${MAX_JPEG_DIMENSION} rows for JPEG pictures`, height, true);
   if (format === 'jpeg' && width > MAX_JPEG_DIMENSION) {
-    throw invalidParameterError('seqLen', `at most ${MAX_JPEG_DIMENSION / 4} bars for JPEG pictures (${MAX_JPEG_DIMENSION} pixels wide)`, seqLen, true);
+    throw invalidParameterError('seqLen', `at most ${Math.floor(MAX_JPEG_DIMENSION / barWidth(layout))} bars for JPEG pictures (${MAX_JPEG_DIMENSION} pixels wide)`, seqLen, true);
   }
   const bytes = height * width * (dtype === 'uint8' ? 1 : 4);
   if ((format === 'hdf5' || format === 'zarr') && bytes > MAX_CHUNK_BYTES) {

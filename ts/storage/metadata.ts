@@ -20,6 +20,10 @@ export interface CoreMetadata {
   width: number;
   dtype: string;
   horizons: number[];
+  /** The layout and what it implies (ts/images/layout.ts layoutMetadata): layout, background, and jkx's volume and ma. */
+  layout: string;
+  background: number;
+  [key: string]: unknown;
 }
 
 /** The full metadata object of one output file. */
@@ -34,8 +38,6 @@ export function datasetMetadata(core: CoreMetadata, caller: Record<string, unkno
     skipped: {},
     ...caller,
     ...core,
-    background: 1,
-    layout: 'ohlc-4px',
     created_at: createdAt.toISOString(),
     generator: `${name} ${version}`,
   };

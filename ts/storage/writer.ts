@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { checkCandleColumns, type CandleColumns } from '../data/columns.js';
 import { abortError, ErrorCode, invalidParameterError, OhlcError, throwIfAborted } from '../errors.js';
 import { resolveDevice, type DeviceChoice } from '../images/device.js';
+import { checkLayout, imageWidth, layoutMetadata, nativeLayout, type ImageLayout, type LayoutName } from '../images/layout.js';
 import type { IntegerTypedArray, PixelDtype } from '../images/rasterize.js';
 import { MAX_DEFLATE_LEVEL, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS, MIN_DEFLATE_LEVEL, MIN_HEIGHT, MIN_QUALITY, MIN_SEQ_LEN } from '../limits.js';
 import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
@@ -39,7 +40,7 @@ import {
   type StorageFormat,
   type StorageMode,
 } from './formats.js';
-import { datasetMetadata, nativeMetadata } from './metadata.js';
+import { datasetMetadata, nativeMetadata, type CoreMetadata } from './metadata.js';
 import { existingOutputs, moveIntoPlace, sweepDeadTemporaries } from './outputs.js';
 
 export type Compression = 'fast' | 'none' | number;
@@ -72,6 +73,12 @@ export interface DatasetWriterOptions {
   device?: DeviceChoice;
   /** Optional per-image arrays the dataset stores; each append must then give them. */
   arrays?: { symbolIndex?: boolean; split?: boolean };
+  /** 'ohlc-4px' (default) or 'jkx' (docs/IMAGE-JKX.md): its datasets also store volumes and, with a line, ma. */
+  layout?: LayoutName;
+  /** jkx: the volume strip (default true). */
+  volume?: boolean;
+  /** jkx: moving-average length (default seqLen; 0 for none). */
+  ma?: number;
 }
 
 /**
@@ -91,6 +98,11 @@ export interface DatasetBatch {
   symbolIndex?: Uint16Array;
   /** 0 train, 1 validation, 2 test of each image (with arrays.split). */
   split?: Uint8Array;
+  /** jkx candle windows: per window, 0 where its moving-average history crosses a gap (default: usable when it starts ma - 1 candles in). */
+  maOk?: Uint8Array;
+  /** jkx finished images: their volumes (count * seqLen) and, with a line, the MA values drawn (count * seqLen, NaN without). */
+  volumes?: Float64Array;
+  ma?: Float64Array;
 }
 
 /** The digests of one finished file (native/storage/dataset_writer.hpp says what they cover). */
@@ -126,8 +138,8 @@ export interface DatasetWriter {
   abort(): Promise<void>;
 }
 
-const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device', 'arrays'];
-const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns', 'symbolIndex', 'split'];
+const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device', 'arrays', 'layout', 'volume', 'ma'];
+const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns', 'symbolIndex', 'split', 'maOk', 'volumes', 'ma'];
 
 interface Resolved {
   path: string;
@@ -145,6 +157,8 @@ interface Resolved {
   threads: number;
   device: 'cpu' | 'cuda';
   arrays: { symbolIndex: boolean; split: boolean };
+  layout: ImageLayout;
+  width: number;
 }
 
 function resolveOptions(path: unknown, options: unknown): Resolved {
@@ -165,13 +179,16 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
   if (o.compression === undefined || o.compression === 'fast') compression = -1;
   else if (o.compression === 'none') compression = 0;
   else compression = checkInteger('compression', o.compression, MIN_DEFLATE_LEVEL, MAX_DEFLATE_LEVEL);
+  const seqLen = checkInteger('seqLen', o.seqLen, MIN_SEQ_LEN, MAX_DIMENSION);
+  const height = checkInteger('height', o.height, MIN_HEIGHT, MAX_DIMENSION);
+  const layout = checkLayout(o, seqLen, height);
   const resolved: Resolved = {
     path: p,
     format,
     mode,
     imagesPerFile: checkOptionalInteger('imagesPerFile', o.imagesPerFile, 50_000, 1),
-    seqLen: checkInteger('seqLen', o.seqLen, MIN_SEQ_LEN, MAX_DIMENSION),
-    height: checkInteger('height', o.height, MIN_HEIGHT, MAX_DIMENSION),
+    seqLen,
+    height,
     dtype: checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8'),
     horizons: horizons as number[],
     metadata: (o.metadata as Record<string, unknown>) ?? {},
@@ -181,8 +198,10 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
     threads: checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS),
     device: resolveDevice(o.device),
     arrays: checkOptionalArrays(o.arrays),
+    layout,
+    width: imageWidth(layout.layout, seqLen),
   };
-  checkImageSize(resolved.format, resolved.seqLen, resolved.height, resolved.dtype);
+  checkImageSize(resolved.format, resolved.seqLen, resolved.height, resolved.dtype, layout.layout);
   return resolved;
 }
 
@@ -229,6 +248,7 @@ function openNative(opts: Resolved, path: string, tempPath: string): Promise<Nat
     device: opts.device === 'cuda' ? 1 : 0,
     symbolIndex: opts.arrays.symbolIndex,
     split: opts.arrays.split,
+    ...nativeLayout(opts.layout),
   } as const;
   return runNativeTask<NativeWriter>((done) => native().openWriter(options, done), { mapError: storageError(path) });
 }
@@ -244,8 +264,10 @@ interface CheckedBatch {
 function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
   const b = checkObject('batch', batch);
   checkKnownKeys('batch', b, BATCH_KEYS);
-  const pixels = opts.height * 4 * opts.seqLen;
+  const pixels = opts.height * opts.width;
   const k = opts.horizons.length;
+  const jkx = opts.layout.layout === 'jkx';
+  const L = opts.seqLen;
 
   const ts = b.timestamps;
   if (!(ts instanceof Float64Array) && !(ts instanceof BigInt64Array)) throw invalidParameterError('batch.timestamps', 'a Float64Array or BigInt64Array of ms since the epoch', ts);
@@ -260,7 +282,7 @@ function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
     const Expected = opts.dtype === 'uint8' ? Uint8Array : Float32Array;
     if (!(b.images instanceof Expected)) throw invalidParameterError('batch.images', `a ${Expected.name} (dtype ${opts.dtype})`, b.images);
     if (b.images.length !== count * pixels) {
-      throw invalidParameterError('batch.images', `${count} images of ${opts.height}x${4 * opts.seqLen} (${count * pixels} elements, one per timestamp)`, b.images, true);
+      throw invalidParameterError('batch.images', `${count} images of ${opts.height}x${opts.width} (${count * pixels} elements, one per timestamp)`, b.images, true);
     }
     images = checkFixedBuffer('batch.images', b.images);
     if (b.candles !== undefined) throw invalidParameterError('batch.candles', 'absent when images are given (a batch is images with their sequences, or candle windows to draw)', b.candles);
@@ -270,7 +292,8 @@ function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
   let starts: Float64Array | undefined;
   let sequences: Float64Array | undefined;
   if (b.candles !== undefined) {
-    candles = checkCandleColumns(b.candles, 'batch.candles');
+    // The jkx layout stores every window's volumes: the column is needed even without the strip.
+    candles = checkCandleColumns(b.candles, 'batch.candles', jkx ? ['volume'] : []);
     const n = candles.open.length;
     const s = b.starts;
     if (!ArrayBuffer.isView(s) || s instanceof DataView || s instanceof Float32Array) {
@@ -309,6 +332,25 @@ function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
     throw invalidParameterError('batch.labels', 'absent (the writer was created without horizons)', b.labels ?? b.returns);
   }
 
+  let maOk: Uint8Array | undefined;
+  if (b.maOk !== undefined) {
+    if (!jkx || !candles) throw invalidParameterError('batch.maOk', "absent (it goes with candle windows of the jkx layout)", b.maOk);
+    if (!(b.maOk instanceof Uint8Array) || b.maOk.length !== count) throw invalidParameterError('batch.maOk', `a Uint8Array of ${count} elements (one per window)`, b.maOk);
+    maOk = checkFixedBuffer('batch.maOk', b.maOk);
+  }
+  // Finished jkx images bring the rows that redraw them.
+  const rowsOf = (name: 'volumes' | 'ma', stored: boolean): Float64Array | undefined => {
+    const v = b[name];
+    if (!images || !stored) {
+      if (v !== undefined) throw invalidParameterError(`batch.${name}`, images ? `absent (this dataset stores no ${name})` : 'absent with candle windows (they come from the candles)', v);
+      return undefined;
+    }
+    if (!(v instanceof Float64Array) || v.length !== count * L) throw invalidParameterError(`batch.${name}`, `a Float64Array of ${count * L} elements (count x seqLen)`, v);
+    return checkFixedBuffer(`batch.${name}`, v);
+  };
+  const volumes = rowsOf('volumes', jkx);
+  const ma = rowsOf('ma', jkx && opts.layout.ma > 0);
+
   const symbolIndex = checkPerImage('symbolIndex', b.symbolIndex, Uint16Array, count, opts.arrays.symbolIndex, 'arrays.symbolIndex');
   const split = checkPerImage('split', b.split, Uint8Array, count, opts.arrays.split, 'arrays.split');
   const rows = (from: number, to: number) => ({
@@ -319,14 +361,34 @@ function checkBatch(batch: unknown, opts: Resolved): CheckedBatch {
     symbolIndex: symbolIndex?.subarray(from, to),
     split: split?.subarray(from, to),
   });
-  const lent = [timestamps, labels, returns, images, sequences, symbolIndex, split, candles?.open, candles?.high, candles?.low, candles?.close].filter((a): a is NonNullable<typeof a> => a !== undefined);
+  const lent = [timestamps, labels, returns, images, sequences, symbolIndex, split, maOk, volumes, ma, candles?.open, candles?.high, candles?.low, candles?.close, jkx ? candles?.volume : undefined].filter(
+    (a): a is NonNullable<typeof a> => a !== undefined,
+  );
   return {
     count,
     lent,
     slice(from, to) {
-      if (images) return { ...rows(from, to), images: images.subarray(from * pixels, to * pixels), sequences: sequences!.subarray(from * opts.seqLen * 4, to * opts.seqLen * 4) };
+      if (images) {
+        return {
+          ...rows(from, to),
+          images: images.subarray(from * pixels, to * pixels),
+          sequences: sequences!.subarray(from * L * 4, to * L * 4),
+          ...(volumes ? { volumes: volumes.subarray(from * L, to * L) } : {}),
+          ...(ma ? { ma: ma.subarray(from * L, to * L) } : {}),
+        };
+      }
       const c = candles!;
-      return { ...rows(from, to), open: c.open, high: c.high, low: c.low, close: c.close, starts: starts!.subarray(from, to), windowBase: from };
+      return {
+        ...rows(from, to),
+        open: c.open,
+        high: c.high,
+        low: c.low,
+        close: c.close,
+        ...(jkx ? { volume: c.volume } : {}),
+        starts: starts!.subarray(from, to),
+        ...(maOk ? { maOk: maOk.subarray(from, to) } : {}),
+        windowBase: from,
+      };
     },
   };
 }
@@ -361,7 +423,7 @@ export async function createDatasetWriter(path: string, options: DatasetWriterOp
   let state: 'open' | 'closed' | 'failed' = 'open';
   let queue: Promise<unknown> = Promise.resolve();
 
-  const coreMeta = { seq_len: opts.seqLen, height: opts.height, width: 4 * opts.seqLen, dtype: opts.dtype, horizons: opts.horizons };
+  const coreMeta = { seq_len: opts.seqLen, height: opts.height, width: opts.width, dtype: opts.dtype, horizons: opts.horizons, ...layoutMetadata(opts.layout) } as CoreMetadata;
   const fileMetadata = (extra: Record<string, unknown>) => {
     const meta = datasetMetadata(coreMeta, { ...opts.metadata, ...extra }, createdAt);
     if (opts.mode === 'batch') Object.assign(meta, { batch_index: fileIndex, first_index: total - currentCount, images_per_file: opts.imagesPerFile, set_id: setId });
