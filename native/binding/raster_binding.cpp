@@ -96,6 +96,12 @@ RasterCall read_windows(const Napi::Object& o) {
     if (m.length != windows.count) throw_argument(env, "maOk", "count long");
     call.batch.ma_ok = m.data;
   }
+  if (!o.Get("maValues").IsUndefined()) {
+    TypedView<double> m = typed_property<double>(o, "maValues");
+    if (call.spec.layout != Layout::kJkx || m.length != checked_mul(env, windows.count, call.spec.shape.seq_len, "maValues"))
+      throw_argument(env, "maValues", "count * seqLen long (jkx layout)");
+    call.batch.ma_values = m.data;
+  }
 
   RasterOutcome check = check_raster_arguments(candles, windows, call.spec.shape);
   if (check.status != RasterOutcome::kOk) throw_argument(env, "windows", check.message, true);
@@ -148,6 +154,7 @@ struct CandleSpan {
   std::vector<double> columns[5];
   std::vector<int64_t> starts;
   std::vector<uint8_t> ma_ok;
+  std::vector<double> ma_values;
   WindowBatch batch;
   int64_t offset = 0;
 
@@ -176,6 +183,10 @@ struct CandleSpan {
     if (call.batch.ma_ok) {
       ma_ok.assign(call.batch.ma_ok, call.batch.ma_ok + w.count);
       batch.ma_ok = ma_ok.data();
+    }
+    if (call.batch.ma_values) {
+      ma_values.assign(call.batch.ma_values, call.batch.ma_values + w.count * call.spec.shape.seq_len);
+      batch.ma_values = ma_values.data();
     }
   }
 };
@@ -231,7 +242,7 @@ Napi::Value ClassifyWindows(const Napi::CallbackInfo& info) {
     };
   };
   std::vector<Napi::Value> keep;
-  for (const char* name : {"open", "high", "low", "close", "volume", "starts", "maOk"})
+  for (const char* name : {"open", "high", "low", "close", "volume", "starts", "maOk", "maValues"})
     if (!options.Get(name).IsUndefined()) keep.push_back(options.Get(name));
   return start_task(env, done, TaskSpec("ohlc-native:classifyWindows", body, keep, TaskThread::kCompute));
 }

@@ -492,11 +492,15 @@ struct JkxWindow {
 // without the line) when the status is kOk. `ma_history_ok`: the caller's word that the k - 1
 // candles before the window exist with no gap; the function also requires start >= k - 1.
 // Columns, start and shape must have passed check_jkx_arguments (kernels/raster_jkx.hpp).
+//
+// `given_ma` (nullable) redraws a stored image: the window's L MA values as the dataset's `ma`
+// array holds them (NaN: no line), used instead of averaging the history, which is then not
+// read. The values are the ones the line was drawn from, so the rows, and the pixels, are the same.
 OHLC_HD inline JkxWindow jkx_window_geometry(const JkxColumns& c, int64_t start, JkxShape shape,
-                                             bool ma_history_ok, double* scratch, JkxBar* bars) {
-  JkxWork w = jkx_work(c, start, shape, ma_history_ok, scratch, bars);
+                                             bool ma_history_ok, double* scratch, JkxBar* bars,
+                                             const double* given_ma = nullptr) {
+  JkxWork w = jkx_work(c, start, shape, given_ma ? false : ma_history_ok, scratch, bars);
   JkxWindow g;
-  g.ma_drawn = w.ma_drawn;
   const uint64_t bad = jkx_first_bad(w, 0, 1);
   if (bad != kJkxNoBad) {
     g.bad_candle = jkx_bad_candle(w, bad);
@@ -506,7 +510,16 @@ OHLC_HD inline JkxWindow jkx_window_geometry(const JkxColumns& c, int64_t start,
     return g;
   }
   JkxRange r = jkx_scale(w, 0, 1);
-  r = jkx_merge(r, jkx_averages(w, 0, 1));
+  if (given_ma) {
+    w.ma_drawn = shape.ma > 0 && given_ma[0] == given_ma[0];  // not NaN: the line was drawn
+    for (uint32_t i = 0; w.ma_drawn && i < shape.seq_len; ++i) {
+      w.s.ma[i] = given_ma[i];
+      jkx_include(r, given_ma[i]);
+    }
+  } else {
+    r = jkx_merge(r, jkx_averages(w, 0, 1));
+  }
+  g.ma_drawn = w.ma_drawn;
   g.status = jkx_settle(w, r);
   g.lo = w.lo;
   g.hi = w.hi;

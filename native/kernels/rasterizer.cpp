@@ -67,6 +67,11 @@ const uint8_t* sub_ma_ok(const WindowBatch& batch, size_t first) {
   return batch.ma_ok ? batch.ma_ok + first : nullptr;
 }
 
+// Window i's stored MA values, when the batch redraws stored images.
+const double* given_ma(const WindowBatch& batch, size_t i, uint32_t seq_len) {
+  return batch.ma_values ? batch.ma_values + i * seq_len : nullptr;
+}
+
 // Throws the exception matching a jkx outcome (nothing for kOk).
 void throw_if_failed(const JkxOutcome& outcome, const WindowBatch& batch, size_t first,
                      uint32_t seq_len) {
@@ -103,6 +108,14 @@ class CpuRasterizer final : public Rasterizer {
   void draw(const WindowBatch& batch, size_t first, size_t count, void* out,
             const std::atomic<bool>* cancel) const override {
     const WindowList part = sub_list(batch.windows, first, count);
+    if (spec_.layout == Layout::kJkx && batch.ma_values) {
+      // Redrawing stored images (a verification sample): one at a time on this thread.
+      for (size_t k = 0; k < count; ++k) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
+        draw_one(batch, first + k, static_cast<uint8_t*>(out) + k * spec_.image_bytes());
+      }
+      return;
+    }
     if (spec_.layout == Layout::kJkx) {
       const JkxOutcome r = rasterize_jkx_cpu(jkx_columns(batch.candles), part, sub_ma_ok(batch, first),
                                              spec_.jkx(), spec_.pixel, out, threads_, cancel);
@@ -122,10 +135,17 @@ class CpuRasterizer final : public Rasterizer {
       JkxThreadScratch& s = jkx_thread_scratch(shape);
       const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
       const JkxWindow g = jkx_window_geometry(jkx_columns(batch.candles), start, shape, history_ok,
-                                              s.doubles.data(), s.bars.data());
+                                              s.doubles.data(), s.bars.data(), given_ma(batch, i, shape.seq_len));
       if (g.status != JkxStatus::kOk) {
         WindowList one = sub_list(batch.windows, i, 1);
-        const JkxOutcome r = jkx_not_drawn(jkx_columns(batch.candles), one, sub_ma_ok(batch, i), shape, 0);
+        JkxOutcome r = jkx_not_drawn(jkx_columns(batch.candles), one, sub_ma_ok(batch, i), shape, 0);
+        if (batch.ma_values) {  // the stored values were drawn from: the history is not read
+          r.status = JkxOutcome::kNotDrawn;
+          r.reason = g.status;
+          r.bad.candle = g.bad_candle;
+          r.bad.field = g.bad_field;
+          r.bad.value = g.bad_value;
+        }
         throw_if_failed(r, batch, i, shape.seq_len);
       }
       draw_jkx_window(s.bars.data(), g.ma_drawn, shape, spec_.pixel, out);
@@ -149,6 +169,7 @@ class CudaRasterizer final : public Rasterizer {
   void draw(const WindowBatch& batch, size_t first, size_t count, void* out,
             const std::atomic<bool>* cancel) const override {
     const WindowList part = sub_list(batch.windows, first, count);
+    if (batch.ma_values) throw RasterError("stored moving-average values are redrawn on the CPU only");
     if (spec_.layout == Layout::kJkx) {
       const JkxOutcome r = cuda::rasterize_jkx_cuda(jkx_columns(batch.candles), part, sub_ma_ok(batch, first),
                                                     spec_.jkx(), spec_.pixel, out, cancel);
@@ -192,7 +213,7 @@ void Rasterizer::classify(const WindowBatch& batch, size_t first, size_t count, 
     const size_t i = first + static_cast<size_t>(w);
     const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
     const JkxWindow g = jkx_window_geometry(cols, batch.windows.start(i), shape, history_ok,
-                                            s.doubles.data(), s.bars.data());
+                                            s.doubles.data(), s.bars.data(), given_ma(batch, i, len));
     if (status) status[w] = g.status;
     if (ma_rows) {
       double* row = ma_rows + static_cast<size_t>(w) * len;

@@ -44,11 +44,14 @@ RasterSpec make_spec(Layout layout, uint32_t seq_len, uint32_t height, PixelType
 // Windows of candles to draw. `window_base` is added to window numbers in errors (the caller
 // handed over a part of its own list). `ma_ok` (jkx, nullable = all): per window, nonzero when
 // the ma - 1 candles before it are there with no gap, so its moving-average line can be drawn.
+// `ma_values` (jkx, nullable) redraws stored images: per window seq_len MA values, as a dataset's
+// `ma` array holds them, drawn instead of averaging the history (CPU only).
 struct WindowBatch {
   CandleColumns candles;
   WindowList windows;
   size_t window_base = 0;
   const uint8_t* ma_ok = nullptr;
+  const double* ma_values = nullptr;
 };
 
 // A window cannot be drawn: a price that is not finite and > 0 (both layouts), or in the jkx

@@ -13,6 +13,7 @@ import {
   MAX_DEFLATE_LEVEL,
   MAX_DIMENSION,
   MAX_HORIZON,
+  MAX_MA,
   MAX_QUALITY,
   MAX_SAFE_INTEGER,
   MAX_SYMBOLS,
@@ -21,6 +22,7 @@ import {
   MIN_HEIGHT,
   MIN_SEQ_LEN,
 } from '../limits.js';
+import { checkLayout, JKX_HEIGHTS, LAYOUTS } from '../images/layout.js';
 import { checkImageSize, STORAGE_FORMATS } from '../storage/formats.js';
 import { issueOf, validatedBy } from './checks.js';
 
@@ -91,7 +93,12 @@ export const configSchema = z
     image: z
       .strictObject({
         seq_len: z.number().int().min(MIN_SEQ_LEN).max(MAX_DIMENSION).default(100),
-        resolution: z.strictObject({ height: z.number().int().min(MIN_HEIGHT).max(MAX_DIMENSION).default(500) }).prefault({}),
+        // Default 500 rows; for the jkx layout the authors' heights (32, 64, 96 for 5, 20, 60 bars).
+        resolution: z.strictObject({ height: z.number().int().min(MIN_HEIGHT).max(MAX_DIMENSION).optional() }).prefault({}),
+        layout: z.enum(LAYOUTS).default('ohlc-4px'),
+        // jkx only: the volume strip (default true) and the moving-average length (default seq_len; 0 for none).
+        volume: z.boolean().optional(),
+        ma: z.number().int().min(0).max(MAX_MA).optional(),
         storage: z
           .strictObject({
             format: z.enum(STORAGE_FORMATS).default('hdf5'),
@@ -110,10 +117,27 @@ export const configSchema = z
         batch_size: positiveInt(MAX_BATCH_SIZE).default(1024),
       })
       .superRefine((image, ctx) => {
+        const height = imageHeight(image);
+        if (height === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['resolution', 'height'],
+            message: `is needed with image.layout jkx and seq_len ${image.seq_len} (the authors' heights are known for seq_len ${Object.keys(JKX_HEIGHTS).join(', ')} only)`,
+            input: undefined,
+          });
+          return;
+        }
+        // The layout's own rule, in the config's words.
+        const layoutIssue = issueOfLayout(image, height);
+        if (layoutIssue) return ctx.addIssue(layoutIssue);
         // What the format can hold, by the storage layer's own rule.
-        const tooWide = issueOf(() => checkImageSize(image.storage.format, image.seq_len, 2, image.dtype), image.seq_len, ['seq_len']);
-        const tooTall = tooWide ?? issueOf(() => checkImageSize(image.storage.format, image.seq_len, image.resolution.height, image.dtype), image.resolution.height, ['resolution', 'height']);
+        const tooWide = issueOf(() => checkImageSize(image.storage.format, image.seq_len, 2, image.dtype, image.layout), image.seq_len, ['seq_len']);
+        const tooTall = tooWide ?? issueOf(() => checkImageSize(image.storage.format, image.seq_len, height, image.dtype, image.layout), height, ['resolution', 'height']);
         if (tooTall) ctx.addIssue(tooTall);
+      })
+      .transform((image) => {
+        const layout = checkLayout(image, image.seq_len, imageHeight(image)!, LAYOUT_KEYS);
+        return { ...image, resolution: { height: imageHeight(image)! }, volume: layout.volume, ma: layout.ma };
       })
       .prefault({}),
     labels: z.strictObject({ horizons: z.array(positiveInt(MAX_HORIZON)).default([]) }).prefault({}),
@@ -160,6 +184,32 @@ export const configSchema = z
     const problem = dateOrderProblem(c.data.start_date, c.data.end_date);
     if (problem) ctx.addIssue({ code: 'custom', path: ['data', 'end_date'], message: problem, input: c.data.end_date });
   });
+
+type ImageInput = { seq_len: number; layout: (typeof LAYOUTS)[number]; resolution: { height?: number }; volume?: boolean; ma?: number };
+
+/** The image height: given, else the layout's default (undefined where jkx has none for seq_len). */
+function imageHeight(image: ImageInput): number | undefined {
+  if (image.resolution.height !== undefined) return image.resolution.height;
+  return image.layout === 'jkx' ? JKX_HEIGHTS[image.seq_len] : 500;
+}
+
+/** The config keys of the layout's options (relative paths below `image`, and as the user writes them). */
+const LAYOUT_KEYS = { layout: 'image.layout', volume: 'image.volume', ma: 'image.ma', seqLen: 'image.seq_len', height: 'image.resolution.height' };
+const LAYOUT_PATHS: Record<string, PropertyKey[]> = { 'image.layout': ['layout'], 'image.volume': ['volume'], 'image.ma': ['ma'], 'image.seq_len': ['seq_len'], 'image.resolution.height': ['resolution', 'height'] };
+
+function issueOfLayout(image: ImageInput, height: number) {
+  try {
+    checkLayout(image, image.seq_len, height, LAYOUT_KEYS);
+    return null;
+  } catch (err) {
+    const param = (err as { param?: string }).param ?? 'image.layout';
+    const path = LAYOUT_PATHS[param] ?? ['layout'];
+    const value = param === 'image.resolution.height' ? height : (image as Record<string, unknown>)[path[0] as string];
+    return issueOf(() => {
+      throw err;
+    }, value, path);
+  }
+}
 
 /** "must not be before ..." when the range is empty (a YYYY-MM end runs to the month's end). */
 export function dateOrderProblem(start: unknown, end: unknown): string | null {

@@ -47,6 +47,11 @@ export interface RasterizeOptions {
   ma?: number;
   /** jkx: per window, 0 where its moving-average history is not usable (crosses a gap, say); default: usable whenever the window starts at least ma - 1 candles in. */
   maOk?: Uint8Array;
+  /**
+   * jkx: redraw stored images from their MA values (a dataset's `ma` rows, count * seqLen, NaN
+   * rows without a line) instead of averaging the history; drawn on the CPU.
+   */
+  maValues?: Float64Array;
   /** Distance between window starts (default 1); ignored when `starts` is given. */
   stride?: number;
   /** 'uint8' (0/1, default) or 'float32' (0.0/1.0). */
@@ -76,7 +81,7 @@ export interface RasterResult<T extends Uint8Array | Float32Array = Uint8Array |
   device: ResolvedDevice;
 }
 
-const WINDOW_KEYS = ['seqLen', 'height', 'stride', 'starts', 'threads', 'layout', 'volume', 'ma', 'maOk'];
+const WINDOW_KEYS = ['seqLen', 'height', 'stride', 'starts', 'threads', 'layout', 'volume', 'ma', 'maOk', 'maValues'];
 const OPTION_KEYS = [...WINDOW_KEYS, 'dtype', 'out', 'device', 'signal', 'onProgress'];
 
 interface PreparedRaster {
@@ -144,6 +149,12 @@ function prepareWindows(candles: unknown, o: Record<string, unknown>): PreparedW
     if (!(o.maOk instanceof Uint8Array) || o.maOk.length !== count) throw invalidParameterError('maOk', `a Uint8Array of ${count} elements (one per window)`, o.maOk);
     maOk = checkFixedBuffer('maOk', o.maOk);
   }
+  let maValues: Float64Array | undefined;
+  if (o.maValues !== undefined) {
+    if (layout.layout !== 'jkx') throw invalidParameterError('maValues', "absent with layout 'ohlc-4px' (it applies to the jkx layout's moving average)", o.maValues);
+    if (!(o.maValues instanceof Float64Array) || o.maValues.length !== count * seqLen) throw invalidParameterError('maValues', `a Float64Array of ${count * seqLen} elements (count x seqLen)`, o.maValues);
+    maValues = checkFixedBuffer('maValues', o.maValues);
+  }
   return {
     call: {
       open: c.open,
@@ -152,6 +163,7 @@ function prepareWindows(candles: unknown, o: Record<string, unknown>): PreparedW
       close: c.close,
       ...(layout.layout === 'jkx' && c.volume ? { volume: c.volume } : {}),
       ...(maOk ? { maOk } : {}),
+      ...(maValues ? { maValues } : {}),
       starts,
       first: 0,
       stride,
@@ -166,13 +178,18 @@ function prepareWindows(candles: unknown, o: Record<string, unknown>): PreparedW
   };
 }
 
+function cudaRefused(): never {
+  throw invalidParameterError('device', "'cpu' or 'auto' with maValues (stored moving-average values are redrawn on the CPU)", 'cuda');
+}
+
 function prepareRaster(candles: unknown, options: unknown): PreparedRaster {
   const o = checkObject('options', options);
   checkKnownKeys('options', o, OPTION_KEYS);
   const { call: windows, width } = prepareWindows(candles, o);
   const { count, height } = windows;
   const dtype = checkOneOf('dtype', o.dtype, ['uint8', 'float32'] as const, 'uint8');
-  const device = resolveDevice(o.device);
+  // Stored MA values are redrawn on the CPU (the GPU kernels average the history).
+  const device = windows.maValues ? (o.device === 'cuda' ? cudaRefused() : 'cpu') : resolveDevice(o.device);
 
   const bytesPerPixel = dtype === 'uint8' ? 1 : 4;
   const elements = count * height * width;
@@ -244,6 +261,7 @@ export async function rasterizeAsync(candles: CandleColumns, options: RasterizeA
       starts: call.starts ? call.starts.subarray(done, done + n) : null,
       first: call.starts ? 0 : done * call.stride,
       ...(call.maOk ? { maOk: call.maOk.subarray(done, done + n) } : {}),
+      ...(call.maValues ? { maValues: call.maValues.subarray(done * call.seqLen, (done + n) * call.seqLen) } : {}),
       out: call.out.subarray(done * pixels, (done + n) * pixels),
       windowBase: done,
     };

@@ -56,6 +56,8 @@ export interface NativeRasterCall {
   ma?: number;
   volume?: Float64Array;
   maOk?: Uint8Array;
+  /** jkx: stored MA values to draw (count * seqLen), instead of averaging the history. */
+  maValues?: Float64Array;
 }
 
 export interface NativeKlinesCall {

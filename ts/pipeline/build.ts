@@ -20,6 +20,8 @@ import { segmentChunks, type Chunk } from './stream.js';
 import { BuildTargets, targetPaths } from './targets.js';
 import { manifestCore, withOutputs, writeManifest } from './manifest.js';
 import { batchOutputPath, singleOutputPath } from '../storage/formats.js';
+import { JKX_SKIP_REASONS, layoutOfConfig, screenWindows } from './screen.js';
+import { historyCandles } from '../images/layout.js';
 import { labelWindows, type SkipReason } from './windows.js';
 
 export interface PipelineProgress {
@@ -69,6 +71,8 @@ export interface BuildSummary {
   symbols: string[];
   /** Symbols left out (data.on_symbol_error: skip), and why. */
   skippedSymbols: Array<{ symbol: string; reason: string }>;
+  /** jkx with a line: images drawn without it (history cut by a gap or the start of the data). */
+  maUnavailable?: number;
   /** With splits: per split, the images and the share of labels that say up, per horizon. */
   splits?: Record<string, { images: number; up: Record<string, number | null> }>;
 }
@@ -194,7 +198,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${paths.join(', ')}`, { compression: config.image.storage.compression });
 
-  const skipped: Record<SkipReason | 'purged', number> = { gap: 0, invalid_price: 0, ...(rule ? { purged: 0 } : {}) } as Record<SkipReason | 'purged', number>;
+  const jkx = config.image.layout === 'jkx';
+  const skipped: Record<string, number> = { gap: 0, invalid_price: 0, ...(jkx ? Object.fromEntries(JKX_SKIP_REASONS.map((r) => [r, 0])) : {}), ...(rule ? { purged: 0 } : {}) };
+  // jkx with a line: windows drawn without it (history cut by a gap or the start of the data).
+  let maUnavailable = 0;
   const rowsSkipped = { malformed: 0, outside_period: 0, outside_range: 0, duplicates: 0, conflicts: 0 };
   const sources: CandleSource[] = [];
   const skippedSymbols: Array<{ symbol: string; reason: string }> = [];
@@ -222,7 +229,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       options.onProgress?.({ phase: 'symbols', done: symbolsDone, total: selection.symbols.length, detail: segment.symbol });
       let symbolCandles = 0;
       let symbolArchives = 0;
-      for await (const chunk of segmentChunks(segment, load(segment.symbol), { seqLen, stride: config.image.stride, skipGaps: config.image.skip_gaps, lookahead, lookback: 0 })) {
+      for await (const chunk of segmentChunks(segment, load(segment.symbol), { seqLen, stride: config.image.stride, skipGaps: config.image.skip_gaps, lookahead, lookback: historyCandles(layoutOfConfig(config)) })) {
         symbolCandles += chunk.newCandles;
         candleCount += chunk.newCandles;
         gaps += chunk.newGaps;
@@ -236,8 +243,9 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
         rowsSkipped.duplicates += chunk.rows.duplicates;
         rowsSkipped.conflicts += chunk.rows.conflicts;
         const written = await writeChunk(chunk, images, { targets, config, horizons, seqLen, lookahead, rule, signal, onProgress: (done) => options.onProgress?.({ phase: 'images', done, total: Math.max(expected, done) }) });
-        skipped.purged = (skipped.purged ?? 0) + written.purged;
-        if (!rule) delete (skipped as Record<string, number>).purged;
+        if (rule) skipped.purged += written.purged;
+        for (const [reason, n] of Object.entries(written.skipped)) skipped[reason] += n;
+        maUnavailable += written.maUnavailable;
         images = written.images;
       }
       maxSymbolCandles = Math.max(maxSymbolCandles, symbolCandles);
@@ -254,7 +262,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   } finally {
     await Promise.allSettled(fetches.values());
   }
-  log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height });
+  log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height, ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}) });
   const balance = splitBalance(targets, horizons, rule);
   const format = config.image.storage.format;
   const deviceName = describeDevice(device, config.runtime.threads);
@@ -263,7 +271,14 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     let core = cores.get(path);
     if (!core) {
       const bySplit = rule ? (t.split !== null ? { [SPLIT_NAMES[t.split]]: t.images } : Object.fromEntries(SPLIT_NAMES.map((n, k) => [n, targets.balance[k].images]))) : undefined;
-      const counts = { images: t.images, ...(bySplit ? { by_split: bySplit } : {}), skipped, skipped_rows: rowsSkipped, ...(skippedSymbols.length ? { skipped_symbols: skippedSymbols } : {}) };
+      const counts = {
+        images: t.images,
+        ...(bySplit ? { by_split: bySplit } : {}),
+        skipped,
+        skipped_rows: rowsSkipped,
+        ...(jkx && config.image.ma > 0 ? { ma_unavailable: maUnavailable } : {}),
+        ...(skippedSymbols.length ? { skipped_symbols: skippedSymbols } : {}),
+      };
       core = manifestCore({ config, configHash, device: deviceName, sources, counts, output: path });
       cores.set(path, core);
     }
@@ -274,6 +289,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     sources: sources.map((s) => ({ name: s.name, sha256: s.sha256, synthetic: s.synthetic })),
     skipped,
     skipped_rows: rowsSkipped,
+    ...(jkx && config.image.ma > 0 ? { ma_unavailable: maUnavailable } : {}),
     ...(selection.crossSection ? { symbol_table: t.index, skipped_symbols: skippedSymbols } : {}),
     ...(balance ? { split_balance: balance } : {}),
     manifest: withOutputs(coreOf(t.path, t), t.path, format, batchFiles(t.path, t.digests.length), t.digests),
@@ -304,6 +320,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     replaced: [...new Set([...replace.replaces, ...removed])],
     symbols: selection.symbols,
     skippedSymbols,
+    ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}),
     ...(balance ? { splits: balance } : {}),
   };
   log.fileOnly('info', `Dataset written: ${images} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
@@ -336,24 +353,36 @@ interface WriteContext {
   onProgress: (done: number) => void;
 }
 
-/** Appends a chunk's windows (split and purged first) in batches of image.batch_size. */
-async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promise<{ images: number; purged: number }> {
+interface Written {
+  images: number;
+  purged: number;
+  /** Windows the layout cannot draw, by reason (jkx), and windows drawn without their MA line. */
+  skipped: Record<string, number>;
+  maUnavailable: number;
+}
+
+/** Appends a chunk's windows (screened by the layout, split and purged first) in batches of image.batch_size. */
+async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promise<Written> {
   const { breaks } = chunk.plan;
-  let starts = chunk.plan.starts;
+  const screened = await screenWindows(chunk.candles, breaks, chunk.plan.starts, w.config, w.signal);
+  let { starts, maOk } = screened;
   let split: Uint8Array | null = null;
   let purged = 0;
   if (w.rule) {
     const decided = decideSplits(w.rule, chunk.candles.openTime, starts, w.seqLen, w.lookahead, chunk.candles.intervalMs);
     const kept: number[] = [];
     const splits: number[] = [];
+    const keptOk: number[] = [];
     decided.keep.forEach((k, i) => {
       if (k) {
         kept.push(starts[i]);
         splits.push(decided.split[i]);
+        if (maOk) keptOk.push(maOk[i]);
       }
     });
     starts = Float64Array.from(kept);
     split = Uint8Array.from(splits);
+    if (maOk) maOk = Uint8Array.from(keptOk);
     purged = decided.purged;
   }
   const batch = w.config.image.batch_size;
@@ -363,11 +392,14 @@ async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promis
     const to = Math.min(starts.length, at + batch);
     const part = starts.subarray(at, to);
     const { timestamps, labels, returns } = labelWindows(chunk.candles, breaks, part, w.seqLen, w.horizons);
-    await w.targets.append({ candles: chunk.candles, starts: part, timestamps, labels, returns, symbol: chunk.segment.symbol, symbolIndex: chunk.segment.symbolIndex, split: split?.subarray(at, to) ?? null }, w.signal);
+    await w.targets.append(
+      { candles: chunk.candles, starts: part, timestamps, labels, returns, symbol: chunk.segment.symbol, symbolIndex: chunk.segment.symbolIndex, split: split?.subarray(at, to) ?? null, maOk: maOk?.subarray(at, to) ?? null },
+      w.signal,
+    );
     done += part.length;
     w.onProgress(done);
   }
-  return { images: done, purged };
+  return { images: done, purged, skipped: screened.skipped, maUnavailable: screened.maUnavailable };
 }
 
 /** Per split: images, and the share of known labels that say up, per horizon (null when none is known). */

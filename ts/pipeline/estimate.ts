@@ -4,6 +4,7 @@
 import { intervalMs } from '../data/binance.js';
 import { parseDateArg } from '../data/dates.js';
 import type { PipelineConfig } from '../config/schema.js';
+import { imageWidth } from '../images/layout.js';
 
 export interface BuildEstimate {
   images: number;
@@ -25,7 +26,7 @@ export function estimateBuild(config: PipelineConfig): BuildEstimate {
   const step = intervalMs(data.interval) ?? 30.44 * 86_400_000;
   const candles = Math.floor(span / step);
   const images = Math.max(0, Math.floor((candles - image.seq_len) / image.stride) + 1);
-  const raw = image.resolution.height * 4 * image.seq_len * (image.dtype === 'uint8' ? 1 : 4);
+  const raw = image.resolution.height * imageWidth(image.layout, image.seq_len) * (image.dtype === 'uint8' ? 1 : 4);
   const compressed = image.storage.compression === 'none' ? raw : raw * (COMPRESSED_FRACTION[image.storage.format] ?? 0.02);
   const rows = image.seq_len * 32 + 8 + labels.horizons.length * 9;
   const seconds = (images * Math.max(raw, 20_000)) / 200_000 / IMAGES_PER_SECOND_AT_200KB;

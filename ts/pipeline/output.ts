@@ -17,6 +17,7 @@ export function defaultOutputName(config: PipelineConfig): string {
   const parts = [symbolsPart(config), d.interval, d.start_date, d.end_date];
   if (d.market !== 'spot') parts.push(d.market);
   parts.push(`L${i.seq_len}`, `H${i.resolution.height}`);
+  if (i.layout === 'jkx') parts.push(`jkx${i.volume ? '' : '-novol'}${i.ma === i.seq_len ? '' : `-ma${i.ma}`}`);
   if (i.stride !== 1) parts.push(`S${i.stride}`);
   if (i.dtype !== 'uint8') parts.push(i.dtype);
   if (!i.skip_gaps) parts.push('gaps');

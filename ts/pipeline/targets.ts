@@ -38,6 +38,8 @@ export interface Rows {
   returns: Float64Array;
   symbol: string;
   symbolIndex: number;
+  /** jkx with a line: per window, whether its moving-average history is there (no gap). */
+  maOk: Uint8Array | null;
   /** The split of each window (null without splits). */
   split: Uint8Array | null;
 }
@@ -103,6 +105,7 @@ export class BuildTargets {
           device: s.device,
           overwrite: s.overwrite,
           arrays: { symbolIndex: s.crossSection, split },
+          ...(config.image.layout === 'jkx' ? { layout: 'jkx', volume: config.image.volume, ma: config.image.ma } : {}),
           metadata: paths.length > 1 ? { ...s.metadata, split_file: SPLIT_NAMES[k] } : s.metadata,
         });
         targets.push({ path, writer, count: 0, index: new Map() });
@@ -158,6 +161,7 @@ export class BuildTargets {
         ...labelRows,
         symbolIndex: this.crossSection ? new Uint16Array(n).fill(rows.symbolIndex) : undefined,
         split: rows.split ? take(rows.split, 1) : undefined,
+        ...(rows.maOk ? { maOk: take(rows.maOk, 1) } : {}),
       },
       { signal },
     );

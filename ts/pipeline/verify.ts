@@ -10,6 +10,7 @@ import { digestFiles } from '../storage/digest.js';
 import { loadImagesFromStorage } from '../storage/load.js';
 import { sha256Hex } from '../util/hash.js';
 import { readManifest } from './manifest.js';
+import { imageWidth, layoutOf } from '../images/layout.js';
 
 export interface VerifyOptions {
   /** Images to redraw (default 64; 0 for none). */
@@ -84,8 +85,12 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
     const n = picks.length;
     const col = (f: number) => Float64Array.from({ length: n * seqLen }, (_, k) => some.sequences[k * 4 + f]);
     const starts = Int32Array.from({ length: n }, (_, i) => i * seqLen);
-    const drawn = rasterize({ open: col(0), high: col(1), low: col(2), close: col(3) }, { seqLen, height, dtype, starts, device: 'cpu' });
-    const pixels = height * 4 * seqLen;
+    const layout = layoutOf(m);
+    // A jkx image is redrawn from the file alone: its volumes, and the MA values its line was drawn from.
+    const jkx = layout.layout === 'jkx' ? { layout: 'jkx' as const, volume: layout.volume, ma: layout.ma, ...(layout.ma > 0 && some.ma ? { maValues: some.ma } : {}) } : {};
+    const candles = { open: col(0), high: col(1), low: col(2), close: col(3), ...(some.volumes ? { volume: some.volumes } : {}) };
+    const drawn = rasterize(candles, { seqLen, height, dtype, starts, device: 'cpu', ...jkx });
+    const pixels = height * imageWidth(layout.layout, seqLen);
     for (let i = 0; i < n; i++) {
       let differ = 0;
       for (let p = i * pixels; p < (i + 1) * pixels; p++) if (drawn.images[p] !== some.images[p]) differ++;

@@ -6,6 +6,7 @@
 // an edited header or metadata is refused with its file named rather than trusted.
 import { OhlcError, ErrorCode } from '../errors.js';
 import { MAX_DIMENSION, MAX_HORIZONS, MAX_IMAGE_PIXELS, MIN_HEIGHT, MIN_SEQ_LEN } from '../limits.js';
+import { barWidth } from '../images/layout.js';
 
 /** An array as a file declares it; `type` in numpy's words ('uint8', 'float64', ...). */
 export interface DeclaredArray {
@@ -54,8 +55,11 @@ export function metadataDims(path: string, meta: Record<string, unknown>): Datas
   };
   const height = usable('height', MIN_HEIGHT, MAX_DIMENSION);
   const seqLen = usable('seq_len', MIN_SEQ_LEN, MAX_DIMENSION);
-  const width = usable('width', 4 * MIN_SEQ_LEN, 4 * MAX_DIMENSION);
-  if (width !== 4 * seqLen) throw storageError(path, `its metadata gives width ${width} and seq_len ${seqLen}; the width is 4 × seq_len`);
+  const width = usable('width', 3 * MIN_SEQ_LEN, 4 * MAX_DIMENSION);
+  const layout = meta.layout ?? 'ohlc-4px';
+  if (layout !== 'ohlc-4px' && layout !== 'jkx') throw storageError(path, `its metadata names layout ${JSON.stringify(layout)}, which this version does not know ("ohlc-4px" or "jkx")`);
+  const bar = barWidth(layout);
+  if (width !== bar * seqLen) throw storageError(path, `its metadata gives width ${width} and seq_len ${seqLen}; the ${layout} layout's width is ${bar} × seq_len`);
   if (height * width > MAX_IMAGE_PIXELS) throw storageError(path, `its metadata gives ${height}x${width} images, more than ${MAX_IMAGE_PIXELS} pixels`);
   const horizons = meta.horizons ?? [];
   if (!Array.isArray(horizons) || horizons.length > MAX_HORIZONS) throw storageError(path, `its metadata has no usable horizons (${JSON.stringify(horizons)})`);

@@ -16,6 +16,7 @@ import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { ARRAY_NAMES, ROW_ARRAYS, type RowArray } from './arrays.js';
 import { decodeAttributes } from './metadata.js';
 import { CheckedZarrStore } from './zarr-store.js';
+import { layoutOf, whiteValue } from '../images/layout.js';
 
 
 export interface FileRows {
@@ -196,6 +197,7 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
   const arrays = await openNativeFile(join(path, 'arrays.npz'), 'npz-arrays', metadata);
   const { height, width } = metadataDims(path, metadata);
   const float = metadata.dtype === 'float32';
+  const white = whiteValue(layoutOf(metadata).layout, float ? 'float32' : 'uint8');
   const ext = PICTURE_EXTENSION[format];
   const decode = async (file: string): Promise<Uint8Array> => {
     await checkOpenable(file, 'Picture');
@@ -236,8 +238,8 @@ async function openPictures(path: string, format: 'png' | 'jpeg'): Promise<Opene
     const images = float ? new Float32Array(rows.length * pixels) : new Uint8Array(rows.length * pixels);
     for (let i = 0; i < rows.length; i++) {
       const gray = await decode(join(path, String(rows[i]).padStart(9, '0') + ext));
-      // 8-bit pictures back to the stored 0/1 (JPEG is lossy: threshold at mid-gray).
-      for (let p = 0; p < pixels; p++) images[i * pixels + p] = gray[p] >= 128 ? 1 : 0;
+      // 8-bit pictures back to the stored values (JPEG is lossy: threshold at mid-gray).
+      for (let p = 0; p < pixels; p++) images[i * pixels + p] = gray[p] >= 128 ? white : 0;
     }
     return { ...rest, images };
   };

@@ -121,8 +121,9 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
   // pos <= i < end. (An end cut short by the token room never understates a later limit,
   // since each token covers at most 258 bytes.)
   size_t row_end = 0;
-  constexpr size_t kShortDist[2] = {1, 4};
-  size_t short_end[2] = {0, 0};
+  // Distance 3 is the jkx layout's bar period (3 columns per bar).
+  constexpr size_t kShortDist[3] = {1, 3, 4};
+  size_t short_end[3] = {0, 0, 0};
   while (pos < size && n < max_tokens) {
     // A long match must not outrun the token buffer; the next block picks it up again.
     const size_t limit = std::min(size - pos, (max_tokens - n) * kMaxMatch);
@@ -137,7 +138,7 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
     const size_t need = std::max<size_t>(kMinMatch, std::min<size_t>(row_len, kMaxMatch));
     size_t short_len = 0, short_dist = 0;
     if (need <= limit) {
-      for (int k = 0; k < 2; ++k) {
+      for (int k = 0; k < 3; ++k) {
         const size_t d = kShortDist[k];
         size_t l = 0;
         if (short_end[k] > pos) {
