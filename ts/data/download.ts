@@ -5,7 +5,7 @@ import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { abortError, ErrorCode, OhlcError, throwIfAborted, type ErrorCodeValue } from '../errors.js';
 import { intervalMs } from './binance.js';
-import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
+import { downloadArchive, expectedRows, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
 import { DAY_MS, formatDay } from './dates.js';
 import { Limiter } from './limit.js';
@@ -168,7 +168,10 @@ class SeriesLoader {
     const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, policyName: this.o.term('onMalformedRow'), signal: this.signal };
     let klines: ParsedKlines;
     try {
-      klines = 'csv' in content ? await parseKlinesCsvAsync(content.csv, options) : await parseKlinesMemberAsync(content.zip, content.member, options);
+      klines =
+        'csv' in content
+          ? await parseKlinesCsvAsync(content.csv, options)
+          : await parseKlinesMemberAsync(content.zip, content.member, { ...options, expectedRows: expectedRows(this.o.interval, ref) });
     } catch (err) {
       throw inCache(err, archive);
     }
@@ -312,6 +315,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     low: merged.low,
     close: merged.close,
     volume: merged.volume,
+    quoteVolume: merged.quoteVolume,
     length: merged.openTime.length,
     gaps,
     sources: archives.map((a) => a.source),
