@@ -22,7 +22,7 @@ export interface NetworkSettings {
 
 export interface ArchiveContext {
   cache: ArchiveCache;
-  /** null: offline (synthetic archives); a cache miss is then a bug, reported as an error. */
+  /** null: offline (synthetic archives); a cache miss then means the sample has no such archive (the symbol does not trade then). */
   network: NetworkSettings | null;
   interval: Interval;
   logger: DataLogger;
@@ -102,7 +102,7 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
 export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<Obtained> {
   const net = ctx.network;
-  if (!net) throw new OhlcError(ErrorCode.internal, `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
+  if (!net) return { status: 'not-found', url: pathToFileURL(ctx.cache.pathOf(ref)).href };
   const url = net.baseUrl + ref.path;
   const csvLimit = csvByteLimit(ctx.interval, ref);
 

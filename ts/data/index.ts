@@ -1,5 +1,6 @@
 // The data layer: Binance Vision archives -> columnar candles.
 export { downloadCryptoData } from './download.js';
 export { writeSampleArchives } from './sample.js';
+export { resolveUniverse } from './universe.js';
 export { INTERVALS as BINANCE_INTERVALS, MARKETS as BINANCE_MARKETS } from './binance.js';
 export type * from './types.js';
