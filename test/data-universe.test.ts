@@ -446,6 +446,8 @@ describe('resolveUniverse: argument checks', () => {
 
 describe("resolveUniverse({ source: 'sample' }): a synthetic market, offline", () => {
   const SAMPLE_NOW = Date.UTC(2025, 0, 20);
+  // Offline: every URL given points nowhere, and the stand-in must see nothing.
+  afterEach(() => assert.equal(server.requestCount(), 0, server.requests.join('\n')));
   const sample = (options: Partial<UniverseOptions> = {}) =>
     resolveUniverse({ source: 'sample', startDate: '2024-06', endDate: '2024-12', quote: 'USDT', cacheDir: cache.dir, listingUrl: `${UNREACHABLE}x`, baseUrl: UNREACHABLE, now: SAMPLE_NOW, logger, ...options });
 
