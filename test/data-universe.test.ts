@@ -12,7 +12,7 @@ import { leveragedToken, stablecoinPair } from '../ts/data/exclusions.js';
 import { Limiter } from '../ts/data/limit.js';
 import { listArchiveMonths, listSymbols, parseListBucketResult } from '../ts/data/listing.js';
 import { SAMPLE_SYMBOLS, sampleTradingSpan } from '../ts/data/sample.js';
-import { downloadCryptoData, resolveUniverse, writeSampleArchives, type Universe, type UniverseOptions } from '../ts/index.js';
+import { downloadCryptoData, resolveUniverse, writeSampleArchives, type Universe, type UniverseOptions, type UniverseProgress } from '../ts/index.js';
 import { BinanceServer } from './helpers/binance-server.js';
 import { assertCacheClean, cacheListing } from './helpers/cache-check.js';
 import { RecordingLogger, tempDir } from './helpers/data-env.js';
@@ -309,11 +309,17 @@ describe('resolveUniverse: the universe from the bucket', () => {
   });
 
   it('reports progress: listings, then ranking archives', async () => {
-    const phases: string[] = [];
-    await universe({ top: { n: 2 }, onProgress: (p) => phases.push(p.phase) });
+    const events: UniverseProgress[] = [];
+    await universe({ top: { n: 2 }, includeDelisted: false, onProgress: (p) => events.push(p) });
+    const phases = events.map((e) => e.phase);
     assert.equal(phases[0], 'listing');
-    assert.equal(phases.filter((p) => p === 'listing').length, 1 + CANDIDATES.length);
+    const listing = events.filter((e) => e.phase === 'listing');
+    assert.equal(listing.length, 1 + CANDIDATES.length, 'each listing once, though both the delisting check and the ranking need them');
+    assert.deepEqual(listing.at(-1)!.done, listing.at(-1)!.total);
     assert.ok(phases.includes('download') && phases.includes('parse'));
+    for (const e of events) assert.ok(e.done >= 1 && e.done <= e.total, JSON.stringify(e));
+    const parsed = events.filter((e) => e.phase === 'parse');
+    assert.equal(parsed.at(-1)!.done, parsed.at(-1)!.total);
   });
 
   it('honours an AbortSignal', async () => {

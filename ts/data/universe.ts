@@ -76,6 +76,7 @@ function bucketIndex(o: ResolvedUniverse, http: HttpSettings, progress: Progress
 
 /** The synthetic market of sample.ts: its folder listing is the symbols with a monthly archive by `now`. */
 function sampleIndex(o: ResolvedUniverse, progress: Progress): ArchiveIndex {
+  const months = new Map<string, Set<string>>();
   return {
     synthetic: true,
     async symbols() {
@@ -84,8 +85,13 @@ function sampleIndex(o: ResolvedUniverse, progress: Progress): ArchiveIndex {
       return { entries: entries.sort(), info: { url: 'synthetic', fetchedAt: o.now, fromCache: false, stale: false, synthetic: true } };
     },
     async months(symbol) {
-      progress.listed(`${monthlyKlinesPrefix(o.market)}${symbol}/${RANK_INTERVAL}/`);
-      return new Set(sampleArchiveMonths(o.market, symbol, o.now));
+      let m = months.get(symbol);
+      if (!m) {
+        m = new Set(sampleArchiveMonths(o.market, symbol, o.now));
+        months.set(symbol, m);
+        progress.listed(`${monthlyKlinesPrefix(o.market)}${symbol}/${RANK_INTERVAL}/`);
+      }
+      return m;
     },
     async missing() {},
   };
