@@ -60,7 +60,7 @@ async function timeAsync(fn: () => Promise<unknown>, repeats: number): Promise<n
 function parseInJs(text: string): number {
   const lines = text.split('\n');
   const n = lines.length;
-  const t = new Float64Array(n), o = new Float64Array(n), h = new Float64Array(n), l = new Float64Array(n), c = new Float64Array(n), v = new Float64Array(n);
+  const t = new Float64Array(n), o = new Float64Array(n), h = new Float64Array(n), l = new Float64Array(n), c = new Float64Array(n), v = new Float64Array(n), q = new Float64Array(n);
   let rows = 0;
   for (const line of lines) {
     if (line === '') continue;
@@ -73,6 +73,7 @@ function parseInJs(text: string): number {
     l[rows] = Number(f[3]);
     c[rows] = Number(f[4]);
     v[rows] = Number(f[5]);
+    q[rows] = Number(f[7]);
     rows++;
   }
   return rows;

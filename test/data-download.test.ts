@@ -54,9 +54,9 @@ function download(options: Partial<DownloadOptions>) {
   });
 }
 
-function assertCandles(got: { openTime: Float64Array; open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array }, rows: FixtureRow[]): void {
+function assertCandles(got: Record<'openTime' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quoteVolume', Float64Array>, rows: FixtureRow[]): void {
   assert.equal(got.openTime.length, rows.length);
-  for (const f of ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const) assert.deepEqual(Array.from(got[f]), rows.map((r) => r[f]), f);
+  for (const f of ['openTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume'] as const) assert.deepEqual(Array.from(got[f]), rows.map((r) => r[f]), f);
 }
 
 /** Serves 1h archives: monthly for the given months, daily for the given days. */

@@ -213,7 +213,7 @@ describe('inflateMember: damaged members', () => {
     assert.throws(() => addon.inflateMemberAsync(Buffer.alloc(4), { ...good, offset: -1 }, noop), /native: expected offset to be an integer/);
     assert.throws(() => addon.inflateMemberAsync(Buffer.alloc(4), { ...good, crc32: 2 ** 32 }, noop), /native: expected crc32 to be an integer/);
     assert.throws(() => addon.inflateMemberAsync(new Float64Array(4) as unknown as Uint8Array, good, noop), /native: expected archive to be another typed array kind/);
-    assert.throws(() => addon.parseKlinesMemberAsync(Buffer.alloc(4), good, { name: ARCHIVE, skipMalformed: false }, 'x' as never), /native: expected callback to be a function/);
+    assert.throws(() => addon.parseKlinesMemberAsync(Buffer.alloc(4), good, { name: ARCHIVE, skipMalformed: false, sliceBytes: 0, expectedRows: 0 }, 'x' as never), /native: expected callback to be a function/);
   });
 });
 

@@ -5,9 +5,10 @@ import { computeGaps, mergeKlines, type KlineColumns } from '../ts/data/merge.js
 
 const M = 60_000;
 
+/** Rows [openTime, open, high, low, close, volume, quoteVolume?]; the quote volume defaults to volume × close. */
 function cols(rows: number[][]): KlineColumns {
   const f = (k: number) => Float64Array.from(rows.map((r) => r[k]));
-  return { openTime: f(0), open: f(1), high: f(2), low: f(3), close: f(4), volume: f(5) };
+  return { openTime: f(0), open: f(1), high: f(2), low: f(3), close: f(4), volume: f(5), quoteVolume: Float64Array.from(rows.map((r) => r[6] ?? r[5] * r[4])) };
 }
 
 function rowsOf(c: KlineColumns): number[][] {
@@ -47,6 +48,21 @@ describe('mergeKlines', () => {
     assert.deepEqual(Array.from(m.openTime), [0, M, 2 * M]);
     assert.equal(m.duplicates, 2);
     assert.equal(m.conflicts, 0);
+  });
+
+  it('carries the quote volume with its row; a row differing only there is a conflict', () => {
+    const a = cols([
+      [2 * M, 1, 2, 0.5, 1.5, 10, 15.5],
+      [0, 1, 2, 0.5, 1.5, 10, 14],
+    ]);
+    const b = cols([[0, 1, 2, 0.5, 1.5, 10, 99], [M, 1, 2, 0.5, 1.5, 10, 16]]);
+    const m = mergeKlines([a, b], -Infinity, Infinity);
+    assert.deepEqual(Array.from(m.openTime), [0, M, 2 * M]);
+    assert.deepEqual(Array.from(m.quoteVolume), [14, 16, 15.5]);
+    assert.equal(m.conflicts, 1);
+    assert.equal(m.duplicates, 0);
+    const inRange = mergeKlines([a, b], M, Infinity);
+    assert.deepEqual(Array.from(inRange.quoteVolume), [16, 15.5]);
   });
 
   it('keeps only rows within [start, end)', () => {

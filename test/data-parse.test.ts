@@ -16,7 +16,7 @@ function parse(csv: string | Buffer, skip = false): ParsedKlines {
 
 function assertRows(got: ParsedKlines, rows: FixtureRow[]): void {
   assert.equal(got.rows, rows.length);
-  for (const f of ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const) {
+  for (const f of ['openTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume'] as const) {
     assert.deepEqual(Array.from(got[f]), rows.map((r) => r[f]), f);
   }
 }
@@ -123,14 +123,36 @@ describe('parseKlines: numbers as Number() reads them', () => {
 
   it('reads 20,000 random decimal strings bit-for-bit like Number()', () => {
     const strings = decimalStrings(rng(7), 20_000);
-    const csv = strings.map((s, i) => `${1_600_000_000_000 + i * 60_000},${s},${s},${s},${s},${s},1,1,1,1,1,0`).join('\n');
+    const csv = strings.map((s, i) => `${1_600_000_000_000 + i * 60_000},${s},${s},${s},${s},${s},1,${s},1,1,1,0`).join('\n');
     const got = parse(csv);
     assert.equal(got.rows, strings.length);
     for (let i = 0; i < strings.length; i++) {
       const want = Number(strings[i]);
-      for (const f of ['open', 'high', 'low', 'close', 'volume'] as const) {
+      for (const f of ['open', 'high', 'low', 'close', 'volume', 'quoteVolume'] as const) {
         assert.ok(Object.is(got[f][i], want), `${f} of ${JSON.stringify(strings[i])}: got ${got[f][i]}, Number() gives ${want}`);
       }
+    }
+  });
+
+  it('reads the fast path and its edges exactly: up to 19 digits, 2^53, 22 decimals, 8-digit runs', () => {
+    const rand = rng(11);
+    const digits = (k: number) => Array.from({ length: k }, () => Math.floor(rand() * 10)).join('');
+    const strings: string[] = [];
+    for (let total = 1; total <= 21; total++) {
+      for (let frac = 0; frac <= Math.min(total, 23); frac++) {
+        for (let k = 0; k < 12; k++) {
+          const d = digits(total);
+          strings.push(frac === 0 ? d : `${d.slice(0, total - frac)}.${d.slice(total - frac)}`);
+        }
+      }
+    }
+    strings.push('9007199254740992', '9007199254740993', '900719925474099.3', '0.9007199254740993', '90071992547409.92', '12345678.12345678', '00000000000000000001.5', '1.0000000000000000000000', '0.0000000000000000000001', '99999999.99999999', '-0.00000000', '+12345678.87654321');
+    const csv = strings.map((s, i) => `${1_600_000_000_000 + i * 60_000},${s},${s},${s},${s},${s},1,${s},1,1,1,0`).join('\n');
+    const got = parse(csv);
+    assert.equal(got.rows, strings.length);
+    for (let i = 0; i < strings.length; i++) {
+      const want = Number(strings[i]);
+      for (const f of ['open', 'volume', 'quoteVolume'] as const) assert.ok(Object.is(got[f][i], want), `${f} of ${JSON.stringify(strings[i])}: got ${got[f][i]}, Number() gives ${want}`);
     }
   });
 
@@ -149,6 +171,9 @@ describe('parseKlines: malformed rows', () => {
     malformed(`${ROW}\n1700000000000,1.5,2.5,0.5,2,10,1700000059999\n`, { line: 2, field: 'quote_asset_volume', message: /expected 12 columns but found 7/ });
     malformed(`${ROW}\n${ROW},0\n`, { line: 2, field: 'ignore', message: /expected 12 columns but found 13/ });
     malformed(`${ROW}\n${ROW.replace(/,0$/, ',x')}\n`, { line: 2, field: 'ignore', message: /field 'ignore' is not a number/ });
+    malformed(`${ROW}\n${ROW.replace(',15,', ',1.5.0,')}\n`, { line: 2, field: 'quote_asset_volume', message: /field 'quote_asset_volume' is not a number: "1\.5\.0"/ });
+    malformed(`${ROW}\n${ROW.replace(',15,', ',,')}\n`, { line: 2, field: 'quote_asset_volume', message: /field 'quote_asset_volume' is empty/ });
+    malformed(`${ROW}\n${ROW.replace(',15,', ',1e999,')}\n`, { line: 2, field: 'quote_asset_volume', message: /not a number/ });
     malformed(`${ROW}\n${ROW.replace(',3,', ',3.x,')}\n`, { line: 2, field: 'number_of_trades', message: /not a number/ });
     malformed(`${ROW}\n1700000000000.5,1,2,1,2,10,1,15,3,5,7.5,0\n`, { line: 2, field: 'open_time', message: /not a timestamp/ });
     malformed(`${ROW}\n-5,1,2,1,2,10,1,15,3,5,7.5,0\n`, { line: 2, field: 'open_time', message: /not a timestamp/ });

@@ -21,15 +21,27 @@ function row(p: ParsedKlines, i: number): number[] {
   return [p.openTime[i], p.open[i], p.high[i], p.low[i], p.close[i], p.volume[i]];
 }
 
+/** Column 8 (quote_asset_volume) of every data row, read here with split and Number(). */
+function assertQuoteVolume(p: ParsedKlines, csv: Buffer): void {
+  const rows = csv.toString('latin1').split('\n').filter((l) => /^\d/.test(l));
+  assert.equal(rows.length, p.rows);
+  assert.deepEqual(Array.from(p.quoteVolume), rows.map((l) => Number(l.split(',')[7])));
+}
+
 async function fromZip(name: string): Promise<ParsedKlines> {
   const data = readFileSync(join(realDir, name));
   const member = await readCsvMember(name, data, csvByteLimit('1m', { granularity: 'daily' }));
   assert.equal(member.name, name.replace(/\.zip$/, '.csv'));
-  return parseKlinesCsvAsync(member.csv, { name });
+  const p = await parseKlinesCsvAsync(Buffer.from(member.csv), { name });
+  assertQuoteVolume(p, member.csv);
+  return p;
 }
 
 function fromCsv(name: string): ParsedKlines {
-  return parseKlinesCsv(readFileSync(join(realDir, name)), { name });
+  const csv = readFileSync(join(realDir, name));
+  const p = parseKlinesCsv(csv, { name });
+  assertQuoteVolume(p, csv);
+  return p;
 }
 
 function assertComplete(p: ParsedKlines, intervalMs: number): void {

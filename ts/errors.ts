@@ -34,6 +34,8 @@ export const ErrorCode = {
   network: 'ERR_OHLC_NETWORK',
   /** The server answered with an HTTP error that retrying cannot fix. */
   http: 'ERR_OHLC_HTTP',
+  /** A bucket listing is not a usable S3 ListBucketResult, or its pages do not advance. */
+  listing: 'ERR_OHLC_LISTING',
   /** A download is larger than such a file can be. */
   tooLarge: 'ERR_OHLC_TOO_LARGE',
   /** Writing or reading a dataset failed (the message names the file and the cause). */

@@ -17,8 +17,30 @@ export type { BuildInfo } from './info.js';
 export { createDatasetWriter } from './storage/writer.js';
 export type { Compression, DatasetBatch, DatasetWriteResult, DatasetWriter, DatasetWriterOptions } from './storage/writer.js';
 export type { StorageFormat, StorageMode } from './storage/formats.js';
-export { downloadCryptoData, writeSampleArchives, BINANCE_INTERVALS, BINANCE_MARKETS } from './data/index.js';
-export type { Candles, CandleSource, DataLogger, DataProgress, DataSource, DownloadOptions, Gap, Interval as KlineInterval, MalformedRowPolicy, Market as BinanceMarket, SampleArchive, SampleOptions, SampleResult } from './data/index.js';
+export { downloadCryptoData, writeSampleArchives, resolveUniverse, BINANCE_INTERVALS, BINANCE_MARKETS } from './data/index.js';
+export type {
+  Candles,
+  CandleSource,
+  DataLogger,
+  DataProgress,
+  DataSource,
+  DownloadOptions,
+  Gap,
+  Interval as KlineInterval,
+  MalformedRowPolicy,
+  Market as BinanceMarket,
+  SampleArchive,
+  SampleOptions,
+  SampleResult,
+  Universe,
+  UniverseExclusion,
+  UniverseMember,
+  UniverseMonth,
+  UniverseOptions,
+  UniverseProgress,
+  UniverseTerms,
+  UniverseTop,
+} from './data/index.js';
 export { loadImagesFromStorage } from './storage/load.js';
 export type { LoadedDataset, LoadOptions } from './storage/load.js';
 export { saveModel, loadModel, listModels, ModelErrorCode } from './models/index.js';

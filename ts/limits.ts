@@ -67,3 +67,12 @@ export const DATE_PATTERN = /^(\d{4})-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?
 /** Years a date may name. */
 export const MIN_YEAR = 2000;
 export const MAX_YEAR = 2999;
+
+/** A quote asset for a universe: USDT, FDUSD, BTC, USD (COIN-M), … */
+export const QUOTE_ASSET_PATTERN = /^[A-Z0-9]{2,16}$/;
+/** A universe exclusion: a symbol, or a pattern where '*' stands for any characters ('*UP', '*_*'). */
+export const EXCLUDE_PATTERN = /^[A-Z0-9_*]{1,50}$/;
+/** Members a universe month may have (top.n). */
+export const MAX_UNIVERSE_TOP = 10_000;
+/** Days a universe ranking may look back (top.lookbackDays). */
+export const MAX_LOOKBACK_DAYS = 366;

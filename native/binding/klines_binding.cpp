@@ -3,10 +3,16 @@
 //   parseKlines(csv: Uint8Array, { name, skipMalformed }) -> result
 //   parseKlinesAsync(csv, { name, skipMalformed }, done(err, result)) -> cancel()
 //   inflateMemberAsync(archive: Uint8Array, member, done(err, csv: Buffer)) -> cancel()
-//   parseKlinesMemberAsync(archive, member, { name, skipMalformed }, done(err, result)) -> cancel()
+//   parseKlinesMemberAsync(archive, member, { name, skipMalformed, sliceBytes, expectedRows },
+//                          done(err, result)) -> cancel()
+//   verifyMemberAsync(archive, member, sliceBytes, done(err)) -> cancel()
 // where member = { archive, name, offset, compressedSize, uncompressedSize, crc32, method }.
+// sliceBytes 0 inflates the member whole (libdeflate) and parses the buffer; > 0 inflates it in
+// slices of that size (zlib's streaming inflate) into the incremental parser, whose columns are
+// reserved for expectedRows: a large member never exists whole in memory.
 // The TS layer (ts/data/parse.ts) validates the arguments; these checks only keep native code
 // from trusting a bad call.
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -84,6 +90,7 @@ Napi::Object result_object(Napi::Env env, KlineParseResult& r) {
   o.Set("low", adopt_float64_array(env, std::move(r.columns.low)));
   o.Set("close", adopt_float64_array(env, std::move(r.columns.close)));
   o.Set("volume", adopt_float64_array(env, std::move(r.columns.volume)));
+  o.Set("quoteVolume", adopt_float64_array(env, std::move(r.columns.quote_volume)));
   o.Set("rows", Napi::Number::New(env, static_cast<double>(rows)));
   o.Set("header", Napi::Boolean::New(env, r.header));
   o.Set("microsecondRows", Napi::Number::New(env, static_cast<double>(r.micro_rows)));
@@ -207,6 +214,36 @@ Napi::Value adopt_buffer(Napi::Env env, std::unique_ptr<std::vector<uint8_t>> by
   }
 }
 
+// The largest slice a caller may ask for (zlib counts its buffers in 32 bits).
+constexpr int64_t kMaxSliceBytes = int64_t{1} << 30;
+// The shortest possible kline row: twelve one-digit fields, eleven commas and a line end.
+constexpr uint64_t kMinRowBytes = 24;
+
+// The zip failure of a slice-by-slice inflation, or an abort; nothing when it went well.
+void check_slices(const MemberCall& m, const ZipInflateResult& r) {
+  if (r.status == ZipInflateResult::kCancelled) throw FailureError(aborted_failure());
+  if (r.status != ZipInflateResult::kOk) throw zip_failure(m, describe_zip_inflate(r, m.spec));
+}
+
+// Inflates the member slice by slice into the incremental parser. The inflation runs to the end
+// even after a malformed row stopped the parser, so a damaged member is reported as such (as the
+// whole-buffer path, which inflates before it parses, does).
+std::shared_ptr<KlineParseResult> parse_member_in_slices(const MemberCall& m, const KlinesCall& call, size_t slice_bytes,
+                                                         uint64_t expected_rows, const std::atomic<bool>* cancel) {
+  KlineParseOptions options;
+  options.skip_malformed = call.skip_malformed;
+  options.cancel = cancel;
+  // No member can hold more rows than this, whatever the caller expects.
+  const uint64_t most = m.spec.uncompressed_size / kMinRowBytes + 1;
+  KlineCsvStream stream(options, static_cast<size_t>(std::min(expected_rows, most)));
+  const ZipInflateResult r = inflate_zip_member_slices(
+      m.archive_bytes.data, m.archive_bytes.length, m.spec, slice_bytes,
+      [&stream](const uint8_t* data, size_t size) { stream.feed(reinterpret_cast<const char*>(data), size); },
+      cancel);
+  check_slices(m, r);
+  return std::make_shared<KlineParseResult>(stream.finish());
+}
+
 Napi::Value InflateMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 3);
@@ -226,8 +263,14 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 4);
   KlinesCall call = read_call(info, 4, 2);
+  Napi::Object o = info[2].As<Napi::Object>();
+  const size_t slice_bytes = static_cast<size_t>(integer_property(o, "sliceBytes", 0, kMaxSliceBytes));
+  const uint64_t expected_rows = static_cast<uint64_t>(integer_property(o, "expectedRows", 0, limits::kMaxSafeInteger));
   Napi::Function done = callback_argument(info, 3, "(archive, member, options, done)");
-  auto body = [member, call](TaskContext& ctx) -> ResultFn {
+  auto body = [member, call, slice_bytes, expected_rows](TaskContext& ctx) -> ResultFn {
+    if (slice_bytes > 0) {
+      return parse_result(call.name, parse_member_in_slices(member, call, slice_bytes, expected_rows, ctx.cancel_flag()));
+    }
     std::unique_ptr<std::vector<uint8_t>> csv = inflate_member(member);
     ctx.throw_if_cancelled();
     KlineParseOptions options;
@@ -241,6 +284,21 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   return start_task(env, done, TaskSpec("ohlc-native:parseKlinesMember", body, {info[0]}));
 }
 
+// Inflates the member slice by slice and checks its size and CRC-32, keeping nothing: how a large
+// member is proven intact before its archive is cached, without ever holding it whole.
+Napi::Value VerifyMemberAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MemberCall member = read_member(info, 4);
+  const size_t slice_bytes = static_cast<size_t>(integer_value(env, info[2], "sliceBytes", 1, kMaxSliceBytes));
+  Napi::Function done = callback_argument(info, 3, "(archive, member, sliceBytes, done)");
+  auto body = [member, slice_bytes](TaskContext& ctx) -> ResultFn {
+    check_slices(member, inflate_zip_member_slices(member.archive_bytes.data, member.archive_bytes.length, member.spec,
+                                                   slice_bytes, [](const uint8_t*, size_t) {}, ctx.cancel_flag()));
+    return [](Napi::Env env) -> Napi::Value { return env.Undefined(); };
+  };
+  return start_task(env, done, TaskSpec("ohlc-native:verifyMember", body, {info[0]}));
+}
+
 }  // namespace
 
 void InitKlines(Napi::Env env, Napi::Object exports) {
@@ -248,6 +306,7 @@ void InitKlines(Napi::Env env, Napi::Object exports) {
   exports.Set("parseKlinesAsync", Napi::Function::New(env, ParseKlinesAsync, "parseKlinesAsync"));
   exports.Set("inflateMemberAsync", Napi::Function::New(env, InflateMemberAsync, "inflateMemberAsync"));
   exports.Set("parseKlinesMemberAsync", Napi::Function::New(env, ParseKlinesMemberAsync, "parseKlinesMemberAsync"));
+  exports.Set("verifyMemberAsync", Napi::Function::New(env, VerifyMemberAsync, "verifyMemberAsync"));
 }
 
 }  // namespace ohlc::binding

@@ -35,11 +35,15 @@ const char* kline_field_name(int32_t field);
 // Open times at or above this are microseconds (1e15 us is 1970-01-12; 1e15 ms is year 33658).
 constexpr double kMicrosecondThreshold = 1e15;
 
-// The columns callers use; the other six are validated and dropped.
+// The columns callers use; the other five are validated and dropped.
 struct KlineColumns {
   std::vector<double> open_time;  // ms since the epoch, UTC (microseconds normalised)
   std::vector<double> open, high, low, close, volume;
+  std::vector<double> quote_volume;  // quote_asset_volume (column 8)
   size_t size() const { return open_time.size(); }
+  // Room for `rows` in every column (reserve: the columns never reallocate below it).
+  void reserve(size_t rows);
+  size_t capacity() const { return open_time.capacity(); }
 };
 
 struct KlineParseOptions {
@@ -69,5 +73,36 @@ struct KlineParseResult {
 // refused. CRLF or LF line ends, a UTF-8 BOM, blank lines and a missing final newline are
 // accepted. Never reads outside [data, data + size), whatever the bytes.
 KlineParseResult parse_klines_csv(const char* data, size_t size, const KlineParseOptions& options);
+
+// The same parse over a CSV that arrives in pieces (a large ZIP member inflated slice by slice):
+// complete lines are parsed as they come, straight from the piece; a partial last line is carried
+// to the next one. The result is exactly parse_klines_csv's over the concatenated input: the same
+// columns, the same errors at the same line numbers. Memory: the columns, reserved once for
+// `expected_rows` (grown by an eighth when a piece would overflow them, never doubled), plus the
+// carried line (a line longer than a piece, in a malformed file only, is carried whole).
+class KlineCsvStream {
+ public:
+  KlineCsvStream(const KlineParseOptions& options, size_t expected_rows);
+
+  // Parses the complete lines of the next piece. Returns false once the parse has stopped (a
+  // malformed row without skip_malformed, or cancelled); later calls then do nothing.
+  bool feed(const char* data, size_t size);
+
+  // Ends the input: the carried last line (a file without a final newline) is parsed, and the
+  // result moved out. Call once.
+  KlineParseResult finish();
+
+  bool stopped() const { return stopped_; }
+
+ private:
+  bool line(const char* begin, const char* end);
+  void make_room(const char* data, size_t size);
+
+  KlineParseOptions options_;
+  KlineParseResult result_;
+  std::string carry_;
+  uint64_t line_ = 0;
+  bool stopped_ = false;
+};
 
 }  // namespace ohlc

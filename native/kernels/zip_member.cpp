@@ -1,11 +1,14 @@
 #include "kernels/zip_member.hpp"
 
 #include <libdeflate.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 namespace ohlc {
 
@@ -64,6 +67,128 @@ ZipInflateResult inflate_zip_member(const uint8_t* archive, size_t archive_size,
   return r;
 }
 
+namespace {
+
+// zlib's inflate state, freed whatever happens.
+class RawInflater {
+ public:
+  RawInflater() {
+    std::memset(&z_, 0, sizeof z_);
+    const int rc = inflateInit2(&z_, -MAX_WBITS);  // raw deflate, as ZIP stores it
+    if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+    if (rc != Z_OK) throw std::runtime_error("zlib inflateInit2 failed");
+  }
+  ~RawInflater() { inflateEnd(&z_); }
+  RawInflater(const RawInflater&) = delete;
+  RawInflater& operator=(const RawInflater&) = delete;
+  z_stream* get() { return &z_; }
+
+ private:
+  z_stream z_;
+};
+
+bool is_cancelled(const std::atomic<bool>* cancel) {
+  return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
+                                           size_t slice_bytes, const ZipSliceConsumer& consume,
+                                           const std::atomic<bool>* cancel) {
+  ZipInflateResult r;
+  if (spec.method != 0 && spec.method != 8) {
+    r.status = ZipInflateResult::kBadMethod;
+    return r;
+  }
+  const uint8_t* in = zip_member_data(archive, archive_size, spec);
+  if (in == nullptr) {
+    r.status = ZipInflateResult::kOutOfBounds;
+    return r;
+  }
+  if (slice_bytes == 0) slice_bytes = 1;
+  const uint64_t declared = spec.uncompressed_size;
+  uint32_t crc = 0;
+
+  if (spec.method == 0) {
+    if (spec.compressed_size != declared) {
+      r.status = ZipInflateResult::kStoredMismatch;
+      return r;
+    }
+    for (uint64_t done = 0; done < declared;) {
+      if (is_cancelled(cancel)) {
+        r.status = ZipInflateResult::kCancelled;
+        return r;
+      }
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(slice_bytes, declared - done));
+      crc = libdeflate_crc32(crc, in + done, n);
+      consume(in + done, n);
+      done += n;
+    }
+    r.actual_size = declared;
+  } else {
+    RawInflater inflater;
+    z_stream* z = inflater.get();
+    std::unique_ptr<uint8_t[]> slice(new uint8_t[slice_bytes]);
+    uint64_t fed = 0;        // compressed bytes handed to zlib so far
+    uint64_t produced = 0;   // bytes inflated so far
+    bool ended = false;
+    // avail_in is 32-bit: the compressed bytes are handed over a gigabyte at a time.
+    constexpr uint64_t kMaxFeed = uint64_t{1} << 30;
+    while (!ended) {
+      if (is_cancelled(cancel)) {
+        r.status = ZipInflateResult::kCancelled;
+        return r;
+      }
+      if (z->avail_in == 0 && fed < spec.compressed_size) {
+        const uint64_t n = std::min<uint64_t>(kMaxFeed, spec.compressed_size - fed);
+        z->next_in = const_cast<Bytef*>(in + fed);
+        z->avail_in = static_cast<uInt>(n);
+        fed += n;
+      }
+      // One byte of room past the declared size: producing it proves the stream is too long.
+      const uint64_t room = std::min<uint64_t>(slice_bytes, declared - produced + 1);
+      z->next_out = slice.get();
+      z->avail_out = static_cast<uInt>(room);
+      const int rc = inflate(z, Z_NO_FLUSH);
+      const size_t n = static_cast<size_t>(room - z->avail_out);
+      if (rc == Z_MEM_ERROR) throw std::bad_alloc();
+      if (rc == Z_STREAM_END) {
+        ended = true;
+      } else if (rc == Z_BUF_ERROR) {
+        // No progress possible: the input is used up before the stream's end (truncated).
+        if (z->avail_in == 0 && fed >= spec.compressed_size) {
+          r.status = ZipInflateResult::kBadData;
+          return r;
+        }
+      } else if (rc != Z_OK) {
+        r.status = ZipInflateResult::kBadData;  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+        return r;
+      }
+      if (produced + n > declared) {
+        r.status = ZipInflateResult::kTooLong;
+        return r;
+      }
+      if (n > 0) {
+        crc = libdeflate_crc32(crc, slice.get(), n);
+        consume(slice.get(), n);
+        produced += n;
+      } else if (!ended && z->avail_in == 0 && fed >= spec.compressed_size) {
+        r.status = ZipInflateResult::kBadData;  // everything read, nothing more coming
+        return r;
+      }
+    }
+    r.actual_size = produced;
+    if (produced != declared) {
+      r.status = ZipInflateResult::kTooShort;
+      return r;
+    }
+  }
+  r.actual_crc = crc;
+  if (crc != spec.crc32) r.status = ZipInflateResult::kBadCrc;
+  return r;
+}
+
 std::string describe_zip_inflate(const ZipInflateResult& r, const ZipMemberSpec& spec) {
   const std::string declared = std::to_string(spec.uncompressed_size);
   switch (r.status) {
@@ -81,6 +206,8 @@ std::string describe_zip_inflate(const ZipInflateResult& r, const ZipMemberSpec&
       return "inflates to more than the " + declared + " bytes it declares";
     case ZipInflateResult::kStoredMismatch:
       return "is stored uncompressed in " + std::to_string(spec.compressed_size) + " bytes but declares " + declared;
+    case ZipInflateResult::kCancelled:
+      return "was not read to the end (cancelled)";
     case ZipInflateResult::kBadCrc: {
       char crcs[64];
       std::snprintf(crcs, sizeof crcs, "CRC-32 %08x, not the %08x it declares", static_cast<unsigned>(r.actual_crc),

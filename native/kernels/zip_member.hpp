@@ -3,11 +3,15 @@
 // is read elsewhere (yauzl, in ts/data/zip.ts), which hands over where the member's data lies and
 // what it claims to be; this inflates it with libdeflate in one whole-buffer call into exactly the
 // declared number of bytes (so a lying header can never make it write more) and checks the
-// CRC-32.
+// CRC-32. A large member (a month of 1s candles: ~350 MB of CSV) can instead be inflated slice by
+// slice with zlib's streaming inflate, each slice handed to a consumer (the parser) and dropped,
+// with the same checks.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ohlc {
@@ -31,6 +35,7 @@ struct ZipInflateResult {
     kTooLong,         // the stream holds more than the declared size
     kStoredMismatch,  // a stored member whose two sizes differ
     kBadCrc,          // the bytes do not match the declared CRC-32
+    kCancelled,       // the cancel flag was set (streaming only)
   };
   Status status = kOk;
   uint64_t actual_size = 0;  // bytes produced (kTooShort)
@@ -46,6 +51,20 @@ const uint8_t* zip_member_data(const uint8_t* archive, size_t archive_size, cons
 // compressed size are ignored, as zlib does.
 ZipInflateResult inflate_zip_member(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
                                     uint8_t* out);
+
+// Receives the member's bytes a slice at a time, in order.
+using ZipSliceConsumer = std::function<void(const uint8_t* data, size_t size)>;
+
+// The member's bytes in slices of at most slice_bytes (> 0): inflated by zlib into one reused
+// buffer of that size, or, for a stored member, slices of the archive itself; each slice goes to
+// consume. The checks and statuses are inflate_zip_member's for the same damage (a stream holding
+// more than the declared size is cut there, kTooLong, without passing the excess on; a stream cut
+// short is kBadData); the CRC-32 is computed as the slices pass, so consume sees every slice
+// before a kBadCrc or kTooShort verdict. Never reads outside the archive. Memory: one slice and
+// zlib's 32 KiB window. cancel, when set, is polled between slices (kCancelled).
+ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
+                                           size_t slice_bytes, const ZipSliceConsumer& consume,
+                                           const std::atomic<bool>* cancel = nullptr);
 
 // What went wrong, as a phrase following the member's name ("fails its CRC-32 check ...").
 std::string describe_zip_inflate(const ZipInflateResult& result, const ZipMemberSpec& spec);

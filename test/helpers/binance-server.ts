@@ -1,5 +1,8 @@
 // A stand-in for data.binance.vision on 127.0.0.1: serves the archives a test puts in (at their
-// Binance paths, each with its .CHECKSUM), counts every request, and injects faults per path.
+// Binance paths, each with its .CHECKSUM), counts every request, and injects faults per path. It
+// also answers S3's bucket listing (ListObjects version 1: prefix, delimiter, marker, at most
+// `maxKeys` entries a page) at a path of its own, `listingUrl`, over the files it holds and any
+// keys added with addListed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { archivePath, checksumFor, klinesCsv, zipMembers, type CsvFixture, type CsvResult } from './klines-fixtures.js';
@@ -23,10 +26,24 @@ interface QueuedFault {
   remaining: number;
 }
 
+/** Where the stand-in answers bucket listings (a path-style S3 bucket URL). */
+export const LISTING_PATH = 's3/data.binance.vision';
+
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export class BinanceServer {
-  /** Paths requested, in order (without the leading '/'). */
+  /** Paths requested, in order (without the leading '/'); listing requests appear as LISTING_PATH. */
   readonly requests: string[] = [];
+  /** The query of each listing request, in order. */
+  readonly listingRequests: URLSearchParams[] = [];
+  /** Entries per listing page (S3: 1,000). */
+  maxKeys = 1000;
+  /** Leave NextMarker out of truncated pages (clients then page on from the last entry). */
+  omitNextMarker = false;
   private readonly files = new Map<string, Buffer>();
+  private readonly listed = new Set<string>();
   private readonly faults = new Map<string, QueuedFault[]>();
   private readonly sockets = new Set<Socket>();
   private inFlight = 0;
@@ -48,6 +65,16 @@ export class BinanceServer {
       s.once('close', () => self!.sockets.delete(s));
     });
     return self;
+  }
+
+  /** The bucket listing endpoint (for listingUrl). */
+  get listingUrl(): string {
+    return this.baseUrl + LISTING_PATH;
+  }
+
+  /** Keys the listing shows without serving them (e.g. a thousand symbol folders' archives). */
+  addListed(keys: Iterable<string>): void {
+    for (const k of keys) this.listed.add(k);
   }
 
   put(path: string, body: Buffer | string): void {
@@ -87,6 +114,9 @@ export class BinanceServer {
   /** Forgets every file, fault and count. */
   reset(): void {
     this.files.clear();
+    this.listed.clear();
+    this.maxKeys = 1000;
+    this.omitNextMarker = false;
     this.faults.clear();
     this.resetCounts();
     this.latencyMs = 0;
@@ -103,12 +133,43 @@ export class BinanceServer {
 
   resetCounts(): void {
     this.requests.length = 0;
+    this.listingRequests.length = 0;
     this.maxInFlight = 0;
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** One page of ListBucketResult, as S3 answers it: keys and common prefixes merged in key order. */
+  private listingPage(q: URLSearchParams): Buffer {
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const marker = q.get('marker') ?? '';
+    const entries = new Map<string, 'key' | 'prefix'>();
+    for (const key of [...this.files.keys(), ...this.listed]) {
+      if (!key.startsWith(prefix)) continue;
+      const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+      if (cut >= 0) entries.set(key.slice(0, cut + delimiter.length), 'prefix');
+      else entries.set(key, 'key');
+    }
+    const sorted = [...entries.keys()].filter((k) => k > marker).sort();
+    const page = sorted.slice(0, this.maxKeys);
+    const truncated = sorted.length > page.length;
+    const parts = [
+      '<?xml version="1.0" encoding="UTF-8"?>',
+      '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',
+      `<Name>data.binance.vision</Name><Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(marker)}</Marker>`,
+      truncated && delimiter && !this.omitNextMarker ? `<NextMarker>${xmlEscape(page[page.length - 1])}</NextMarker>` : '',
+      `<MaxKeys>${this.maxKeys}</MaxKeys>${delimiter ? `<Delimiter>${xmlEscape(delimiter)}</Delimiter>` : ''}<IsTruncated>${truncated}</IsTruncated>`,
+    ];
+    for (const name of page) {
+      if (entries.get(name) === 'prefix') parts.push(`<CommonPrefixes><Prefix>${xmlEscape(name)}</Prefix></CommonPrefixes>`);
+      else parts.push(`<Contents><Key>${xmlEscape(name)}</Key><LastModified>2024-01-02T00:00:00.000Z</LastModified><ETag>&quot;0&quot;</ETag><Size>${this.files.get(name)?.length ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`);
+    }
+    parts.push('</ListBucketResult>');
+    return Buffer.from(parts.join(''));
   }
 
   private nextFault(path: string): Fault | undefined {
@@ -120,8 +181,10 @@ export class BinanceServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\//, '');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname).replace(/^\//, '');
     this.requests.push(path);
+    if (path === LISTING_PATH) this.listingRequests.push(url.searchParams);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     res.once('close', () => this.inFlight--);
@@ -141,7 +204,8 @@ export class BinanceServer {
       req.socket.destroy();
       return;
     }
-    const body = fault?.kind === 'body' ? Buffer.from(fault.body) : stored;
+    const listing = path === LISTING_PATH ? this.listingPage(new URL(req.url ?? '/', 'http://x').searchParams) : undefined;
+    const body = fault?.kind === 'body' ? Buffer.from(fault.body) : (listing ?? stored);
     if (!body) {
       res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
       return;

@@ -16,6 +16,8 @@ export interface FixtureRow {
   low: number;
   close: number;
   volume: number;
+  /** Column 8, quote_asset_volume, as written (volume × open here). */
+  quoteVolume: number;
 }
 
 export interface CsvFixture {
@@ -63,15 +65,16 @@ export function klinesCsv(f: CsvFixture): CsvResult {
     const high = Number((Math.max(open, close) * (1 + rand() * 0.002)).toFixed(d));
     const low = Number((Math.min(open, close) * (1 - rand() * 0.002)).toFixed(d));
     const volume = Number((rand() * 50).toFixed(8));
+    const quote = (volume * open).toFixed(8);
     if (omit.has(i)) continue;
     const micro = typeof f.micro === 'function' ? f.micro(t) : f.micro === true;
     const u = micro ? 1000 : 1;
     const line = (c: number) =>
-      `${t * u},${open.toFixed(d)},${high.toFixed(d)},${low.toFixed(d)},${c.toFixed(d)},${volume.toFixed(8)},${(t + f.intervalMs) * u - 1},${(volume * open).toFixed(8)},${1 + Math.floor(rand() * 900)},${(volume / 2).toFixed(8)},${((volume * open) / 2).toFixed(8)},0`;
+      `${t * u},${open.toFixed(d)},${high.toFixed(d)},${low.toFixed(d)},${c.toFixed(d)},${volume.toFixed(8)},${(t + f.intervalMs) * u - 1},${quote},${1 + Math.floor(rand() * 900)},${(volume / 2).toFixed(8)},${((volume * open) / 2).toFixed(8)},0`;
     lines.push(line(close));
     if (f.duplicate?.includes(i)) lines.push(line(close));
     if (f.conflict?.includes(i)) lines.push(line(close * 1.01));
-    rows.push({ openTime: t, open, high, low, close, volume });
+    rows.push({ openTime: t, open, high, low, close, volume, quoteVolume: Number(quote) });
   }
   const eol = f.crlf ? '\r\n' : '\n';
   const trailing = f.trailingNewline === false || lines.length === 0 ? '' : eol;

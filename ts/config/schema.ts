@@ -3,9 +3,10 @@
 // wrong type or out-of-range value is reported with its dotted key and the value received. Limits
 // come from ts/limits.ts, and data values are judged by the data layer's own checks.
 import { z } from 'zod';
-import { checkBaseUrl, checkSymbol, INTERVALS, MARKETS } from '../data/binance.js';
+import { checkBaseUrl, checkListingUrl, checkSymbol, INTERVALS, MARKETS } from '../data/binance.js';
 import { parseDateArg } from '../data/dates.js';
-import { DEFAULT_BASE_URL, DEFAULT_LISTING_URL } from '../data/options.js';
+import { DEFAULT_BASE_URL } from '../data/options.js';
+import { DEFAULT_LISTING_URL } from '../data/listing.js';
 import {
   DATE_PATTERN,
   MAX_BATCH_SIZE,
@@ -60,7 +61,7 @@ export const configSchema = z
           })
           .optional(),
         on_symbol_error: z.enum(['fail', 'skip']).default('fail'),
-        listing_url: z.string().superRefine(validatedBy(checkBaseUrl)).default(DEFAULT_LISTING_URL),
+        listing_url: z.string().superRefine(validatedBy(checkListingUrl)).default(DEFAULT_LISTING_URL),
         listing_max_age_hours: z.number().positive().max(24 * 3650).default(24),
         interval: z.enum(INTERVALS).default('1m'),
         start_date: dateString('start_date').default('2020-01'),

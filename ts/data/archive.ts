@@ -1,17 +1,19 @@
 // One archive, from the cache or the network: fetched with its .CHECKSUM, verified (a mismatch
 // is fetched once more, then fails), opened, and only then committed to the cache. A cached
 // archive is re-verified and its member located; inflating it is left to the parser, which does
-// both in one native call.
+// both in one native call. A large member (above STREAM_MEMBER_BYTES) is never inflated whole: a
+// download is proven intact slice by slice before it is cached, then parsed from the archive.
 import { pathToFileURL } from 'node:url';
 import { OhlcError, ErrorCode } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
 import { sha256Hex } from '../util/hash.js';
 import { redactUrl } from '../util/url.js';
 import { parseChecksum, type ArchiveCache } from './cache.js';
-import { DAY_MS } from './dates.js';
+import { DAY_MS, nextMonthStart } from './dates.js';
 import { fetchWithRetries, type HttpSettings } from './http.js';
 import type { DataLogger } from './types.js';
-import { locateCsvMember, readCsvMember, type ZipMember } from './zip.js';
+import { STREAM_MEMBER_BYTES, STREAM_SLICE_BYTES } from './parse.js';
+import { inflateMember, locateCsvMember, verifyMember, type ZipMember } from './zip.js';
 
 export interface NetworkSettings {
   baseUrl: string;
@@ -21,7 +23,7 @@ export interface NetworkSettings {
 
 export interface ArchiveContext {
   cache: ArchiveCache;
-  /** null: offline (synthetic archives); a cache miss is then a bug, reported as an error. */
+  /** null: offline (synthetic archives); a cache miss then means the sample has no such archive (the symbol does not trade then). */
   network: NetworkSettings | null;
   interval: Interval;
   logger: DataLogger;
@@ -66,6 +68,29 @@ function shownUrl(ref: ArchiveRef, ctx: ArchiveContext, path: string): string {
   return ctx.network ? redactUrl(ctx.network.baseUrl + ref.path) : pathToFileURL(path).href;
 }
 
+/**
+ * The most rows an archive of this interval and period can hold (duplicates aside): what the
+ * parser reserves its columns for when it reads a large member slice by slice.
+ */
+export function expectedRows(interval: Interval, ref: Pick<ArchiveRef, 'granularity' | 'period'>): number {
+  const start = Date.parse(ref.granularity === 'monthly' ? `${ref.period}-01T00:00:00Z` : `${ref.period}T00:00:00Z`);
+  const span = ref.granularity === 'monthly' ? nextMonthStart(start) - start : DAY_MS;
+  // One more: a candle opening before the period (3d, 1w) can lie in it.
+  return Math.floor(span / (intervalMs(interval) ?? 28 * DAY_MS)) + 2;
+}
+
+/**
+ * A downloaded archive's CSV member, proven intact (inflated, size and CRC-32 checked) before the
+ * archive may be cached: a small one inflated into a buffer; a large one only checked, slice by
+ * slice, and left in the archive for the parser to inflate again in slices.
+ */
+async function openDownloaded(ref: ArchiveRef, zip: Buffer, csvLimit: number, signal: AbortSignal): Promise<ArchiveContent> {
+  const member = await locateCsvMember(ref.name, zip, csvLimit);
+  if (member.uncompressedSize <= STREAM_MEMBER_BYTES) return { csv: await inflateMember(zip, member) };
+  await verifyMember(zip, member, STREAM_SLICE_BYTES, signal);
+  return { zip, member };
+}
+
 /** The cached archive, re-verified and its member located; null when it is not (or no longer) cached. */
 export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<ObtainedArchive | null> {
   const cached = await ctx.cache.read(ref);
@@ -81,7 +106,7 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
 export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Promise<Obtained> {
   const net = ctx.network;
-  if (!net) throw new OhlcError(ErrorCode.internal, `${ref.name} is missing from the synthetic cache ${ctx.cache.root}`);
+  if (!net) return { status: 'not-found', url: pathToFileURL(ctx.cache.pathOf(ref)).href };
   const url = net.baseUrl + ref.path;
   const shown = redactUrl(url);
   const csvLimit = csvByteLimit(ctx.interval, ref);
@@ -106,14 +131,14 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
 
     if (expected === actual && sum.status === 'ok') {
       // Opened before it is committed: a corrupt ZIP never reaches the cache.
-      const member = await readCsvMember(ref.name, zip.body, csvLimit);
+      const content = await openDownloaded(ref, zip.body, csvLimit, net.http.signal);
       await ctx.cache.commit(ref, zip.body, sum.body);
-      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content: { csv: member.csv }, cached: false, verified: true } };
+      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content, cached: false, verified: true } };
     }
     if (!net.verify) {
       ctx.logger.warn('verify: false: using an archive that does not match its checksum; it is not cached', { file: ref.name, expected, actual, problem });
-      const member = await readCsvMember(ref.name, zip.body, csvLimit);
-      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content: { csv: member.csv }, cached: false, verified: false } };
+      const content = await openDownloaded(ref, zip.body, csvLimit, net.http.signal);
+      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content, cached: false, verified: false } };
     }
     if (round === 1) {
       ctx.logger.warn('checksum mismatch; downloading the archive again', { file: ref.name, expected, actual, problem });

@@ -67,28 +67,52 @@ export function checkInterval(value: unknown): Interval {
 }
 
 /**
- * An http(s) URL with no credentials, query or fragment, returned with a trailing '/'. A refused
+ * An http(s) URL with no credentials, query or fragment, as a URL; errors name `name`. A refused
  * value is echoed with its userinfo redacted: the error reaches logs and the console.
  */
-export function checkBaseUrl(value: unknown): string {
-  const expected = 'an http(s) URL such as "https://data.binance.vision/"';
-  if (typeof value !== 'string') throw invalidParameterError('baseUrl', expected, value);
+function checkHttpUrl(name: string, value: unknown, example: string): URL {
+  const expected = `an http(s) URL such as "${example}"`;
+  if (typeof value !== 'string') throw invalidParameterError(name, expected, value);
   const shown = redactUrl(value);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalidParameterError('baseUrl', expected, shown, true);
+    throw invalidParameterError(name, expected, shown, true);
   }
   if (url.username !== '' || url.password !== '') {
     // fetch refuses such a URL anyway; every log line and message naming it would carry the password.
     const why = 'credentials in a URL end up in logs and error messages; use a mirror that needs none';
-    throw invalidParameterError('baseUrl', `${expected} without a user name or password (${why})`, shown, true);
+    throw invalidParameterError(name, `${expected} without a user name or password (${why})`, shown, true);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    throw invalidParameterError('baseUrl', `${expected}, without query or fragment`, shown, true);
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw invalidParameterError(name, `${expected}, without query or fragment`, shown, true);
   }
+  return url;
+}
+
+/** An http(s) URL with no query or fragment, returned with a trailing '/'. */
+export function checkBaseUrl(value: unknown): string {
+  const url = checkHttpUrl('baseUrl', value, 'https://data.binance.vision/');
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+/** The bucket listing endpoint: an http(s) URL with no query or fragment, kept as given (a path-style S3 bucket URL). */
+export function checkListingUrl(value: unknown): string {
+  return checkHttpUrl('listingUrl', value, 'https://s3-ap-northeast-1.amazonaws.com/data.binance.vision').href;
+}
+
+/** The folder of a market's monthly klines, e.g. data/spot/monthly/klines/ (a bucket prefix). */
+export function monthlyKlinesPrefix(market: Market): string {
+  return `${MARKET_ROOT[market]}/monthly/klines/`;
+}
+
+/** Whether a folder name of the listing is a symbol of that market (the checks of checkSymbol, without throwing). */
+export function isMarketSymbol(name: string, market: Market): boolean {
+  if (!SYMBOL_PATTERN.test(name)) return false;
+  if (market === 'spot') return !name.includes('_');
+  if (market === 'cm') return name.includes('_');
+  return true;
 }
 
 /** One archive: its file name and its path under the mirror root (and under the cache). */

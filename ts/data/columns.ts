@@ -4,7 +4,7 @@
 import { invalidParameterError } from '../errors.js';
 import { checkFixedBuffer, checkObject } from '../validate.js';
 
-/** Columnar candles: open, high, low, close (and volume and open time where a step needs them). */
+/** Columnar candles: open, high, low, close (and volume, open time and quote volume where a step needs them). */
 export interface CandleColumns {
   open: Float64Array;
   high: Float64Array;
@@ -13,13 +13,15 @@ export interface CandleColumns {
   volume?: Float64Array;
   /** Open time of each candle, ms since the epoch (UTC). */
   openTime?: Float64Array;
+  /** Quote asset volume of each candle (Binance's quote_asset_volume, column 8): volume × price, traded in the quote asset. */
+  quoteVolume?: Float64Array;
 }
 
 /** Candles as an archive holds them: every column present. */
 export type KlineColumns = Required<CandleColumns>;
 
 export const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
-const OPTIONAL_FIELDS = ['volume', 'openTime'] as const;
+const OPTIONAL_FIELDS = ['volume', 'openTime', 'quoteVolume'] as const;
 
 /**
  * Checks candle columns: the four prices (and `required` extras) are Float64Arrays of one length;

@@ -1,12 +1,14 @@
 // downloadCryptoData: Binance Vision kline archives (or synthetic ones) -> one sorted,
 // de-duplicated columnar series with its gaps. Archives come from the cache when there and
-// intact, else from the mirror; each is parsed on a worker thread as soon as it is in.
+// intact, else from the mirror; each is parsed on a worker thread as soon as it is in. The
+// SeriesLoader is also what the universe (universe.ts) ranks symbols with: there a missing archive
+// means "not trading then" instead of an error.
 import { setMaxListeners } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { abortError, ErrorCode, OhlcError, throwIfAborted, type ErrorCodeValue } from '../errors.js';
 import { redactUrl } from '../util/url.js';
 import { intervalMs } from './binance.js';
-import { downloadArchive, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
+import { downloadArchive, expectedRows, readCachedArchive, type ArchiveContext, type ObtainedArchive } from './archive.js';
 import { ArchiveCache } from './cache.js';
 import { DAY_MS, formatDay } from './dates.js';
 import { Limiter } from './limit.js';
@@ -28,7 +30,7 @@ const MONTHLY_PUBLISH_LAG_MS = 31 * DAY_MS;
  * uses the cores whatever `concurrency` says. Capped by the libuv threadpool, where file reads and
  * the native work run.
  */
-function archiveSlots(concurrency: number): number {
+export function archiveSlots(concurrency: number): number {
   const threadpool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
   return Math.max(concurrency, Math.min(availableParallelism(), threadpool));
 }
@@ -46,23 +48,32 @@ interface Unpublished {
   end: number;
 }
 
-interface UnitResult {
+export interface UnitResult {
   archives: LoadedArchive[];
   unpublished: Unpublished[];
+  /** Archives that do not exist (HTTP 404), with policy 'absent'. */
+  absent: string[];
 }
 
-export function notFoundError(url: string, also = ''): OhlcError {
+/** A missing archive, named by its (redacted) URL; `also` adds what else was tried. */
+export function notFoundError(url: string, synthetic = false, also = ''): OhlcError {
   const shown = redactUrl(url);
-  const err = new OhlcError(
-    ErrorCode.notFound,
-    `${shown} does not exist (HTTP 404)${also}. Check the symbol, interval, market and dates (there are no archives before a symbol ` +
-      'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
-  );
+  const err = synthetic
+    ? new OhlcError(
+        ErrorCode.notFound,
+        `${shown} does not exist in the synthetic sample (as an HTTP 404 would say): its symbol does not trade then there. The sample's symbols, ` +
+          'like real ones, have no archives before they were listed or after they were delisted; choose other dates or another symbol.',
+      )
+    : new OhlcError(
+        ErrorCode.notFound,
+        `${shown} does not exist (HTTP 404)${also}. Check the symbol, interval, market and dates (there are no archives before a symbol ` +
+          'was listed or after it was delisted); archives already in cacheDir are used without the network; or point baseUrl at a mirror that has it.',
+      );
   (err as OhlcError & { url: string }).url = shown;
   return err;
 }
 
-class ProgressReporter {
+export class ProgressReporter {
   private downloaded = 0;
   private parsed = 0;
   private downloadTotal: number;
@@ -101,14 +112,18 @@ async function settleAll<T>(tasks: Promise<T>[]): Promise<T[]> {
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
-class SeriesLoader {
+/** What a missing archive (HTTP 404, or no synthetic archive) means: an error (a series), or no data then (a universe member). */
+export type NotFoundPolicy = 'error' | 'absent';
+
+export class SeriesLoader {
   constructor(
-    private readonly o: ResolvedDownload,
+    private readonly o: Pick<ResolvedDownload, 'interval' | 'logger' | 'onMalformedRow' | 'term'>,
     private readonly ctx: ArchiveContext,
-    private readonly plan: ArchivePlan,
+    private readonly plan: Pick<ArchivePlan, 'today'>,
     private readonly progress: ProgressReporter,
     private readonly signal: AbortSignal,
     private readonly synthetic: boolean,
+    private readonly notFound: NotFoundPolicy = 'error',
     /** Only make sure each archive is in the cache (verified); parse nothing. */
     private readonly fetchOnly = false,
   ) {}
@@ -121,30 +136,38 @@ class SeriesLoader {
     const { archive: ref } = unit;
     if (this.fetchOnly && (await this.ctx.cache.has(ref))) return this.inCache(ref.name);
     const cached = await readCachedArchive(ref, this.ctx);
-    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
+    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [], absent: [] };
     // A month that fell back to its days before: when they are all cached, no network at all.
     if (unit.days.length > 0 && (await this.allCached(unit.days))) {
       this.o.logger.info('using the cached daily archives of a month without a cached monthly archive', { month: ref.period });
       return this.loadDays(unit);
     }
     const got = await downloadArchive(ref, this.ctx);
-    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [] };
-    if (unit.days.length > 0) {
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [], absent: [] };
+    // The sample writes every archive a symbol has: none means it does not trade then, and its days have none either.
+    if (unit.days.length > 0 && !this.synthetic) {
       this.o.logger.info('monthly archive not published yet; falling back to daily archives', { file: ref.name, url: got.url, days: unit.days.length });
       try {
         return await this.loadDays(unit);
       } catch (err) {
         // Neither the month nor its days: the month is what the user asked for, so name it.
-        if ((err as { code?: string }).code === ErrorCode.notFound) throw notFoundError(got.url, `, and neither do its daily archives: ${redactUrl(String((err as { url?: string }).url))} does not exist (HTTP 404)`);
+        if ((err as { code?: string }).code === ErrorCode.notFound) throw notFoundError(got.url, false, `, and neither do its daily archives: ${redactUrl(String((err as { url?: string }).url))} does not exist (HTTP 404)`);
         throw err;
       }
     }
-    if (unit.end > this.plan.today - MONTHLY_PUBLISH_LAG_MS) {
+    if (unit.end > this.plan.today - MONTHLY_PUBLISH_LAG_MS && !this.synthetic) {
       this.o.logger.warn('monthly archive not published yet; its month is reported as a gap', { file: ref.name, url: got.url });
       this.progress.missing(ref.name);
-      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }] };
+      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }], absent: [] };
     }
-    throw notFoundError(got.url);
+    return this.missing(ref.name, got.url);
+  }
+
+  private missing(name: string, url: string): UnitResult {
+    if (this.notFound === 'error') throw notFoundError(url, this.synthetic);
+    this.o.logger.debug('no such archive: not trading then', { file: name, url });
+    this.progress.missing(name);
+    return { archives: [], unpublished: [], absent: [name] };
   }
 
   private async allCached(days: DayUnit[]): Promise<boolean> {
@@ -155,29 +178,29 @@ class SeriesLoader {
   private async loadDays(unit: MonthUnit): Promise<UnitResult> {
     this.progress.split(unit.days.length);
     const results = await settleAll(unit.days.map((d) => this.loadDay(d)));
-    return { archives: results.flatMap((r) => r.archives), unpublished: results.flatMap((r) => r.unpublished) };
+    return { archives: results.flatMap((r) => r.archives), unpublished: results.flatMap((r) => r.unpublished), absent: results.flatMap((r) => r.absent) };
   }
 
   private async loadDay(unit: DayUnit): Promise<UnitResult> {
     const { archive: ref } = unit;
     if (this.fetchOnly && (await this.ctx.cache.has(ref))) return this.inCache(ref.name);
     const cached = await readCachedArchive(ref, this.ctx);
-    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [] };
+    if (cached) return { archives: [await this.parse(cached, unit)], unpublished: [], absent: [] };
     const got = await downloadArchive(ref, this.ctx);
-    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [] };
-    if (unit.start >= this.plan.today - DAILY_PUBLISH_LAG_MS) {
+    if (got.status === 'ok') return { archives: [await this.parse(got.archive, unit)], unpublished: [], absent: [] };
+    if (unit.start >= this.plan.today - DAILY_PUBLISH_LAG_MS && !this.synthetic) {
       this.o.logger.warn('daily archive not published yet; its day is reported as a gap', { file: ref.name, url: got.url });
       this.progress.missing(ref.name);
-      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }] };
+      return { archives: [], unpublished: [{ name: ref.name, start: unit.start, end: unit.end }], absent: [] };
     }
-    throw notFoundError(got.url);
+    return this.missing(ref.name, got.url);
   }
 
   /** fetchOnly: an archive already in the cache (checked when it is read for real). */
   private inCache(name: string): UnitResult {
     this.progress.obtained(name);
     this.progress.parsedOne(name);
-    return { archives: [], unpublished: [] };
+    return { archives: [], unpublished: [], absent: [] };
   }
 
   private async parse(archive: ObtainedArchive, period: { start: number; end: number }): Promise<LoadedArchive> {
@@ -191,7 +214,10 @@ class SeriesLoader {
     const options = { name: ref.name, onMalformedRow: this.o.onMalformedRow, policyName: this.o.term('onMalformedRow'), signal: this.signal };
     let klines: ParsedKlines;
     try {
-      klines = 'csv' in content ? await parseKlinesCsvAsync(content.csv, options) : await parseKlinesMemberAsync(content.zip, content.member, options);
+      klines =
+        'csv' in content
+          ? await parseKlinesCsvAsync(content.csv, options)
+          : await parseKlinesMemberAsync(content.zip, content.member, { ...options, expectedRows: expectedRows(this.o.interval, ref) });
     } catch (err) {
       throw inCache(err, archive);
     }
@@ -270,6 +296,7 @@ const EMPTY_KLINES: ParsedKlines = {
   low: new Float64Array(0),
   close: new Float64Array(0),
   volume: new Float64Array(0),
+  quoteVolume: new Float64Array(0),
   rows: 0,
   header: false,
   microsecondRows: 0,
@@ -302,7 +329,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     logger: o.logger,
   };
   const progress = new ProgressReporter(o.onProgress, plan.units.length);
-  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic, fetchOnly);
+  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic, 'error', fetchOnly);
   const slots = new Limiter(archiveSlots(o.concurrency));
   let failure: unknown;
   let results: (UnitResult | null)[];
@@ -350,6 +377,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     low: merged.low,
     close: merged.close,
     volume: merged.volume,
+    quoteVolume: merged.quoteVolume,
     length: merged.openTime.length,
     gaps,
     sources: archives.map((a) => a.source),

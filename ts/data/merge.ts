@@ -13,19 +13,24 @@ export interface MergedKlines extends KlineColumns {
   outOfRange: number;
 }
 
-const FIELDS = ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const;
+const FIELDS = ['openTime', 'open', 'high', 'low', 'close', 'volume', 'quoteVolume'] as const;
 
 function sameRow(c: KlineColumns, i: number, j: number): boolean {
-  return c.open[i] === c.open[j] && c.high[i] === c.high[j] && c.low[i] === c.low[j] && c.close[i] === c.close[j] && c.volume[i] === c.volume[j];
+  return (
+    c.open[i] === c.open[j] && c.high[i] === c.high[j] && c.low[i] === c.low[j] && c.close[i] === c.close[j] && c.volume[i] === c.volume[j] && c.quoteVolume[i] === c.quoteVolume[j]
+  );
 }
 
 function allocate(n: number): KlineColumns {
-  return { openTime: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+  const f = () => new Float64Array(n);
+  return { openTime: f(), open: f(), high: f(), low: f(), close: f(), volume: f(), quoteVolume: f() };
 }
 
 function slice(c: KlineColumns, n: number): KlineColumns {
   if (n === c.openTime.length) return c;
-  return { openTime: c.openTime.slice(0, n), open: c.open.slice(0, n), high: c.high.slice(0, n), low: c.low.slice(0, n), close: c.close.slice(0, n), volume: c.volume.slice(0, n) };
+  const out = {} as KlineColumns;
+  for (const f of FIELDS) out[f] = c[f].slice(0, n);
+  return out;
 }
 
 function copyRow(from: KlineColumns, i: number, to: KlineColumns, n: number): void {
@@ -35,6 +40,7 @@ function copyRow(from: KlineColumns, i: number, to: KlineColumns, n: number): vo
   to.low[n] = from.low[i];
   to.close[n] = from.close[i];
   to.volume[n] = from.volume[i];
+  to.quoteVolume[n] = from.quoteVolume[i];
 }
 
 function concatInRange(parts: readonly KlineColumns[], start: number, end: number): { columns: KlineColumns; outOfRange: number } {

@@ -1,15 +1,25 @@
 // Kline CSV -> columns, through the addon's parser (native/kernels/klines_csv). The async forms
 // run as native tasks; the input buffer is lent, not copied, so callers hand over a buffer they no
 // longer touch. parseKlinesMemberAsync reads a ZIP member straight from its archive: inflated,
-// checked and parsed in one task, the CSV never reaching JS.
+// checked and parsed in one task, the CSV never reaching JS; a large member (a month of 1s
+// candles) is inflated in slices into an incremental parser, so it never exists whole in memory.
 import { ErrorCode, OhlcError } from '../errors.js';
-import type { NativeKlines, NativeKlinesCall } from '../native/addon.js';
+import type { NativeKlines, NativeKlinesCall, NativeMemberKlinesCall } from '../native/addon.js';
 import { native } from '../native/load.js';
 import { callNative, runNativeTask } from '../native/task.js';
 import type { MalformedRowPolicy } from './types.js';
 import type { ZipMember } from './zip.js';
 
 export type ParsedKlines = NativeKlines;
+
+/**
+ * Members larger than this are inflated and parsed slice by slice: peak memory is then the columns
+ * and one slice, not the columns and the whole CSV (350 MB for a month of 1s candles). Smaller
+ * ones take the faster whole-buffer path (libdeflate, one call).
+ */
+export const STREAM_MEMBER_BYTES = 32 << 20;
+/** The slice a large member is inflated into at a time. */
+export const STREAM_SLICE_BYTES = 4 << 20;
 
 export interface ParseKlinesOptions {
   /** The archive name used in error messages. */
@@ -18,6 +28,13 @@ export interface ParseKlinesOptions {
   /** What the caller's users call the onMalformedRow option (for the advice in the error). */
   policyName?: string;
   signal?: AbortSignal;
+}
+
+export interface ParseMemberOptions extends ParseKlinesOptions {
+  /** Rows the archive's period can hold (`expectedRows` in archive.ts): the columns are reserved once for them. */
+  expectedRows?: number;
+  /** Inflate in slices of this many bytes (0: whole). Default: slices of STREAM_SLICE_BYTES above STREAM_MEMBER_BYTES. */
+  sliceBytes?: number;
 }
 
 /** A malformed row's error says how to skip such rows, in the caller's words. */
@@ -44,10 +61,16 @@ export function parseKlinesCsvAsync(csv: Uint8Array, options: ParseKlinesOptions
 
 /**
  * Inflates a ZIP member located by `locateCsvMember` (size and CRC-32 checked, errors naming the
- * archive) and parses it, in one task. `archive` must not change until this settles.
+ * archive) and parses it, in one task: whole, or slice by slice for a large member (the same
+ * columns, the same errors at the same lines). `archive` must not change until this settles.
  */
-export function parseKlinesMemberAsync(archive: Uint8Array, member: ZipMember, options: ParseKlinesOptions): Promise<ParsedKlines> {
-  return runNativeTask<NativeKlines>((done) => native().parseKlinesMemberAsync(archive, member, call(options), done), {
+export function parseKlinesMemberAsync(archive: Uint8Array, member: ZipMember, options: ParseMemberOptions): Promise<ParsedKlines> {
+  const memberCall: NativeMemberKlinesCall = {
+    ...call(options),
+    sliceBytes: options.sliceBytes ?? (member.uncompressedSize > STREAM_MEMBER_BYTES ? STREAM_SLICE_BYTES : 0),
+    expectedRows: options.expectedRows ?? 0,
+  };
+  return runNativeTask<NativeKlines>((done) => native().parseKlinesMemberAsync(archive, member, memberCall, done), {
     signal: options.signal,
     lend: [archive],
     mapError: withAdvice(options),

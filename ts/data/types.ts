@@ -146,4 +146,107 @@ export interface SampleResult {
   /** <cacheDir>/synthetic */
   root: string;
   archives: SampleArchive[];
+  /** Archives not written because the synthetic symbol does not trade then (listed later, or delisted). */
+  notTrading: string[];
+}
+
+/** How `resolveUniverse` picks each month's members from the candidates. */
+export interface UniverseTop {
+  /** Members per month (1..10,000): the candidates with the largest ranking value. */
+  n: number;
+  /** 'quote_volume' (default): quote asset volume (Binance's column 8) summed over the lookback. */
+  rankBy?: 'quote_volume';
+  /** Days before each month whose daily candles are summed (default 30, 1..366). */
+  lookbackDays?: number;
+  /** 'monthly' (default): members are chosen again at the start of every month. */
+  rebalance?: 'monthly';
+}
+
+export interface UniverseOptions {
+  /** 'spot' (default), 'um' (USD-M futures) or 'cm' (COIN-M futures). */
+  market?: Market;
+  /** The build's first month or day, 'YYYY-MM' or 'YYYY-MM-DD' (UTC, inclusive). */
+  startDate: string;
+  /** The build's last month or day, 'YYYY-MM' or 'YYYY-MM-DD' (UTC, inclusive). */
+  endDate: string;
+  /** Only symbols whose pair ends in this quote asset, e.g. 'USDT' (futures: the part before any '_'). */
+  quote?: string;
+  /** Symbols, or patterns with '*' (any characters) such as '*UP' or '*_*', left out. */
+  exclude?: string[];
+  /** Leave out stablecoin-to-stablecoin pairs and leveraged tokens (default true; see DEFAULT_EXCLUSIONS in the README). */
+  defaultExclusions?: boolean;
+  /** Keep symbols that no longer trade (default true: dropping them is survivorship bias). false: a symbol with no archive for the last finished month is left out. */
+  includeDelisted?: boolean;
+  /** Rank the candidates each month and keep the top n (default: every candidate is a member of every month). */
+  top?: UniverseTop;
+  /** Archive cache (ranking archives, and listings under <cacheDir>/listings/). Default 'data/raw'. */
+  cacheDir?: string;
+  /** Mirror of the archives (ranking downloads). Default 'https://data.binance.vision/'. */
+  baseUrl?: string;
+  /** The bucket listing endpoint (S3 ListObjects). Default 'https://s3-ap-northeast-1.amazonaws.com/data.binance.vision'. */
+  listingUrl?: string;
+  /** A cached listing younger than this is used without a request (ms, default 24 h; 0: always refresh). */
+  listingMaxAgeMs?: number;
+  /** 'binance' (default): the real bucket. 'sample': a synthetic market, offline. */
+  source?: DataSource;
+  /** Requests at once (default 4, 1..32). */
+  concurrency?: number;
+  /** A request fails when nothing arrives for this long (ms, default 30000). */
+  timeoutMs?: number;
+  /** Retries after a connection error, timeout or 5xx (default 3). */
+  retries?: number;
+  /** First retry delay in ms, doubled each retry (default 500). */
+  retryDelayMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: UniverseProgress) => void;
+  logger?: DataLogger;
+  /** The clock deciding which months are finished and how old a cached listing is (default: now). */
+  now?: Date | number;
+  /** How your users name these options, for messages. */
+  terms?: UniverseTerms;
+}
+
+export type UniverseTerms = Partial<Record<'market' | 'startDate' | 'endDate' | 'quote' | 'exclude' | 'defaultExclusions' | 'includeDelisted' | 'top' | 'cacheDir' | 'baseUrl' | 'listingUrl' | 'listingMaxAgeMs', string>>;
+
+export interface UniverseProgress {
+  /** 'listing': listings obtained (the market's, then each candidate's); 'download' / 'parse': ranking archives. */
+  phase: 'listing' | 'download' | 'parse';
+  done: number;
+  total: number;
+  /** The listing (a bucket prefix) or archive just finished. */
+  file: string;
+}
+
+export interface UniverseMember {
+  symbol: string;
+  /** With `top`: the ranking value (quote volume over the lookback, summed in time order). */
+  quoteVolume?: number;
+}
+
+export interface UniverseMonth {
+  /** 'YYYY-MM' */
+  month: string;
+  /** With `top`: in rank order (ties by symbol name); without: every candidate, by name. */
+  members: UniverseMember[];
+}
+
+/** Why a symbol of the listing (with the requested quote) is not a candidate. */
+export interface UniverseExclusion {
+  symbol: string;
+  reason: 'stablecoin pair' | 'leveraged token' | 'excluded' | 'delisted';
+  /** In words: the pattern that matched, the month with no archive, ... */
+  detail: string;
+}
+
+export interface Universe {
+  market: Market;
+  /** Every symbol that is a member in some month, sorted. */
+  symbols: string[];
+  /** Each month of the range, in order. */
+  months: UniverseMonth[];
+  /** The symbols members are chosen from, sorted: the listing's symbols with the quote, less the exclusions. */
+  candidates: string[];
+  excluded: UniverseExclusion[];
+  /** The market's symbol listing. */
+  listing: { url: string; fetchedAt: number; fromCache: boolean; stale: boolean; synthetic: boolean };
 }

@@ -101,6 +101,14 @@ export function inflateMember(data: Buffer, member: ZipMember): Promise<Buffer> 
 }
 
 /**
+ * Inflates the member slice by slice and checks its size and CRC-32, keeping nothing (a large
+ * member, proven intact before its archive is cached). `data` must not change until this settles.
+ */
+export function verifyMember(data: Buffer, member: ZipMember, sliceBytes: number, signal?: AbortSignal): Promise<void> {
+  return runNativeTask((done) => native().verifyMemberAsync(data, member, sliceBytes, done), { lend: [data], signal });
+}
+
+/**
  * The single .csv member of `data`, inflated. `maxBytes` is the most a genuine member can hold
  * (from the interval and the period); larger declared sizes are refused before inflating.
  */

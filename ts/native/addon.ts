@@ -66,6 +66,14 @@ export interface NativeKlinesCall {
   skipMalformed: boolean;
 }
 
+/** How a ZIP member is read for parsing. */
+export interface NativeMemberKlinesCall extends NativeKlinesCall {
+  /** 0: inflated whole (libdeflate), then parsed; > 0: inflated in slices of this many bytes (zlib) into the incremental parser. */
+  sliceBytes: number;
+  /** Rows the columns are reserved for when slicing (0: none; they grow by an eighth as needed). */
+  expectedRows: number;
+}
+
 export interface NativeKlinesProblem {
   /** 1-based line number in the CSV. */
   line: number;
@@ -179,7 +187,9 @@ export interface NativeAddon {
   /** The member's bytes, inflated off the JS thread and checked (size, CRC-32). */
   inflateMemberAsync(archive: Uint8Array, member: NativeZipMember, done: NativeDone<Buffer>): NativeCancel;
   /** Inflates and parses the member in one task. */
-  parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
+  parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeMemberKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
+  /** Inflates the member slice by slice and checks its size and CRC-32, keeping nothing. */
+  verifyMemberAsync(archive: Uint8Array, member: NativeZipMember, sliceBytes: number, done: NativeDone): NativeCancel;
   /** `images: false` reads every array but the images (their shape still comes back). */
   readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, options: { images: boolean }, done: NativeDone<NativeReadResult>): NativeCancel;
   decodeJpeg(bytes: Uint8Array, done: NativeDone<NativeJpeg>): NativeCancel;
