@@ -329,7 +329,7 @@ async function loadSeries(o: ResolvedDownload, cacheRoot: string, network: { bas
     logger: o.logger,
   };
   const progress = new ProgressReporter(o.onProgress, plan.units.length);
-  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic, 'error', fetchOnly);
+  const loader = new SeriesLoader(o, ctx, plan, progress, inner.signal, synthetic, o.missingArchives, fetchOnly);
   const slots = new Limiter(archiveSlots(o.concurrency));
   let failure: unknown;
   let results: (UnitResult | null)[];

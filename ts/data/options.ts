@@ -37,12 +37,13 @@ export interface ResolvedDownload extends ResolvedSeries {
   retries: number;
   retryDelayMs: number;
   onMalformedRow: MalformedRowPolicy;
+  missingArchives: 'error' | 'absent';
   /** The name of an option in messages. */
   term(option: keyof OptionTerms): string;
 }
 
 const SERIES_KEYS = ['symbol', 'interval', 'startDate', 'endDate', 'cacheDir', 'market', 'signal', 'onProgress', 'logger', 'now'];
-const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'minBytesPerSecond', 'retries', 'retryDelayMs', 'onMalformedRow', 'terms'];
+const DOWNLOAD_KEYS = [...SERIES_KEYS, 'baseUrl', 'source', 'verify', 'concurrency', 'timeoutMs', 'minBytesPerSecond', 'retries', 'retryDelayMs', 'onMalformedRow', 'missingArchives', 'terms'];
 
 function checkLogger(value: unknown): DataLogger {
   if (value === undefined) return SILENT;
@@ -112,6 +113,7 @@ export function resolveDownloadOptions(options: unknown): ResolvedDownload {
     retries: checkOptionalInteger('retries', o.retries, 3, 0, 10),
     retryDelayMs: checkOptionalInteger('retryDelayMs', o.retryDelayMs, 500, 0, 60_000),
     onMalformedRow: checkOneOf('onMalformedRow', o.onMalformedRow, ['error', 'skip'] as const, 'error'),
+    missingArchives: checkOneOf('missingArchives', o.missingArchives, ['error', 'absent'] as const, 'error'),
     term: checkTerms<keyof OptionTerms>(o.terms),
   };
 }

@@ -61,6 +61,11 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** 'error' (default): a malformed row fails the download. 'skip': skipped and counted. */
   onMalformedRow?: MalformedRowPolicy;
+  /**
+   * 'error' (default): an archive that does not exist (HTTP 404) fails the download. 'absent': it
+   * is a stretch with no candles, as for a universe member that did not trade then.
+   */
+  missingArchives?: 'error' | 'absent';
   logger?: DataLogger;
   /** The clock deciding which days exist yet (default: now). */
   now?: Date | number;

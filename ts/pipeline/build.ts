@@ -6,13 +6,15 @@ import { cacheArchives, downloadCryptoData } from '../data/download.js';
 import { intervalMs } from '../data/binance.js';
 import { parseDateArg } from '../data/dates.js';
 import type { Candles, CandleSource, DataLogger, DataProgress } from '../data/types.js';
-import { ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
+import { ConfigError, ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
 import { configSha256 } from '../config/hash.js';
 import { pathBytes } from '../util/files.js';
 import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
-import { downloadOptionsFrom, listedSymbols } from '../config/data-options.js';
+import { downloadOptionsFrom, listedSymbols, universeOptionsFrom } from '../config/data-options.js';
+import { resolveUniverse } from '../data/universe.js';
+import { MAX_SYMBOLS } from '../limits.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { planSegments, type MonthSpan, type Segment } from './segments.js';
 import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
@@ -91,14 +93,38 @@ interface Selection {
   members?: Map<string, Set<string>>;
   /** Several symbols (or a universe): the dataset has symbol_index and a per-symbol index. */
   crossSection: boolean;
+  /** A universe's membership, for the metadata and the manifest. */
+  universe?: Record<string, unknown>;
 }
 
-async function selectSymbols(config: PipelineConfig): Promise<Selection> {
-  if (config.data.universe) {
-    throw new OhlcError(ErrorCode.internal, 'data.universe is not available in this build yet');
-  }
-  const symbols = listedSymbols(config);
-  return { symbols, crossSection: config.data.symbols !== undefined };
+async function selectSymbols(config: PipelineConfig, options: BuildOptions): Promise<Selection> {
+  if (!config.data.universe) return { symbols: listedSymbols(config), crossSection: config.data.symbols !== undefined };
+  const { log } = options;
+  // Resolved from the archive itself, point in time: members per month, delisted symbols included.
+  const u = await resolveUniverse(universeOptionsFrom(config, { signal: options.signal, logger: monthLogger(log), now: options.now }));
+  const members = new Map<string, Set<string>>();
+  for (const m of u.months) for (const { symbol } of m.members) (members.get(symbol) ?? members.set(symbol, new Set()).get(symbol)!).add(m.month);
+  const listing = { url: u.listing.url, fetched_at: new Date(u.listing.fetchedAt).toISOString(), from_cache: u.listing.fromCache, stale: u.listing.stale, synthetic: u.listing.synthetic };
+  if (u.listing.stale) log.warn('Using a cached symbol listing older than data.listing_max_age_hours: the bucket could not be listed', listing);
+  const perMonth = u.months.map((m) => m.members.length);
+  log.info(`Universe: ${u.symbols.length} symbols from ${u.candidates.length} candidates (${u.excluded.length} excluded), ${Math.min(...perMonth)}..${Math.max(...perMonth)} members per month`, { listing: listing.url, fromCache: listing.from_cache });
+  if (u.symbols.length === 0) throw new OhlcError(ErrorCode.noData, `data.universe selects no symbol for ${config.data.start_date}..${config.data.end_date} (${u.candidates.length} candidates with quote ${config.data.universe.quote}, ${u.excluded.length} excluded); nothing was written`);
+  if (u.symbols.length > MAX_SYMBOLS) throw new ConfigError('data.universe', [`data.universe selects ${u.symbols.length} symbols, more than one dataset holds (${MAX_SYMBOLS}: symbol_index is a uint16); set data.universe.top or narrow data.universe.quote`]);
+  const universe = {
+    rule: config.data.universe,
+    listing,
+    months: u.months.map((m) => ({ month: m.month, members: m.members.map((x) => x.symbol) })),
+    excluded: u.excluded,
+  };
+  return { symbols: u.symbols, members, crossSection: true, universe };
+}
+
+/**
+ * A universe member's month with no archive is a month it did not trade (listed later, or
+ * delisted): no candles then, not an error. A named symbol's missing archive stays an error.
+ */
+function memberMonths(config: PipelineConfig): { missingArchives?: 'absent' } {
+  return config.data.universe ? { missingArchives: 'absent' } : {};
 }
 
 /** Download progress summed over the segments (fetched one after another). */
@@ -127,7 +153,7 @@ async function fetchSegment(config: PipelineConfig, segment: Segment, options: B
   const last = segment.lookahead ?? segment.months[segment.months.length - 1];
   try {
     await cacheArchives(
-      downloadOptionsFrom(config, { symbol: segment.symbol, startDate: first.startDate, endDate: last.endDate, signal, logger: monthLogger(options.log), now: options.now, onProgress: progress.segment() }),
+      downloadOptionsFrom(config, { symbol: segment.symbol, startDate: first.startDate, endDate: last.endDate, signal, logger: monthLogger(options.log), now: options.now, onProgress: progress.segment(), ...memberMonths(config) }),
     );
     return null;
   } catch (err) {
@@ -148,7 +174,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const replace = { overwrite: decisions.some((r) => r.overwrite), replaces: decisions.flatMap((r) => r.replaces) };
   const rule = resolveSplits(config);
   const device = chooseDevice(config, log);
-  const selection = await selectSymbols(config);
+  const selection = await selectSymbols(config, options);
   const range = { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
   const segments = planSegments(selection.symbols, range, selection.members);
   const seqLen = config.image.seq_len;
@@ -164,7 +190,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   if (replace.replaces.length > 0) log.info('Replacing the earlier output of this configuration', { outputs: replace.replaces });
 
   const load = (symbol: string) => (span: MonthSpan): Promise<Candles> =>
-    downloadCryptoData(downloadOptionsFrom(config, { symbol, startDate: span.startDate, endDate: span.endDate, signal, logger: monthLogger(log), now: options.now }));
+    downloadCryptoData(downloadOptionsFrom(config, { symbol, startDate: span.startDate, endDate: span.endDate, signal, logger: monthLogger(log), now: options.now, ...memberMonths(config) }));
   // One segment's archives are fetched while the one before is drawn.
   const downloads = new DownloadProgress(options.onProgress);
   const fetches = new Map<number, Promise<string | null>>();
@@ -194,6 +220,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
       config,
       config_sha256: configHash,
       ...(rule ? { splits: describeSplits(rule) } : {}),
+      ...(selection.universe ? { universe: selection.universe } : {}),
     },
   });
   log.info(`Writing ${config.image.storage.format} (${config.image.storage.mode}) to ${paths.join(', ')}`, { compression: config.image.storage.compression });

@@ -12,7 +12,7 @@ export interface NativeAttribute {
  * Keys stored as JSON text in HDF5 attributes even when their value is a string or a list (objects
  * have no other portable form); files also list their JSON attributes in `json_attributes`.
  */
-const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows', 'symbol_table', 'skipped_symbols']);
+const JSON_KEYS = new Set(['config', 'sources', 'skipped', 'skipped_rows', 'symbol_table', 'skipped_symbols', 'universe', 'splits', 'split_balance', 'manifest']);
 
 export interface CoreMetadata {
   seq_len: number;
