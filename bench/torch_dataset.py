@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read rate of ohlc_native.H5Dataset beside plain h5py reads of the same file.
 
-    /usr/bin/python3 bench/torch_dataset.py [--quick] [--file PATH ...] [--rounds 3]
+    /usr/bin/python3 bench/torch_dataset.py [--quick] [--file PATH ...] [--rounds 3] [--batch-size 64]
 
 Builds two fixture files laid out as docs/DATASET.md says (one image per `[1, H, W]` chunk, gzip
 level 1, uint8 0/1 charts of random-walk OHLC bars): 20,000 images of 64x60 and 5,000 of 500x400
@@ -10,9 +10,9 @@ level 1, uint8 0/1 charts of random-walk OHLC bars): 20,000 images of 64x60 and 
 - h5py sequential / random: `images[i]` in a loop (`images = f["images"]` opened once), in index
   order and in a random permutation;
 - Dataset[i]: `H5Dataset(path, drop_unknown=False)[i]` in the same random order, no DataLoader;
-- DataLoader, num_workers 0 / 1 / 2: `DataLoader(dataset, batch_size=64, shuffle=True)`, from
-  creating the iterator (worker start-up included) to the last batch; also the rate after the
-  first batch arrived and how long that took (start-up).
+- DataLoader, num_workers 0 / 1 / 2: `DataLoader(dataset, batch_size=64, shuffle=True)` (or
+  `--batch-size`), from creating the iterator (worker start-up included) to the last batch; also
+  the rate after the first batch arrived and how long that took (start-up).
 
 Each figure is the median of `--rounds` runs. The files were just written, so the page cache is
 warm for all rows alike. "other load" is the CPU other processes used during the run, in cores (from
@@ -131,10 +131,10 @@ def dataset_loop(path, order):
     return run
 
 
-def loader_run(path, workers):
+def loader_run(path, workers, batch_size):
     def run():
         ds = H5Dataset(path, drop_unknown=False)
-        loader = DataLoader(ds, batch_size=64, shuffle=True, num_workers=workers)
+        loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers)
         seen, first = 0, None
         for images, _ in loader:
             if first is None:
@@ -145,7 +145,7 @@ def loader_run(path, workers):
     return run
 
 
-def bench_file(path, rounds):
+def bench_file(path, rounds, batch_size):
     with h5py.File(path, "r") as f:
         count, height, width = f["images"].shape
         stored = f["images"].id.get_storage_size()
@@ -154,7 +154,7 @@ def bench_file(path, rounds):
         ("h5py images[i], sequential", h5py_loop(path, np.arange(count))),
         ("h5py images[i], random", h5py_loop(path, order)),
         ("Dataset[i], random", dataset_loop(path, order)),
-    ] + [(f"DataLoader, num_workers {w}", loader_run(path, w)) for w in (0, 1, 2)]
+    ] + [(f"DataLoader, num_workers {w}", loader_run(path, w, batch_size)) for w in (0, 1, 2)]
     rows = []
     for name, run in cases:
         results = [quiet_run(run) for _ in range(rounds)]
@@ -171,6 +171,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a tenth of the images (a smoke run)")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64, help="DataLoader batch size")
     p.add_argument("--file", action="append", default=[], help="also measure this existing .h5 file")
     args = p.parse_args()
 
@@ -188,9 +189,10 @@ def main():
             files.append(path)
         summary = []
         for path in files + args.file:
-            info, rows = bench_file(path, args.rounds)
+            info, rows = bench_file(path, args.rounds, args.batch_size)
             print(f"\n{os.path.basename(path)}: {info['count']} images of {info['height']}x{info['width']}, "
-                  f"{info['bytes_per_image']:.0f} bytes stored per image; median of {args.rounds} runs\n")
+                  f"{info['bytes_per_image']:.0f} bytes stored per image; DataLoader batches of {args.batch_size}; "
+                  f"median of {args.rounds} runs\n")
             print("| read | images/s | min | max | after the first batch | first batch after | other load |")
             print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
             for name, median, low, high, steady, first, other in rows:
