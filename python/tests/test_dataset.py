@@ -6,6 +6,7 @@ Run: /usr/bin/python3 -m unittest discover -s python/tests -v
 import functools
 import json
 import os
+import pathlib
 import pickle
 import sys
 import tempfile
@@ -175,7 +176,7 @@ class BatchSetTest(TempDirTest):
     def test_by_stem_by_first_file_and_by_h5_name(self):
         paths, labels = write_batch_set(self.path("set"), [7, 5, 9])
         known = np.flatnonzero(labels[:, 1] != -1)
-        for given in (self.path("set"), self.path("set_00000.h5"), self.path("set.h5")):
+        for given in (self.path("set"), self.path("set_00000.h5"), self.path("set.h5"), pathlib.Path(self.path("set"))):
             ds = H5Dataset(given, horizon=5)
             self.assertEqual(ds.files, paths)
             np.testing.assert_array_equal(ds.indices, known)
