@@ -29,3 +29,18 @@ export function runPython<T = unknown>(code: string, args: string[] = []): T {
 export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
+
+let cachedTorch: string | null | undefined;
+
+/** A python3 that imports h5py, numpy and torch (what python/ and examples/pytorch need), or null. */
+export function findTorchPython(): string | null {
+  if (cachedTorch !== undefined) return cachedTorch;
+  cachedTorch = null;
+  for (const exe of ['/usr/bin/python3', 'python3']) {
+    if (spawnSync(exe, ['-c', 'import h5py, numpy, torch'], { encoding: 'utf8' }).status === 0) {
+      cachedTorch = exe;
+      break;
+    }
+  }
+  return cachedTorch;
+}
