@@ -266,7 +266,7 @@ describe('resolveUniverse: the universe from the bucket', () => {
     server.omitNextMarker = true;
     server.maxKeys = 7;
     try {
-      const http = { timeoutMs: 2000, retries: 0, retryDelayMs: 1, logger, signal: new AbortController().signal, limiter: new Limiter(4) };
+      const http = { timeoutMs: 2000, minBytesPerSecond: 1024, retries: 0, retryDelayMs: 1, logger, signal: new AbortController().signal, limiter: new Limiter(4) };
       const settings = { listingUrl: server.listingUrl, cacheDir: cache.dir, maxAgeMs: 1000, now: NOW, http, logger };
       const months = await listArchiveMonths('spot', 'AAAUSDT', '1d', settings);
       assert.deepEqual(months.entries, Array.from({ length: 15 }, (_, i) => isoMonth(M(i))));

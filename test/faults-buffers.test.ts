@@ -31,7 +31,9 @@ function candles(make: (n: number) => Float64Array = (n) => new Float64Array(n))
   }
   return c;
 }
-const onResizable = (n: number) => new Float64Array(new ArrayBuffer(n * 8, { maxByteLength: n * 16 }));
+/** A resizable ArrayBuffer (ES2024; the TS lib this project targets does not type the options yet). */
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
+const onResizable = (n: number) => new Float64Array(new ResizableArrayBuffer(n * 8, { maxByteLength: n * 16 }));
 const onShared = (n: number) => new Float64Array(new SharedArrayBuffer(n * 8));
 
 /** Runs `body` (an ES module's text using `api`, the built package) in a child with --expose-gc. */
@@ -46,10 +48,10 @@ describe('memory lent to native work', () => {
   it('refuses resizable buffers up front, naming the parameter', async () => {
     assert.throws(() => rasterize(candles(onResizable), { seqLen: SEQ, height: H }), (e: Error & { param?: string }) => e instanceof TypeError && e.param === 'candles.open' && /resizable/.test(e.message));
     const w = await createDatasetWriter(join(dir, 'resizable.h5'), { seqLen: SEQ, height: H });
-    const images = new Uint8Array(new ArrayBuffer(2 * H * 4 * SEQ, { maxByteLength: 4 * H * 4 * SEQ }));
+    const images = new Uint8Array(new ResizableArrayBuffer(2 * H * 4 * SEQ, { maxByteLength: 4 * H * 4 * SEQ }));
     await assert.rejects(w.append({ images, sequences: new Float64Array(2 * SEQ * 4), timestamps: new Float64Array(2) }), (e: Error & { param?: string }) => e instanceof TypeError && e.param === 'batch.images');
     await assert.rejects(w.append({ candles: candles(onResizable), starts: Int32Array.of(0, 1), timestamps: new Float64Array(2) }), (e: Error & { param?: string }) => e.param === 'batch.candles.open');
-    const out = new Uint8Array(new ArrayBuffer(H * 4 * SEQ, { maxByteLength: 2 * H * 4 * SEQ }));
+    const out = new Uint8Array(new ResizableArrayBuffer(H * 4 * SEQ, { maxByteLength: 2 * H * 4 * SEQ }));
     await assert.rejects(rasterizeAsync(candles(), { seqLen: SEQ, height: H, starts: Int32Array.of(0), out }), (e: Error & { param?: string }) => e.param === 'out');
     await w.close();
   });

@@ -555,7 +555,7 @@ describe('arguments', () => {
     await rejectsArg(saveModel(ok, dir, { f: () => 1 }), 'metrics.f', 'TypeError');
     await rejectsArg(saveModel(ok, dir, { nested: { b: 1n } }), 'metrics.nested.b', 'TypeError');
     await rejectsArg(saveModel(ok, dir, {}, 'fast' as never), 'options', 'TypeError');
-    await rejectsArg(saveModel(ok, dir, {}, { sigal: new AbortController().signal } as never), 'options.sigal', 'TypeError', /known: config, signal/);
+    await rejectsArg(saveModel(ok, dir, {}, { sigal: new AbortController().signal } as never), 'options.sigal', 'TypeError', /known: config, label, dataset, signal/);
     await rejectsArg(saveModel(ok, dir, {}, { signal: 'stop' } as never), 'options.signal', 'TypeError');
     await rejectsArg(saveModel(ok, dir, {}, { config: [] as never }), 'options.config', 'TypeError');
     await rejectsArg(saveModel(ok, dir, {}, { config: { lr: () => 0.1 } }), 'options.config.lr', 'TypeError');

@@ -1,12 +1,16 @@
 // ohlc-native: candles -> OHLC bar-image datasets. Public API.
-export { rasterize, rasterizeAsync } from './images/rasterize.js';
+export { classifyWindows, rasterize, rasterizeAsync } from './images/rasterize.js';
+export { JKX_HEIGHTS, LAYOUTS, WINDOW_STATUS } from './images/layout.js';
+export type { ImageLayout, LayoutName, WindowStatusName } from './images/layout.js';
 export type { CandleColumns, KlineColumns } from './data/columns.js';
 /** @deprecated The same as CandleColumns. */
 export type { CandleColumns as OhlcColumns } from './data/columns.js';
 export type {
   IntegerTypedArray,
   PixelDtype,
+  ClassifyOptions,
   RasterizeAsyncOptions,
+  WindowClassification,
   RasterizeOptions,
   RasterResult,
 } from './images/rasterize.js';

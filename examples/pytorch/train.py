@@ -24,10 +24,10 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset, default_collate
 
 try:
-    from ohlc_native import H5Dataset, resolve_files
+    from ohlc_native import H5Dataset, resolve_files, to_ink
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
-    from ohlc_native import H5Dataset, resolve_files
+    from ohlc_native import H5Dataset, resolve_files, to_ink
 
 
 class ChartCNN(nn.Module):
@@ -35,8 +35,9 @@ class ChartCNN(nn.Module):
     channels each block (64, 128, 256 in the paper), then dropout 0.5 and a linear layer to 2
     classes; Xavier-initialised."""
 
-    def __init__(self, height, width, blocks=3, channels=64, dropout=0.5):
+    def __init__(self, height, width, layout="ohlc-4px", blocks=3, channels=64, dropout=0.5):
         super().__init__()
+        self.layout = layout
         layers, c_in, h = [], 1, height
         for block in range(blocks):
             c_out = channels * 2**block
@@ -57,8 +58,8 @@ class ChartCNN(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, images):
-        # Stored images are 1 = white, 0 = ink; the paper's are white bars on black: ink = 1.
-        return self.head(self.features(1.0 - images.float()))
+        # The network sees the paper's white bars on black (ink 1.0), whatever the dataset's layout stores.
+        return self.head(self.features(to_ink(images, self.layout)))
 
 
 def collate_with_pid(batch):
@@ -117,7 +118,7 @@ def train(args):
     train_set, val_set, source, validation = datasets(args)
     # From the metadata, not an item: reading one here would open a file before the workers fork.
     height, width = source.metadata["height"], source.metadata["width"]
-    model = ChartCNN(height, width, blocks=args.blocks, channels=args.channels).to(args.device)
+    model = ChartCNN(height, width, source.layout, blocks=args.blocks, channels=args.channels).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
 

@@ -28,11 +28,21 @@ def _split_code(split):
     raise ValueError(f"split must be None, 'train', 'val', 'test' or 0, 1, 2 (got {split!r})")
 
 
+def to_ink(images, layout="ohlc-4px"):
+    """Images as float32 with ink 1.0 on a 0.0 background, whatever the layout stores: IMAGE.md's
+    0 ink on 1 (`ohlc-4px`), or the paper's 255 (uint8) / 1.0 (float32) ink on 0 (`jkx`)."""
+    x = images.float()
+    if layout == "jkx":
+        return x / 255.0 if images.dtype == torch.uint8 else x
+    return 1.0 - x
+
+
 class H5Dataset(_Base):
     """Images and labels of an ohlc-native HDF5 dataset, one row per item.
 
-    `dataset[i]` is `(image, label)`: `image` a tensor `[1, H, W]` of the file's dtype (`torch.uint8`
-    with 1 = white and 0 = ink, or `torch.float32` with 1.0 / 0.0), passed through `transform` when
+    `dataset[i]` is `(image, label)`: `image` a tensor `[1, H, W]` of the file's dtype and values as
+    stored (layout `ohlc-4px`: 1 = white background, 0 = ink; layout `jkx`: 0 = black background,
+    255 = ink, or 1.0 in float32; `to_ink` makes either ink 1.0 on 0.0), passed through `transform` when
     one is given; `label` a Python int (1 up, 0 not up, -1 unknown), which DataLoader's default
     collate turns into a `torch.long` tensor.
 
@@ -88,6 +98,7 @@ class H5Dataset(_Base):
 
         self.metadata = metas[0]
         self.horizons = list(self.metadata.get("horizons") or [])
+        self.layout = self.metadata.get("layout", "ohlc-4px")
         self.symbols = self.metadata.get("symbols")
         total = sum(sizes)
         self.horizon, all_labels = self._label_column(horizon, drop_unknown, labels, total)

@@ -21,6 +21,10 @@ export interface ModelMetadata {
   metrics: Record<string, JsonValue>;
   /** The resolved configuration the caller passed, if any. */
   config?: Record<string, JsonValue>;
+  /** The caller's name for the model, if any. */
+  label?: string;
+  /** The dataset it was trained on (content hash, config hash, split rule, horizons, layout), if given. */
+  dataset?: Record<string, JsonValue>;
   generator: { name: string; version: string };
   /** The model file's name, in the same directory as the sidecar. */
   file: string;
@@ -50,6 +54,8 @@ function metadataProblem(meta: unknown, name: string): string | undefined {
   if (typeof meta.sha256 !== 'string' || !SHA256_HEX.test(meta.sha256)) return 'sha256 is not 64 lowercase hex digits';
   if (!isRecord(meta.metrics)) return 'metrics is not an object';
   if (meta.config !== undefined && !isRecord(meta.config)) return 'config is not an object';
+  if (meta.label !== undefined && typeof meta.label !== 'string') return 'label is not a string';
+  if (meta.dataset !== undefined && !isRecord(meta.dataset)) return 'dataset is not an object';
   const gen = meta.generator;
   if (!isRecord(gen) || typeof gen.name !== 'string' || typeof gen.version !== 'string') return 'generator is not { name, version }';
   const file = modelFileName(name, meta.format as ModelFormat);

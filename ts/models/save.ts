@@ -22,6 +22,10 @@ import { MODEL_FORMATS, modelFileName, modelName, nameStem, sidecarFileName, typ
 export interface SaveModelOptions {
   /** The resolved configuration the model was trained with; stored in the sidecar as `config`. */
   config?: Record<string, unknown>;
+  /** A human name for the model (names stay time-ordered: this is a label, e.g. "cnn-h5"). */
+  label?: string;
+  /** What the model was trained on (datasetLink gives it for a dataset path); stored as `dataset`. */
+  dataset?: Record<string, unknown>;
   signal?: AbortSignal;
 }
 
@@ -54,6 +58,13 @@ function nextName(stem: string): string {
   return modelName(stem, lastCounter);
 }
 
+/** A label: printable, one line, short (it is shown in lists). */
+function checkLabel(value: unknown): string {
+  const label = checkString('options.label', value, 'a model label');
+  if (label.length > 200 || /[\u0000-\u001f\u007f]/.test(label)) throw invalidParameterError('options.label', 'a label of at most 200 printable characters on one line', value, true);
+  return label;
+}
+
 /** Reserves a free name for `now` in `dir` by creating its (empty) sidecar. */
 async function reserveName(dir: string, now: Date): Promise<string> {
   const stem = nameStem(now);
@@ -81,8 +92,10 @@ export async function saveModel(model: unknown, dir: string, metrics?: Record<st
   checkString('dir', dir, 'a directory path');
   const metricsValue = checkJsonObject('metrics', metrics === undefined ? {} : metrics);
   const opts = checkOptionalObject('options', options);
-  checkKnownKeys('options', opts, ['config', 'signal']);
+  checkKnownKeys('options', opts, ['config', 'label', 'dataset', 'signal']);
   const config = opts.config === undefined ? undefined : checkJsonObject('options.config', opts.config);
+  const label = opts.label === undefined ? undefined : checkLabel(opts.label);
+  const dataset = opts.dataset === undefined ? undefined : checkJsonObject('options.dataset', opts.dataset);
   const signal = checkSignal('options.signal', opts.signal);
   throwIfAborted(signal);
 
@@ -105,6 +118,8 @@ export async function saveModel(model: unknown, dir: string, metrics?: Record<st
     sha256,
     metrics: metricsValue,
     ...(config === undefined ? {} : { config }),
+    ...(label === undefined ? {} : { label }),
+    ...(dataset === undefined ? {} : { dataset }),
     generator: packageInfo(),
     file,
   };

@@ -1,10 +1,33 @@
-// ohlc-native models list|show: the versioned models in paths.models (or --dir).
-import type { Command } from 'commander';
-import { listModels, loadModel } from '../../models/index.js';
+// ohlc-native models save|export|list|show: any model file versioned in paths.models (or --dir),
+// with its metrics and a link to the dataset it was trained on.
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError, ErrorCode } from '../../errors.js';
+import { listModels, loadModel, saveModel } from '../../models/index.js';
+import { datasetLink } from '../../pipeline/dataset-link.js';
+import { checkRegularFile, writeFileAtomic } from '../../util/files.js';
 import { readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
 
 interface ModelsOptions extends CommonOptions {
   dir?: string;
+}
+
+interface SaveOptions extends ModelsOptions {
+  name?: string;
+  metrics: Record<string, number | string | boolean>;
+  dataset?: string;
+}
+
+/** --metrics k=v (repeatable): numbers and booleans as such, anything else as text. */
+function metric(text: string, all: Record<string, number | string | boolean> = {}): Record<string, number | string | boolean> {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value (e.g. val_accuracy=0.61), got ${JSON.stringify(text)}`);
+  const key = text.slice(0, eq);
+  const raw = text.slice(eq + 1);
+  if (key in all) throw new InvalidArgumentError(`${key} is given twice`);
+  const n = Number(raw);
+  const value = raw !== '' && Number.isFinite(n) ? n : raw === 'true' ? true : raw === 'false' ? false : raw;
+  return { ...all, [key]: value };
 }
 
 function modelsDir(opts: ModelsOptions): string {
@@ -16,7 +39,44 @@ function withDirOptions(cmd: Command): Command {
 }
 
 export function registerModels(program: Command): void {
-  const models = program.command('models').description('list and show versioned models');
+  const models = program.command('models').description('version, export, list and show models');
+
+  withDirOptions(models.command('save <file>').description('version a model file (a PyTorch .pt, ONNX, ...): compressed, SHA-256 checked, with its metrics and dataset'))
+    .option('-n, --name <name>', 'a label for the model (its versioned name stays time-ordered)')
+    .option('-m, --metrics <key=value>', 'a metric to record (repeatable)', metric, {})
+    .option('--dataset <path>', 'the dataset it was trained on: its content digest, config hash, splits and horizons are recorded')
+    .action((file: string, opts: SaveOptions) =>
+      runCommand(async () => {
+        const dir = modelsDir(opts);
+        await checkRegularFile(file, 'Model file', ErrorCode.notFound);
+        const bytes = await readFile(file);
+        const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset).catch((err: Error) => {
+          throw new ConfigError('--dataset', [`--dataset ${opts.dataset}: ${err.message}`]);
+        });
+        const path = await saveModel(bytes, dir, opts.metrics, {
+          ...(opts.name !== undefined ? { label: opts.name } : {}),
+          ...(dataset ? { dataset: { ...dataset } } : {}),
+        });
+        const saved = await loadModel(path);
+        const out = { path, name: saved.name, label: opts.name ?? null, sha256: saved.metadata.sha256, bytes: saved.metadata.bytes, dataset: dataset ?? null };
+        if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+        else process.stdout.write(`Saved ${file} as ${saved.name}${opts.name ? ` (${opts.name})` : ''} in ${dir}${dataset ? `, trained on ${dataset.path} (content ${dataset.content_sha256.slice(0, 12)})` : ''}\n`);
+      }),
+    );
+
+  withDirOptions(models.command('export <name>').description("write a model's original bytes, verified ('latest', a model name, or a label: its newest model)"))
+    .requiredOption('-o, --out <file>', 'where to write the model file')
+    .action((name: string, opts: ModelsOptions & { out: string }) =>
+      runCommand(async () => {
+        const dir = modelsDir(opts);
+        const ref = /^model_\d{8}_/.test(name) || name === 'latest' ? name : await newestLabelled(dir, name);
+        const loaded = await loadModel(ref, dir);
+        const bytes = loaded.metadata.format === 'bytes' ? (loaded.model as Uint8Array) : Buffer.from(JSON.stringify(loaded.model), 'utf8');
+        await writeFileAtomic(opts.out, bytes, { durable: true });
+        if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out, name: loaded.name, sha256: loaded.metadata.sha256, bytes: bytes.length })}\n`);
+        else process.stdout.write(`Wrote ${loaded.name} (${bytes.length} bytes, SHA-256 verified) to ${opts.out}\n`);
+      }),
+    );
 
   withDirOptions(models.command('list').description('models, newest first')).action((opts: ModelsOptions) =>
     runCommand(async () => {
@@ -29,7 +89,9 @@ export function registerModels(program: Command): void {
       if (all.length === 0) process.stdout.write(`no models in ${dir}\n`);
       for (const m of all) {
         const metrics = Object.entries(m.metadata.metrics).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-        process.stdout.write(`${m.name}  ${m.metadata.created_at}  ${m.metadata.format}  ${m.metadata.bytes} bytes  ${metrics}\n`);
+        const label = m.metadata.label ? `  ${m.metadata.label}` : '';
+        const data = m.metadata.dataset ? `  dataset ${String(m.metadata.dataset.path)} (${String(m.metadata.dataset.content_sha256).slice(0, 12)})` : '';
+        process.stdout.write(`${m.name}${label}  ${m.metadata.created_at}  ${m.metadata.format}  ${m.metadata.bytes} bytes  ${metrics}${data}\n`);
       }
     }),
   );
@@ -44,4 +106,11 @@ export function registerModels(program: Command): void {
         else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       }),
   );
+}
+
+/** The newest model saved with this label (--name). */
+async function newestLabelled(dir: string, label: string): Promise<string> {
+  const match = (await listModels(dir)).find((m) => m.metadata.label === label);
+  if (!match) throw new ConfigError('models export', [`no model named ${JSON.stringify(label)} in ${dir}: give 'latest', a model name (model_YYYYMMDD_HHMMSS_mmm) or a --name used with models save`]);
+  return match.name;
 }
