@@ -10,7 +10,7 @@ import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
 import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
 import { runNativeTask } from '../native/task.js';
-import { checkDirectory, checkRegularFile } from '../util/files.js';
+import { checkDirectory, checkRegularFile, exists } from '../util/files.js';
 import { checkDataset, metadataDims, type DeclaredArray } from './contract.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { ARRAY_NAMES, ROW_ARRAYS, type RowArray } from './arrays.js';
@@ -130,17 +130,20 @@ async function openZarr(path: string): Promise<OpenedFile> {
   const zarr: typeof Zarrita = await import('zarrita');
   const { default: FileSystemStore } = await import('@zarrita/storage/fs');
   const root = zarr.root(new CheckedZarrStore(new FileSystemStore(path), path));
+  // Format 3 has a zarr.json at the root, format 2 a .zgroup; one reader for both.
+  const version = (await exists(join(path, 'zarr.json'))) ? 3 : 2;
+  const openNode = version === 3 ? zarr.open.v3 : zarr.open.v2;
   let group;
   try {
-    group = await zarr.open.v2(root, { kind: 'group' });
+    group = await openNode(root, { kind: 'group' });
   } catch (err) {
     if (err instanceof OhlcError) throw err;
-    throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
+    throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v${version} group (${(err as Error).message})`, { cause: err });
   }
   const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, CheckedZarrStore>>();
   for (const name of ARRAY_NAMES) {
     try {
-      arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
+      arrays.set(name, await openNode(root.resolve(name), { kind: 'array' }));
     } catch (err) {
       // A missing array is the contract's to judge (the optional ones may be absent).
       if (!zarr.isZarritaError(err, 'NotFoundError')) throw zarrError(path, name, err);
