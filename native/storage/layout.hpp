@@ -79,10 +79,11 @@ struct Compression {
 };
 
 // Zarr's own choices: the format version (2: one file per chunk; 3: chunks gathered into shard
-// files by the sharding_indexed codec) and the images per shard file.
+// files by the sharding_indexed codec) and the images per shard file, which the caller always
+// gives (its default is DEFAULT_ZARR_SHARD_IMAGES in ts/limits.ts; 0 is refused by the sink).
 struct ZarrOptions {
   int format = 3;
-  uint64_t shard_images = 1024;
+  uint64_t shard_images = 0;
 };
 
 // A row array's shard holds this many of its chunks (chunks are about 256 KiB raw, so a shard
