@@ -15,6 +15,7 @@ import { createDatasetWriter, loadImagesFromStorage, rasterize } from '../ts/ind
 import { validateConfig } from '../ts/config/load.js';
 import { runCliAsync as runCli } from './helpers/cli.js';
 import { randomWalk, rng, type Columns } from './helpers/random.js';
+import { makeFifo, releaseFifo } from './helpers/special-files.js';
 
 const SEQ = 10;
 const H = 16;
@@ -194,6 +195,27 @@ describe('Zarr 3 sharded: round trip', () => {
     cpSync(store, cut, { recursive: true });
     truncateSync(join(cut, 'images', 'c', '0', '0', '0'), 100);
     await assert.rejects(loadImagesFromStorage(cut, { indices: [3] }), /c\/0\/0\/0: .*too few for a shard index/);
+  });
+
+  it('a FIFO where the metadata or a shard should be is refused at once, naming it', { timeout: 10_000 }, async () => {
+    for (const member of ['zarr.json', join('images', 'zarr.json'), join('images', 'c', '1', '0', '0'), join('sequences', 'c', '0', '0', '0')]) {
+      const copy = join(dir, `fifo-${member.replace(/\W+/g, '-')}.zarr`);
+      cpSync(store, copy, { recursive: true });
+      const file = join(copy, member);
+      rmSync(file);
+      makeFifo(file);
+      const started = Date.now();
+      try {
+        await assert.rejects(loadImagesFromStorage(copy, { indices: [1200] }), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'ERR_OHLC_STORAGE', err.message);
+          assert.ok(err.message.includes(file) && /is a FIFO \(named pipe\), not a regular file/.test(err.message), err.message);
+          return true;
+        });
+      } finally {
+        releaseFifo(file);
+      }
+      assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+    }
   });
 
   it('compression none stores raw images (bytes codec only)', async () => {
