@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, closeSync, writeFileSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import FileSystemStore from '@zarrita/storage/fs';
@@ -227,6 +229,48 @@ describe('Zarr 3 sharded: round trip', () => {
     assert.ok(entries[3].bytes!.equals(Buffer.from(small.images.subarray(19 * PIXELS, 20 * PIXELS))));
     const got = await loadImagesFromStorage(raw);
     assert.ok(Buffer.from(got.images).equals(Buffer.from(small.images)));
+  });
+});
+
+describe('Zarr 3 sharded: a writer killed mid-store', () => {
+  it('leaves whole shards under their keys, the open one under a temporary name, nothing under the final name; a rebuild sweeps it', async () => {
+    const sub = mkdtempSync(join(dir, 'kill-'));
+    const script = join(sub, 'writer.mts');
+    const index = fileURLToPath(new URL('../ts/index.ts', import.meta.url));
+    writeFileSync(
+      script,
+      `import { createDatasetWriter } from ${JSON.stringify(index)};
+const n = 400, o = Float64Array.from({ length: n }, (_, i) => 100 + Math.sin(i));
+const c = { open: o, high: o.map((v) => v + 1), low: o.map((v) => v - 1), close: o };
+const starts = Int32Array.from({ length: 250 }, (_, i) => i);
+const timestamps = Float64Array.from(starts, (s) => s * 60000);
+const w = await createDatasetWriter(${JSON.stringify(join(sub, 'out.zarr'))}, { seqLen: ${SEQ}, height: ${H}, zarrShardImages: 100 });
+await w.append({ candles: c, starts, timestamps });
+process.stdout.write('appended\\n');
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('appended') && resolve());
+      child.on('exit', (code) => reject(new Error(`writer exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('exit', r));
+    const [temp, ...others] = readdirSync(sub).filter((n) => n !== 'writer.mts');
+    assert.deepEqual(others, []);
+    assert.match(temp, /^\.out\.zarr\.\d+-\w+\.partial$/);
+    const images = join(sub, temp, 'images', 'c');
+    for (const s of ['0', '1']) {
+      const entries = readShardByHand(join(images, s, '0', '0'), 100);
+      assert.ok(entries.every((e) => e.bytes !== undefined), `shard ${s} is whole`);
+    }
+    assert.deepEqual(readdirSync(join(images, '2', '0')), ['.0.partial'], 'the open shard has only its temporary name');
+    assert.ok(!readdirSync(join(sub, temp)).includes('zarr.json'), 'no metadata before the end');
+    await assert.rejects(loadImagesFromStorage(join(sub, 'out.zarr')), /does not exist/);
+    const f = fixture(30, 9);
+    await write(join(sub, 'out.zarr'), f);
+    assert.deepEqual(readdirSync(sub).filter((n) => n !== 'writer.mts'), ['out.zarr'], 'the dead writer\'s store is swept');
   });
 });
 
