@@ -8,6 +8,7 @@ import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerModels } from './commands/models.js';
 import { registerVerify } from './commands/verify.js';
+import { registerUniverse } from './commands/universe.js';
 import { EXIT } from './run.js';
 
 // A reader that stops early (`inspect FILE | head -1`) closes our stdout: that ends the command,
@@ -31,6 +32,7 @@ program
 
 registerBuild(program);
 registerData(program);
+registerUniverse(program);
 registerInspect(program);
 registerVerify(program);
 registerModels(program);
