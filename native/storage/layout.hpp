@@ -14,6 +14,19 @@ enum class Format : int32_t { kHdf5 = 0, kNpz = 1, kZarr = 2, kPng = 3, kJpeg = 
 
 enum class ElemType : int32_t { kU8, kI8, kU16, kI64, kF32, kF64 };
 
+// The element type's name as NumPy and Zarr format 3 spell it ("uint8", ..., "float64").
+inline const char* elem_type_name(ElemType t) {
+  switch (t) {
+    case ElemType::kU8: return "uint8";
+    case ElemType::kI8: return "int8";
+    case ElemType::kU16: return "uint16";
+    case ElemType::kI64: return "int64";
+    case ElemType::kF32: return "float32";
+    case ElemType::kF64: return "float64";
+  }
+  return "?";
+}
+
 inline size_t elem_size(ElemType t) {
   switch (t) {
     case ElemType::kU8:

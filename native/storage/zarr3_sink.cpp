@@ -18,19 +18,6 @@
 namespace ohlc::storage {
 namespace {
 
-// The v3 core data type names.
-const char* zarr3_data_type(ElemType t) {
-  switch (t) {
-    case ElemType::kU8: return "uint8";
-    case ElemType::kI8: return "int8";
-    case ElemType::kU16: return "uint16";
-    case ElemType::kI64: return "int64";
-    case ElemType::kF32: return "float32";
-    case ElemType::kF64: return "float64";
-  }
-  return "uint8";
-}
-
 class Zarr3Sink final : public Sink {
  public:
   Zarr3Sink(const DatasetLayout& layout, const SinkPaths& paths) : layout_(layout), paths_(paths) {
@@ -120,7 +107,7 @@ class Zarr3Sink final : public Sink {
       codecs += R"(, {"name": "gzip", "configuration": {"level": )" + std::to_string(zarr_level_hint(layout_.compression.level)) + "}}";
     std::ostringstream z;
     z << "{\n  \"zarr_format\": 3,\n  \"node_type\": \"array\",\n  \"shape\": " << json_list(shape)
-      << ",\n  \"data_type\": \"" << zarr3_data_type(a.type)
+      << ",\n  \"data_type\": \"" << elem_type_name(a.type)
       << "\",\n  \"chunk_grid\": {\"name\": \"regular\", \"configuration\": {\"chunk_shape\": " << json_list(shard)
       << "}},\n  \"chunk_key_encoding\": {\"name\": \"default\", \"configuration\": {\"separator\": \"/\"}},\n"
       << "  \"fill_value\": " << (is_float ? "0.0" : "0") << ",\n"

@@ -1104,18 +1104,36 @@ double thread_seconds() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-void bench(uint64_t seed) {
-  Rng r(seed ^ 0xbe9c4ull);
-  const size_t count = 20000;
-  Series s = random_walk(count + 100, r, 100, 0.01);
+// What both benches draw: `count` windows of a random walk as jkx 20x64 (volume, MA 20) and as
+// the default layout's 15x64 (the same pixel count).
+struct BenchInput {
+  size_t count;
+  Series s;
   WindowList w;
-  w.first = 19;
-  w.count = count;
   const JkxShape jkx{20, 64, true, 20};
   const ImageShape def{15, 64};
-  std::vector<uint8_t> out(count * std::max(jkx.pixels(), def.pixels()));
+  std::vector<uint8_t> out;
+  CandleColumns cc;
+  BenchInput(uint64_t seed, size_t n) : count(n) {
+    Rng r(seed);
+    s = random_walk(count + 100, r, 100, 0.01);
+    w.first = 19;
+    w.count = count;
+    out.resize(count * std::max(jkx.pixels(), def.pixels()));
+    cc = CandleColumns{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
+  }
+};
+
+void bench(uint64_t seed) {
+  BenchInput in(seed ^ 0xbe9c4ull, 20000);
+  const size_t count = in.count;
+  const Series& s = in.s;
+  const WindowList& w = in.w;
+  const JkxShape& jkx = in.jkx;
+  const ImageShape& def = in.def;
+  std::vector<uint8_t>& out = in.out;
   std::vector<double> ma(count * 20);
-  const CandleColumns cc{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
+  const CandleColumns& cc = in.cc;
   std::printf("\nbench: uint8, %zu images per call, %zu pixels per image; images/s of the best of >= 7 "
               "calls, taken in turns\n", count, jkx.pixels());
   for (int threads : {1, default_thread_count()}) {
@@ -1149,22 +1167,15 @@ void bench(uint64_t seed) {
 // The same two shapes on the GPU: host-side (device to pageable host memory included, as the
 // addon calls it) and per image; the CPU figures above are the reference of the same run.
 void bench_gpu(uint64_t seed) {
-  Rng r(seed ^ 0x9b0ull);
-  const size_t count = 200000;
-  Series s = random_walk(count + 100, r, 100, 0.01);
-  WindowList w;
-  w.first = 19;
-  w.count = count;
-  const JkxShape jkx{20, 64, true, 20};
-  const ImageShape def{15, 64};
-  std::vector<uint8_t> out(count * std::max(jkx.pixels(), def.pixels()));
-  const CandleColumns cc{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
+  BenchInput in(seed ^ 0x9b0ull, 200000);
+  const size_t count = in.count;
+  const WindowList& w = in.w;
   double best[2] = {1e30, 1e30};
   for (int round = 0; round < 6; ++round)
     for (int which = 0; which < 2; ++which) {
       const auto t = Clock::now();
-      if (which == 0) cuda::rasterize_cuda(cc, w, def, PixelType::U8, out.data(), nullptr);
-      else cuda::rasterize_jkx_cuda(s.columns(), w, nullptr, jkx, PixelType::U8, out.data(), nullptr);
+      if (which == 0) cuda::rasterize_cuda(in.cc, w, in.def, PixelType::U8, in.out.data(), nullptr);
+      else cuda::rasterize_jkx_cuda(in.s.columns(), w, nullptr, in.jkx, PixelType::U8, in.out.data(), nullptr);
       if (round > 0) best[which] = std::min(best[which], seconds_since(t));  // round 0 warms up
     }
   std::printf("  GPU host-side, %zu images per call   default 15x64: %9.0f images/s   jkx 20x64 vol+MA20: %9.0f "
