@@ -35,6 +35,10 @@ class Sink {
   // True where a chunk at the end of an array is stored full size (HDF5, Zarr): the writer then
   // zero-pads it before encoding.
   virtual bool pads_edge_chunks() const { return true; }
+  // The compressed form in which this sink stores an image as it is handed over (a rasterizer
+  // that encodes from geometry then writes it without drawing), or kNone: images reach
+  // encode() as pixels.
+  virtual ImageStream image_stream() const { return ImageStream::kNone; }
   // True where write_chunk needs the CRC-32 of the raw bytes (zip members).
   virtual bool needs_crc() const { return false; }
 
