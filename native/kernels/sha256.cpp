@@ -1,6 +1,13 @@
 #include "kernels/sha256.hpp"
 
+#include <cstdlib>
 #include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define OHLC_SHA_NI 1
+#endif
 
 namespace ohlc {
 namespace {
@@ -17,11 +24,69 @@ constexpr uint32_t kRound[64] = {
 
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+#if OHLC_SHA_NI
+// The x86 SHA extensions (SHA-NI): a writer hashes every chunk it stores on one thread, and the
+// instructions do it ~4x faster than the plain rounds. Chosen at run time (CPUID leaf 7, EBX bit
+// 29); the plain rounds remain for every other CPU (and with OHLC_PLAIN_SHA256 set, to compare).
+bool cpu_has_sha() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool sha = (b >> 29) & 1;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool ssse3 = (c >> 9) & 1, sse41 = (c >> 19) & 1;
+  return sha && ssse3 && sse41;
+}
+
+// `blocks` 64-byte blocks from p into h (the state as FIPS 180-4 orders it).
+__attribute__((target("sha,ssse3,sse4.1"))) void blocks_sha_ni(uint32_t h[8], const uint8_t* p, size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  // The instructions keep the state as ABEF and CDGH.
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)), 0xB1);
+  __m128i state1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + 4)), 0x1B);
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);
+  for (; blocks > 0; --blocks, p += 64) {
+    const __m128i abef = state0, cdgh = state1;
+    __m128i w[4];
+    for (int i = 0; i < 16; ++i) {
+      __m128i& m = w[i & 3];
+      if (i < 4) {
+        m = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i)), byte_swap);
+      } else {
+        // W[t..t+3] from W[t-16..t-1]: msg1 adds sigma0 terms, msg2 the sigma1 terms.
+        const __m128i w7 = _mm_alignr_epi8(w[(i - 1) & 3], w[(i - 2) & 3], 4);
+        m = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(m, w[(i - 3) & 3]), w7), w[(i - 1) & 3]);
+      }
+      __m128i msg = _mm_add_epi32(m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRound + 4 * i)));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+      msg = _mm_shuffle_epi32(msg, 0x0E);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);
+  state1 = _mm_shuffle_epi32(state1, 0xB1);
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);
+  state1 = _mm_alignr_epi8(state1, tmp, 8);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(h), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 4), state1);
+}
+
+const bool kHaveShaNi = cpu_has_sha() && std::getenv("OHLC_PLAIN_SHA256") == nullptr;
+#endif
+
 }  // namespace
 
 Sha256::Sha256() : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::block(const uint8_t* p) {
+#if OHLC_SHA_NI
+  if (kHaveShaNi) {
+    blocks_sha_ni(h_, p, 1);
+    return;
+  }
+#endif
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = uint32_t{p[4 * i]} << 24 | uint32_t{p[4 * i + 1]} << 16 | uint32_t{p[4 * i + 2]} << 8 | p[4 * i + 3];
@@ -59,6 +124,13 @@ void Sha256::update(const void* data, size_t bytes) {
     block(buffer_);
     buffered_ = 0;
   }
+#if OHLC_SHA_NI
+  if (kHaveShaNi && bytes >= 64) {
+    blocks_sha_ni(h_, p, bytes / 64);
+    p += bytes / 64 * 64;
+    bytes %= 64;
+  }
+#endif
   for (; bytes >= 64; p += 64, bytes -= 64) block(p);
   std::memcpy(buffer_, p, bytes);
   buffered_ = bytes;
