@@ -1,6 +1,7 @@
 // SHA-256 (FIPS 180-4), for the content digest of datasets: the writer hashes every chunk as it
-// stores it, so a dataset's digest costs no second read. Plain C++; checked against Node's
-// OpenSSL digest in test/manifest.test.ts.
+// stores it, so a dataset's digest costs no second read. Plain C++, or the x86 SHA extensions
+// where the CPU has them (sha256.cpp); checked against Node's OpenSSL digest in
+// test/manifest.test.ts.
 #pragma once
 
 #include <cstddef>
