@@ -1,7 +1,8 @@
 // Streams batches of images and their row arrays into a Sink. A batch is candle windows (drawn by
-// the Rasterizer the writer was opened with) or finished images with their sequences; images and
+// the Rasterizer the writer was opened with, or encoded by it straight from their geometry where
+// the sink takes compressed images) or finished images with their sequences; images and
 // full chunks of row arrays are encoded on all cores, then written in order. Memory is bounded by
-// one slice of images plus one partial chunk per row array.
+// two slices of images (one encoding, one being written) plus one partial chunk per row array.
 #pragma once
 
 #include <atomic>

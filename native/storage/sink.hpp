@@ -1,5 +1,6 @@
 // A Sink is one file format's side of a dataset writer: how chunks are encoded (called from many
-// threads at once) and where the encoded bytes go (called in order from one thread).
+// threads at once) and where the encoded bytes go (called in order, one call at a time; the
+// writer may make those calls from its write thread, never from two threads at once).
 #pragma once
 
 #include <cstdint>
