@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cuda/raster_cuda.hpp"
+#include "kernels/deflate/geometry_encoder.hpp"
 #include "kernels/raster_jkx.hpp"
 
 #if OHLC_HAVE_OPENMP
@@ -221,6 +222,29 @@ void Rasterizer::classify(const WindowBatch& batch, size_t first, size_t count, 
       for (uint32_t j = 0; j < len; ++j) row[j] = g.status == JkxStatus::kOk ? ma[j] : nan;
     }
   }
+}
+
+uint32_t Rasterizer::encode_one(const WindowBatch& batch, size_t i, ImageStream stream,
+                                deflate::GeometryEncoder& encoder, std::vector<uint8_t>& out) const {
+  if (!encodes_from_geometry() || stream == ImageStream::kNone)
+    throw RasterError("this rasterizer's layout is not encoded from geometry");
+  const uint32_t len = spec_.shape.seq_len;
+  const int64_t start = batch.windows.start(i);
+  double lo, hi;
+  BadPrice bad;
+  if (!window_range(batch.candles, start, len, &lo, &hi, &bad))
+    throw InvalidWindowError(batch.window_base + i, start, len, bad);
+  // thread_local: a writer calls this for every image from its encoding threads.
+  thread_local std::vector<BarRows> bars;
+  bars.resize(len);
+  window_bar_rows(batch.candles, start, spec_.shape, lo, hi, bars.data());
+  encoder.set_bars(bars.data(), spec_.shape, spec_.pixel);
+  out.clear();
+  if (stream == ImageStream::kZlib) {
+    encoder.append_zlib(out);
+    return 0;
+  }
+  return encoder.append_piece(out);
 }
 
 std::unique_ptr<Rasterizer> make_rasterizer(const RasterSpec& spec, Device device, int threads) {

@@ -9,11 +9,16 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/jkx_math.hpp"
 #include "kernels/raster.hpp"
 
 namespace ohlc {
+
+namespace deflate {
+class GeometryEncoder;
+}
 
 enum class Device : int32_t { kCpu = 0, kCuda = 1 };
 
@@ -53,6 +58,11 @@ struct WindowBatch {
   const uint8_t* ma_ok = nullptr;
   const double* ma_values = nullptr;
 };
+
+// The compressed form in which a format stores one image as it is handed over: a complete zlib
+// stream (HDF5's deflate filter, Zarr's zlib codec), or a raw deflate piece that concatenates
+// with others (a ZIP member's data, closed by the sink).
+enum class ImageStream : int32_t { kNone = 0, kZlib = 1, kDeflatePiece = 2 };
 
 // A window cannot be drawn: a price that is not finite and > 0 (both layouts), or in the jkx
 // layout a bad volume, a flat window or an overflow. `window` counts from the caller's first.
@@ -95,6 +105,17 @@ class Rasterizer {
   virtual bool draws_one_at_a_time() const { return false; }
   // Draws window i of `batch` into `out`, on the calling thread; throws InvalidWindowError.
   virtual void draw_one(const WindowBatch& batch, size_t i, void* out) const;
+
+  // True where encode_one works: the layout's images are two-level bars that the geometry encoder
+  // (kernels/deflate/geometry_encoder.hpp) writes straight from their rows (the default layout).
+  bool encodes_from_geometry() const { return spec_.layout == Layout::kOhlc4px; }
+  // Window i of `batch` as a compressed image in `out` (replaced), without drawing a pixel: its
+  // bar rows are computed on the calling thread by the kernels' own functions, whatever the
+  // device, so the stream is the same on every device; the decompressed bytes are the pixels
+  // draw_one would give. Returns the CRC-32 of those bytes for kDeflatePiece, 0 for kZlib.
+  // Throws InvalidWindowError, or RasterError where encodes_from_geometry() is false.
+  uint32_t encode_one(const WindowBatch& batch, size_t i, ImageStream stream,
+                      deflate::GeometryEncoder& encoder, std::vector<uint8_t>& out) const;
 
   // Without drawing: what becomes of windows [first, first + count) (status, nullable) and, for
   // a layout with a moving-average line, the values it is drawn from (ma_rows, nullable: count

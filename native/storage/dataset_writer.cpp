@@ -1,7 +1,9 @@
 #include "storage/dataset_writer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <future>
 
 #if OHLC_HAVE_OPENMP
 #include <omp.h>
@@ -65,6 +67,13 @@ DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, i
     scratch_.push_back(std::make_unique<EncodeScratch>());
     scratch_.back()->rows.set_period(period);
   }
+  // Candle windows go from geometry to compressed image where both sides can; the environment
+  // variable OHLC_ENCODE_FROM_PIXELS=1 forces drawing and the row encoder (for the benchmark and
+  // the tests that compare both paths; the decompressed images are the same).
+  const char* force_pixels = std::getenv("OHLC_ENCODE_FROM_PIXELS");
+  const bool pixels_forced = force_pixels && force_pixels[0] != '\0' && std::strcmp(force_pixels, "0") != 0;
+  geometry_stream_ = rasterizer_->encodes_from_geometry() && !pixels_forced ? sink_->image_stream()
+                                                                            : ImageStream::kNone;
 }
 
 DatasetWriter::~DatasetWriter() {
@@ -82,6 +91,17 @@ void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t
                                   std::vector<uint32_t>& crcs, const std::atomic<bool>* cancel) {
   const size_t image_bytes = layout_.image_bytes();
   const bool given = batch.images != nullptr;
+  const bool crc = sink_->needs_crc();
+  if (!given && geometry_stream_ != ImageStream::kNone) {
+    // Straight from the bars to the stream the sink stores: no pixel is drawn or read.
+    parallel_for(count, threads_, [&](size_t k) {
+      if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
+      EncodeScratch& scratch = *scratch_[thread_index()];
+      const uint32_t c = rasterizer_->encode_one(batch.windows, first + k, geometry_stream_, scratch.geometry, encoded[k]);
+      if (crc) crcs[k] = c;
+    });
+    return;
+  }
   // A CPU rasterizer draws each image in the thread that encodes it (while it is in that core's
   // cache); a GPU rasterizer draws the whole slice first.
   const bool one_at_a_time = !given && rasterizer_->draws_one_at_a_time();
@@ -89,7 +109,6 @@ void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t
     drawn_.resize(count * image_bytes);
     rasterizer_->draw(batch.windows, first, count, drawn_.data(), cancel);
   }
-  const bool crc = sink_->needs_crc();
   parallel_for(count, threads_, [&](size_t k) {
     if (cancel && cancel->load(std::memory_order_relaxed)) throw CancelledError();
     EncodeScratch& scratch = *scratch_[thread_index()];
@@ -106,6 +125,46 @@ void DatasetWriter::encode_images(const AppendBatch& batch, size_t first, size_t
     sink_->encode(kImages, raw, image_bytes, scratch, encoded[k]);
     if (crc) crcs[k] = crc32_of(raw, image_bytes);
   });
+}
+
+void DatasetWriter::write_images(const AppendBatch& batch, const std::atomic<bool>* cancel) {
+  // Two slices in flight: while one thread hands slice s to the sink (libhdf5 is single-threaded;
+  // its H5Dwrite_chunk is then off the encoding threads' path), all cores encode slice s + 1.
+  // Each slice holds at most ~32 MiB of raw images (two of them: the ~64 MiB a single slice
+  // had before), and its buffers are reused from slice to slice (freeing and reallocating large
+  // buffers makes glibc keep ever more memory).
+  const size_t image_bytes = layout_.image_bytes();
+  const size_t slice = std::max<size_t>(static_cast<size_t>(threads_) * 2,
+                                        std::min<size_t>((size_t{32} << 20) / image_bytes, 256));
+  for (auto& side : slices_) {
+    if (side.encoded.size() < slice) side.encoded.resize(slice);
+    side.crcs.assign(slice, 0);
+  }
+  const uint64_t base = rows_;
+  auto write_slice = [this, base, image_bytes](const Slice& s) {
+    for (size_t k = 0; k < s.count; ++k) {
+      sink_->write_chunk(kImages, base + s.first + k, 1, s.encoded[k], image_bytes, s.crcs[k]);
+      digests_[kImages].update(s.encoded[k].data(), s.encoded[k].size());
+    }
+  };
+  std::future<void> writing;  // the sink writing the other slice
+  int side = 0;
+  try {
+    for (size_t first = 0; first < batch.count; first += slice, side ^= 1) {
+      Slice& s = slices_[side];
+      s.first = first;
+      s.count = std::min(slice, batch.count - first);
+      // This side was written two slices ago; its write finished before the last wait below.
+      encode_images(batch, first, s.count, s.encoded, s.crcs, cancel);
+      if (writing.valid()) writing.get();
+      writing = std::async(std::launch::async, write_slice, std::cref(s));
+    }
+    if (writing.valid()) writing.get();
+  } catch (...) {
+    // Never leave the sink in use by another thread when the failure reaches the caller.
+    if (writing.valid()) writing.wait();
+    throw;
+  }
 }
 
 void DatasetWriter::stage_rows(ArrayId a, const uint8_t* data, size_t count,
@@ -160,19 +219,7 @@ void DatasetWriter::append(const AppendBatch& batch, const std::atomic<bool>* ca
     // The slice holds at most ~64 MiB of raw images, and its buffers are reused from slice to
     // slice (freeing and reallocating large buffers makes glibc keep ever more memory).
     sink_->grow(rows_ + batch.count);
-    const size_t image_bytes = layout_.image_bytes();
-    const size_t slice = std::max<size_t>(static_cast<size_t>(threads_) * 2,
-                                          std::min<size_t>((size_t{64} << 20) / image_bytes, 256));
-    if (encoded_.size() < slice) encoded_.resize(slice);
-    crcs_.assign(slice, 0);
-    for (size_t first = 0; first < batch.count; first += slice) {
-      const size_t n = std::min(slice, batch.count - first);
-      encode_images(batch, first, n, encoded_, crcs_, cancel);
-      for (size_t k = 0; k < n; ++k) {
-        sink_->write_chunk(kImages, rows_ + first + k, 1, encoded_[k], image_bytes, crcs_[k]);
-        digests_[kImages].update(encoded_[k].data(), encoded_[k].size());
-      }
-    }
+    write_images(batch, cancel);
 
     std::vector<PendingChunk> ready;
     std::vector<double> gathered, volumes, ma;

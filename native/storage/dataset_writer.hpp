@@ -1,7 +1,8 @@
 // Streams batches of images and their row arrays into a Sink. A batch is candle windows (drawn by
-// the Rasterizer the writer was opened with) or finished images with their sequences; images and
+// the Rasterizer the writer was opened with, or encoded by it straight from their geometry where
+// the sink takes compressed images) or finished images with their sequences; images and
 // full chunks of row arrays are encoded on all cores, then written in order. Memory is bounded by
-// one slice of images plus one partial chunk per row array.
+// two slices of images (one encoding, one being written) plus one partial chunk per row array.
 #pragma once
 
 #include <atomic>
@@ -76,6 +77,8 @@ class DatasetWriter {
   void encode_images(const AppendBatch& batch, size_t first, size_t count,
                      std::vector<std::vector<uint8_t>>& encoded, std::vector<uint32_t>& crcs,
                      const std::atomic<bool>* cancel);
+  // Encodes and writes the images of the batch, a slice at a time.
+  void write_images(const AppendBatch& batch, const std::atomic<bool>* cancel);
   void stage_rows(ArrayId a, const uint8_t* data, size_t count, std::vector<PendingChunk>& ready);
   void write_chunks(std::vector<PendingChunk>& chunks);
   void check_open() const;
@@ -95,9 +98,17 @@ class DatasetWriter {
   uint64_t partial_rows_[kArrayCount] = {};
   uint64_t next_chunk_[kArrayCount] = {};
   std::vector<std::unique_ptr<EncodeScratch>> scratch_;
-  // Encoded images of the slice being written, kept from append to append.
-  std::vector<std::vector<uint8_t>> encoded_;
-  std::vector<uint32_t> crcs_;
+  // Encoded images of the slices being encoded and written, kept from append to append.
+  struct Slice {
+    size_t first = 0;
+    size_t count = 0;
+    std::vector<std::vector<uint8_t>> encoded;
+    std::vector<uint32_t> crcs;
+  };
+  Slice slices_[2];
+  // How candle windows' images reach the sink compressed without being drawn (kNone: drawn,
+  // then encoded from their pixels).
+  ImageStream geometry_stream_ = ImageStream::kNone;
 };
 
 }  // namespace ohlc::storage

@@ -7,8 +7,10 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/deflate/geometry_encoder.hpp"
 #include "kernels/deflate/row_deflate.hpp"
 #include "kernels/png_encode.hpp"
+#include "kernels/rasterizer.hpp"
 #include "storage/layout.hpp"
 
 struct libdeflate_compressor;
@@ -28,6 +30,7 @@ class EncodeScratch {
   std::vector<uint8_t> binary;  // an image mapped onto 0/1 for a picture
   std::vector<uint8_t> staging;  // libdeflate output at its worst-case size, before the exact copy
   deflate::Encoder rows;        // the row-delta encoder's scratch
+  deflate::GeometryEncoder geometry;  // images encoded from their bars, never drawn
   png::PngScratch png;          // PNG scanlines and IDAT
 
  private:
@@ -62,6 +65,12 @@ const std::vector<uint8_t>& deflate_terminator();
 // data under a gzip header, with the CRC-32 and size of the raw bytes as its trailer.
 void encode_gzip_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
                        EncodeScratch& scratch, std::vector<uint8_t>& out);
+// The form in which HDF5's deflate filter and Zarr's zlib codec store an image handed over
+// compressed: a zlib stream at the fast level (the level whose encoder works from rows; the
+// geometry encoder writes the same kind of stream), nothing at other levels.
+inline ImageStream zlib_image_stream(const DatasetLayout& layout) {
+  return layout.compression.level == Compression::kFast ? ImageStream::kZlib : ImageStream::kNone;
+}
 
 uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc = 0);
 // CRC-32C (Castagnoli), as Zarr's crc32c codec appends it.

@@ -42,6 +42,7 @@ class Hdf5Sink final : public Sink {
               std::vector<uint8_t>& out) const override {
     encode_chunk(layout_, a, raw, bytes, scratch, out);
   }
+  ImageStream image_stream() const override { return zlib_image_stream(layout_); }
 
   void grow(uint64_t rows) override {
     h5::Lock lock;

@@ -71,6 +71,10 @@ class NpzSink final : public Sink {
 
   bool pads_edge_chunks() const override { return false; }
   bool needs_crc() const override { return true; }
+  // The images member is one deflate stream of pieces, as encode() makes them at the fast level.
+  ImageStream image_stream() const override {
+    return layout_.compression.level == Compression::kFast ? ImageStream::kDeflatePiece : ImageStream::kNone;
+  }
 
   void encode(ArrayId a, const uint8_t* raw, size_t bytes, EncodeScratch& scratch,
               std::vector<uint8_t>& out) const override {

@@ -1,5 +1,6 @@
 // A Sink is one file format's side of a dataset writer: how chunks are encoded (called from many
-// threads at once) and where the encoded bytes go (called in order from one thread).
+// threads at once) and where the encoded bytes go (called in order, one call at a time; the
+// writer may make those calls from its write thread, never from two threads at once).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,10 @@ class Sink {
   // True where a chunk at the end of an array is stored full size (HDF5, Zarr): the writer then
   // zero-pads it before encoding.
   virtual bool pads_edge_chunks() const { return true; }
+  // The compressed form in which this sink stores an image as it is handed over (a rasterizer
+  // that encodes from geometry then writes it without drawing), or kNone: images reach
+  // encode() as pixels.
+  virtual ImageStream image_stream() const { return ImageStream::kNone; }
   // True where write_chunk needs the CRC-32 of the raw bytes (zip members).
   virtual bool needs_crc() const { return false; }
 

@@ -33,6 +33,7 @@ class ZarrSink final : public Sink {
               std::vector<uint8_t>& out) const override {
     encode_chunk(layout_, a, raw, bytes, scratch, out);
   }
+  ImageStream image_stream() const override { return zlib_image_stream(layout_); }
 
   void grow(uint64_t) override {}
 
