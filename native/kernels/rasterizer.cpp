@@ -6,6 +6,7 @@
 
 #include "cuda/raster_cuda.hpp"
 #include "kernels/deflate/geometry_encoder.hpp"
+#include "kernels/deflate/row_deflate.hpp"
 #include "kernels/raster_jkx.hpp"
 
 #if OHLC_HAVE_OPENMP
@@ -243,6 +244,18 @@ uint32_t Rasterizer::encode_one(const WindowBatch& batch, size_t i, ImageStream 
   if (stream == ImageStream::kZlib) {
     encoder.append_zlib(out);
     return 0;
+  }
+  if (stream == ImageStream::kGzip) {
+    // RFC 1952: a 10-byte header (deflate, no flags, no time, no OS), the deflate data (a piece
+    // closed by an empty final block), then the CRC-32 and size of the raw image, little-endian.
+    static constexpr uint8_t kHeader[10] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff};
+    out.assign(kHeader, kHeader + sizeof kHeader);
+    const uint32_t crc = encoder.append_piece(out);
+    deflate::finish_stream(out);
+    const auto size = static_cast<uint32_t>(spec_.image_bytes());  // ISIZE: the size modulo 2^32
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>(crc >> (8 * b)));
+    for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>(size >> (8 * b)));
+    return crc;
   }
   return encoder.append_piece(out);
 }

@@ -60,9 +60,9 @@ struct WindowBatch {
 };
 
 // The compressed form in which a format stores one image as it is handed over: a complete zlib
-// stream (HDF5's deflate filter, Zarr's zlib codec), or a raw deflate piece that concatenates
-// with others (a ZIP member's data, closed by the sink).
-enum class ImageStream : int32_t { kNone = 0, kZlib = 1, kDeflatePiece = 2 };
+// stream (HDF5's deflate filter, Zarr 2's zlib codec), a raw deflate piece that concatenates
+// with others (a ZIP member's data, closed by the sink), or a gzip member (Zarr 3's gzip codec).
+enum class ImageStream : int32_t { kNone = 0, kZlib = 1, kDeflatePiece = 2, kGzip = 3 };
 
 // A window cannot be drawn: a price that is not finite and > 0 (both layouts), or in the jkx
 // layout a bad volume, a flat window or an overflow. `window` counts from the caller's first.

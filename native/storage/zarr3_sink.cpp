@@ -42,6 +42,12 @@ class Zarr3Sink final : public Sink {
     encode_gzip_chunk(layout_, a, raw, bytes, scratch, out);
   }
 
+  // At the fast level a gzip member is what encode_gzip_chunk makes of the row encoder's stream,
+  // so images may arrive encoded from geometry instead.
+  ImageStream image_stream() const override {
+    return layout_.compression.level == Compression::kFast ? ImageStream::kGzip : ImageStream::kNone;
+  }
+
   void grow(uint64_t) override {}
 
   void write_chunk(ArrayId a, uint64_t index, uint64_t, const std::vector<uint8_t>& encoded, size_t,
