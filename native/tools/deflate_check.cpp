@@ -25,10 +25,11 @@
 #include "kernels/deflate/huffman.hpp"
 #include "kernels/deflate/row_deflate.hpp"
 #include "kernels/raster.hpp"
+#include "tools/tool_support.hpp"
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using ohlc::tools::Bytes;
 using Rng = std::mt19937_64;
 namespace dfl = ohlc::deflate;
 
@@ -45,51 +46,10 @@ size_t uniform(Rng& rng, size_t lo, size_t hi) {  // inclusive
 // Independent decoding through zlib
 // ---------------------------------------------------------------------------------------------
 
-// window_bits: -15 raw deflate, 15 zlib, 31 gzip. Returns false (with `why`) unless the stream
-// decodes completely (checksums included), ends exactly at the end of `comp`, and gives `size`
-// bytes.
+// Through the shared zlib decoder, from an offset into `comp`.
 bool inflate_with_zlib(const Bytes& comp, size_t comp_offset, int window_bits, size_t size,
                        Bytes& plain, std::string& why) {
-  plain.assign(size + 1, 0);  // one spare byte catches output longer than expected
-  z_stream zs{};
-  if (inflateInit2(&zs, window_bits) != Z_OK) {
-    why = "inflateInit2";
-    return false;
-  }
-  zs.next_in = const_cast<Bytef*>(comp.data() + comp_offset);
-  const size_t comp_size = comp.size() - comp_offset;
-  size_t in_left = comp_size;
-  size_t out_left = plain.size();
-  zs.next_out = plain.data();
-  int rc = Z_OK;
-  // Feed in chunks: avail_in / avail_out are 32-bit.
-  while (rc == Z_OK) {
-    const uInt in_chunk = static_cast<uInt>(std::min<size_t>(in_left, 1u << 30));
-    const uInt out_chunk = static_cast<uInt>(std::min<size_t>(out_left, 1u << 30));
-    zs.avail_in = in_chunk;
-    zs.avail_out = out_chunk;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    in_left -= in_chunk - zs.avail_in;
-    out_left -= out_chunk - zs.avail_out;
-    if (rc == Z_BUF_ERROR && (in_left == 0 || out_left == 0)) break;
-  }
-  const size_t produced = plain.size() - out_left;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) {
-    why = "inflate returned " + std::to_string(rc) + (zs.msg ? std::string(" (") + zs.msg + ")" : "") +
-          " after " + std::to_string(produced) + " bytes";
-    return false;
-  }
-  if (in_left != 0) {
-    why = std::to_string(in_left) + " compressed bytes left after the end of the stream";
-    return false;
-  }
-  if (produced != size) {
-    why = "decoded " + std::to_string(produced) + " bytes, expected " + std::to_string(size);
-    return false;
-  }
-  plain.resize(size);
-  return true;
+  return ohlc::tools::inflate_all(comp.data() + comp_offset, comp.size() - comp_offset, window_bits, size, plain, why);
 }
 
 std::string first_difference(const uint8_t* want, const Bytes& got) {

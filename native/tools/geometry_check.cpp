@@ -43,10 +43,11 @@
 #include "kernels/deflate/row_deflate.hpp"
 #include "kernels/png_encode.hpp"
 #include "kernels/raster.hpp"
+#include "tools/tool_support.hpp"
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using ohlc::tools::Bytes;
 using Rng = std::mt19937_64;
 namespace dfl = ohlc::deflate;
 
@@ -66,50 +67,7 @@ bool chance(Rng& r, double p) { return uniform(r) < p; }
 // Independent decoding through zlib
 // ---------------------------------------------------------------------------------------------
 
-// window_bits: -15 raw deflate, 15 zlib, 31 gzip. True when the stream decodes completely
-// (zlib verifies the Adler-32 / CRC-32 trailers), ends exactly at the end of the input and
-// gives exactly `size` bytes.
-bool inflate_all(const uint8_t* comp, size_t comp_size, int window_bits, size_t size, Bytes& plain,
-                 std::string& why) {
-  plain.resize(size + 1);  // a spare byte catches output longer than expected
-  z_stream zs{};
-  if (inflateInit2(&zs, window_bits) != Z_OK) {
-    why = "inflateInit2";
-    return false;
-  }
-  zs.next_in = const_cast<Bytef*>(comp);
-  size_t in_left = comp_size, out_left = plain.size();
-  zs.next_out = plain.data();
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    const uInt in_chunk = static_cast<uInt>(std::min<size_t>(in_left, 1u << 30));
-    const uInt out_chunk = static_cast<uInt>(std::min<size_t>(out_left, 1u << 30));
-    zs.avail_in = in_chunk;
-    zs.avail_out = out_chunk;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    in_left -= in_chunk - zs.avail_in;
-    out_left -= out_chunk - zs.avail_out;
-    if (rc == Z_BUF_ERROR && (in_left == 0 || out_left == 0)) break;
-  }
-  const size_t produced = plain.size() - out_left;
-  const std::string msg = zs.msg ? zs.msg : "";
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) {
-    why = "inflate returned " + std::to_string(rc) + (msg.empty() ? "" : " (" + msg + ")") +
-          " after " + std::to_string(produced) + " bytes";
-    return false;
-  }
-  if (in_left != 0) {
-    why = std::to_string(in_left) + " bytes left after the end of the stream";
-    return false;
-  }
-  if (produced != size) {
-    why = "decoded " + std::to_string(produced) + " bytes, expected " + std::to_string(size);
-    return false;
-  }
-  plain.resize(size);
-  return true;
-}
+using ohlc::tools::inflate_all;
 
 uint32_t zlib_crc(const uint8_t* p, size_t n) {
   uLong c = crc32(0L, Z_NULL, 0);
@@ -660,13 +618,7 @@ struct Timing {
   int reruns = 0;
 };
 
-// CPU time of the calling thread: on a shared machine it leaves out the time the thread waited
-// for a core, which wall-clock time does not.
-double thread_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
+using ohlc::tools::thread_seconds;
 
 // Other processes' CPU use while a block ran, as bench/README.md does it: busy time from
 // /proc/stat (all CPUs, steal included: a core the hypervisor lent away) less this process's

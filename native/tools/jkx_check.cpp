@@ -17,8 +17,10 @@
 #include "cuda/raster_cuda.hpp"
 #include "kernels/raster.hpp"
 #include "kernels/raster_jkx.hpp"
+#include "tools/tool_support.hpp"
 
 using namespace ohlc;
+using namespace ohlc::tools;
 
 namespace {
 
@@ -65,26 +67,7 @@ exit codes: 0 all passed, 1 a mismatch (described with --seed/--case to rerun it
 3 a CUDA error, 4 --require-gpu and no usable CUDA device
 )";
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
-// splitmix64: small, and the same sequence from any standard library.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed) {}
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-  int64_t range(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(hi - lo + 1)); }
-  bool chance(double p) { return uniform() < p; }
-};
 
 struct Series {
   std::vector<double> open, high, low, close, volume;
@@ -1093,16 +1076,6 @@ void emit(uint64_t seed, size_t windows) {
   std::printf("]}\n");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Bench
-// ---------------------------------------------------------------------------------------------
-// CPU time of the calling thread: with one thread the kernel runs on it, and time spent
-// waiting for a core on a shared machine does not count.
-double thread_seconds() {
-  timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
 
 // What both benches draw: `count` windows of a random walk as jkx 20x64 (volume, MA 20) and as
 // the default layout's 15x64 (the same pixel count).

@@ -18,8 +18,10 @@
 #include "cuda/cuda_tools.hpp"
 #include "cuda/raster_layout.hpp"
 #include "kernels/raster.hpp"
+#include "tools/tool_support.hpp"
 
 using namespace ohlc;
+using namespace ohlc::tools;
 
 namespace {
 
@@ -84,28 +86,7 @@ struct Options {
 // this program's cases and comparisons on a machine without a GPU.
 bool g_cpu_as_gpu = false;
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
-// splitmix64: small, and the same sequence from any standard library.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed) {}
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }   // [0, 1)
-  uint64_t below(uint64_t n) { return n ? next() % n : 0; }                     // [0, n)
-  int64_t range(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(below(hi - lo + 1)); }
-  bool chance(double p) { return uniform() < p; }
-  template <typename T>
-  T pick(const std::vector<T>& v) { return v[below(v.size())]; }
-};
 
 struct Series {
   std::vector<double> open, high, low, close;
