@@ -3,7 +3,7 @@
 // one config; then a master file is written whose datasets are HDF5 virtual datasets mapping the
 // shards' rows in order (native/storage/hdf5_virtual.cpp), by paths relative to the master's
 // folder, with the shards' metadata merged (sums of counts, one symbol table, one source list).
-import { readdir, rename } from 'node:fs/promises';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/schema.js';
 import { configSha256 } from '../config/hash.js';
@@ -180,6 +180,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
   const masterDir = dirname(master);
   // A master of this config is replaced; anything else at that name only with --force, never a foreign file.
   await decideReplace(master, 'hdf5', String(first.config_sha256), options.force === true);
+  await mkdir(masterDir, { recursive: true });
   const stored = set.files.map((f) => relative(masterDir, f));
   // The rows each shard holds come from the files themselves (native), the metadata from them too.
   const temp = temporaryPath(master);
