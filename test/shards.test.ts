@@ -211,3 +211,39 @@ print(json.dumps({"arrays": arrays, "attrs": attrs, "sources": sources, "picks":
     assert.match(r.stderr, /shard 1 of 3 is not among the files given/);
   });
 });
+
+describe('deploy/kubernetes', () => {
+  it('the manifests parse, agree on N, and the ConfigMap holds a valid config', async () => {
+    const { parseAllDocuments } = await import('yaml');
+    const { validateConfig } = await import('../ts/config/load.js');
+    const { readFileSync } = await import('node:fs');
+    const docs = (file: string) => parseAllDocuments(readFileSync(new URL(`../deploy/kubernetes/${file}`, import.meta.url), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors, [], file);
+      return d.toJS() as Record<string, any>;
+    });
+    const [job] = docs('indexed-job.yaml');
+    const [merge] = docs('merge-job.yaml');
+    const [pvc, configMap] = docs('storage.yaml');
+    assert.equal(job.kind, 'Job');
+    assert.equal(job.spec.completionMode, 'Indexed');
+    assert.equal(job.spec.completions, job.spec.parallelism);
+    assert.ok(Number.isInteger(job.spec.backoffLimitPerIndex));
+    assert.equal(job.spec.template.spec.restartPolicy, 'Never', 'backoffLimitPerIndex needs restartPolicy Never');
+    const command: string[] = job.spec.template.spec.containers[0].command;
+    assert.deepEqual(command.slice(0, 3), ['npx', 'ohlc-native', 'build']);
+    assert.equal(command[command.indexOf('--shard') + 1], `auto/${job.spec.completions}`);
+    assert.deepEqual(merge.spec.template.spec.containers[0].command.slice(0, 3), ['npx', 'ohlc-native', 'merge']);
+    for (const j of [job, merge]) {
+      const volumes = j.spec.template.spec.volumes as Array<Record<string, any>>;
+      assert.equal(volumes.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim.claimName, pvc.metadata.name);
+      assert.equal(volumes.find((v) => v.configMap)?.configMap.name, configMap.metadata.name);
+      const cmd: string[] = j.spec.template.spec.containers[0].command;
+      assert.equal(cmd[cmd.indexOf('--config') + 1], '/config/build.yaml');
+    }
+    assert.deepEqual(pvc.spec.accessModes, ['ReadWriteMany']);
+    const { parse } = await import('yaml');
+    const config = validateConfig(parse(configMap.data['build.yaml']), 'build.yaml');
+    assert.equal(config.image.storage.format, 'hdf5');
+    assert.ok(config.paths.raw_data.startsWith('/data/') && config.paths.processed_data.startsWith('/data/'));
+  });
+});
