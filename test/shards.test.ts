@@ -212,6 +212,36 @@ print(json.dumps({"arrays": arrays, "attrs": attrs, "sources": sources, "picks":
   });
 });
 
+describe('a shard with nothing to draw', { skip: findPython() === null ? 'no python3 with h5py' : false }, () => {
+  it('is written empty, and the master is still the single build', () => {
+    // PEPEUSDT is not listed yet in 2023-01 (the synthetic market): left out, its shard has no window.
+    const d = join(root, 'empty');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'config.yaml'), `data: { symbols: [BTCUSDT, PEPEUSDT], interval: 1h, start_date: "2023-01", end_date: "2023-01", source: sample, on_symbol_error: skip }
+image: { seq_len: 20, resolution: { height: 32 } }
+labels: { horizons: [1] }
+paths: { raw_data: ${join(root, 'raw')}, processed_data: out, logs: logs }
+runtime: { device: cpu }
+`);
+    const whole = runCli(['build', '--config', 'config.yaml', '--quiet', '--json', '--out', 'single/'], d);
+    assert.equal(whole.status, 0, whole.stderr);
+    for (const i of [0, 1]) {
+      const r = runCli(['build', '--config', 'config.yaml', '--shard', `${i}/2`], d);
+      assert.equal(r.status, 0, r.stderr);
+      if (i === 1) assert.match(r.stderr, /Shard 1\/2 has no image to draw: it is written empty/);
+    }
+    const merged = runCli(['merge', '--config', 'config.yaml', '--json'], d);
+    assert.equal(merged.status, 0, merged.stderr);
+    const same = runPython<boolean[]>(
+      `import h5py, numpy as np, json, sys
+a = h5py.File(sys.argv[1], "r"); b = h5py.File(sys.argv[2], "r")
+print(json.dumps([bool(np.array_equal(a[k][()], b[k][()], equal_nan=a[k].dtype.kind == "f")) for k in a.keys()] + [b["images"].shape[0] == a["images"].shape[0] > 0, a.attrs["skipped_symbols"] == b.attrs["skipped_symbols"]]))`,
+      [(JSON.parse(whole.stdout) as { outputs: string[] }).outputs[0], (JSON.parse(merged.stdout) as { master: string }).master],
+    );
+    assert.ok(same.every(Boolean), JSON.stringify(same));
+  });
+});
+
 describe('deploy/kubernetes', () => {
   it('the manifests parse, agree on N, and the ConfigMap holds a valid config', async () => {
     const { parseAllDocuments } = await import('yaml');

@@ -253,7 +253,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     }
     options.onProgress?.({ phase: 'symbols', done: symbolsDone, total: selection.symbols.length });
     options.onProgress?.({ phase: 'images', done: images, total: images });
-    if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
+    // A shard may have nothing to draw (its months all gaps, say) while the build has: it is an
+    // empty part of the whole, written as such so the merge finds every shard.
+    if (images === 0 && shard) log.warn(`Shard ${shard.index}/${shard.count} has no image to draw: it is written empty`, { skipped, skippedSymbols });
+    else if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
   } catch (err) {
     await targets.abort();
     if (isAbortError(err)) log.warn(`Interrupted after ${images.toLocaleString('en-US')} images (about ${expected.toLocaleString('en-US')} planned): the dataset in progress was removed, earlier outputs are as they were`);

@@ -8,10 +8,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { PipelineConfig } from '../config/schema.js';
 import { configSha256 } from '../config/hash.js';
 import { ErrorCode, OhlcError, ConfigError } from '../errors.js';
-import { native } from '../native/load.js';
-import { runNativeTask } from '../native/task.js';
-import type { NativeVirtualResult } from '../native/addon.js';
-import { nativeMetadata } from '../storage/metadata.js';
+import { writeVirtualHdf5 } from '../storage/virtual.js';
 import { singleOutputPath, stemOf } from '../storage/formats.js';
 import { setDigest } from '../storage/writer.js';
 import { removeQuietly, temporaryPath, writeFileAtomic } from '../util/files.js';
@@ -201,11 +198,10 @@ export async function mergeShards(options: MergeOptions): Promise<MergeSummary> 
   };
   // The metadata's copy has no sizes (as a build's): a file cannot know its own.
   const embedded = { ...manifest, outputs: manifest.outputs.map(({ bytes: _bytes, ...o }) => o) };
-  let result: NativeVirtualResult;
+  let result: Awaited<ReturnType<typeof writeVirtualHdf5>>;
   try {
-    result = await runNativeTask<NativeVirtualResult>((done) => native().writeVirtualHdf5(temp, set.files.map((f, k) => ({ openPath: f, storedPath: stored[k] })), nativeMetadata({ ...meta, manifest: embedded }), done), {
-      signal: options.signal,
-      mapError: (err) => Object.assign(err, { message: `merge into ${master}: ${err.message}` }),
+    result = await writeVirtualHdf5(temp, set.files.map((f, k) => ({ openPath: f, storedPath: stored[k] })), { ...meta, manifest: embedded }, options.signal).catch((err: Error) => {
+      throw Object.assign(err, { message: `merge into ${master}: ${err.message}` });
     });
     if (result.rowsPerSource.some((n, k) => n !== rowsGuess[k])) {
       const k = result.rowsPerSource.findIndex((n, i) => n !== rowsGuess[i]);
