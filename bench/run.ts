@@ -1,5 +1,5 @@
 // Every benchmark, one after another, each in its own process (so none inherits another's memory).
-//   npm run bench [-- --quick] [-- raster storage baseline pipeline parse]
+//   npm run bench [-- --quick] [-- raster storage zarr baseline pipeline parse]
 // --quick: smaller N (a smoke run, not for RESULTS.md). Names pick a subset. Prints markdown; keep
 // it with `npm run bench | tee bench/latest.md`. Each benchmark waits for a quiet machine first.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const quick = QUICK ? ['--quick'] : [];
 const benchmarks: Record<string, (dir: string) => string[]> = {
   raster: () => [process.execPath, '--import', 'tsx', 'bench/raster.ts', ...quick],
   storage: () => [process.execPath, '--import', 'tsx', 'bench/storage.ts', ...quick],
+  zarr: () => [process.execPath, '--import', 'tsx', 'bench/zarr.ts', ...quick],
   baseline: (dir) => ['/usr/bin/python3', 'bench/baseline_numpy_h5py.py', '--count', String(BASELINE_COUNT), '--candles', writeCandles(dir)],
   pipeline: () => [process.execPath, '--import', 'tsx', 'bench/pipeline.ts', ...quick],
   parse: () => [process.execPath, '--import', 'tsx', 'bench/parse.ts', QUICK ? '2' : '12'],

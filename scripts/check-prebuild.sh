@@ -119,7 +119,7 @@ node_bin=$(readlink -f "$(command -v node)")
 mapfile -t libs < <(
   {
     ldd "$node_bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'
-    for name in libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libz.so.1; do
+    for name in libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libz.so.1 libnettle.so.8; do
       for dir in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu; do
         [[ -e $dir/$name ]] && { echo "$dir/$name"; break; }
       done

@@ -25,8 +25,10 @@ set -euo pipefail
 
 # Bump when a dependency's build recipe changes: the cached dependencies are then rebuilt.
 RECIPE=3
-# Shared libraries the prebuild may need from the system: glibc's and zlib's (zlib1g is Essential).
-ALLOWED_SYSTEM_LIBS=(libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libz.so.1 ld-linux-x86-64.so.2)
+# Shared libraries the prebuild may need from the system: glibc's, zlib's (zlib1g is Essential) and
+# Nettle's (SHA-256; libnettle8 comes with GnuTLS, which apt itself depends on; linked dynamically,
+# as its LGPL prefers).
+ALLOWED_SYSTEM_LIBS=(libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libz.so.1 libnettle.so.8 ld-linux-x86-64.so.2)
 # Shared libraries copied beside the .node when it needs them (no PIC static archive exists).
 BUNDLEABLE_LIBS=(libgomp.so.1)
 ADDON_NAME=ohlc-native.napi.glibc.node

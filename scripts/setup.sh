@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make pkg-config libhdf5-dev libdeflate-dev libjpeg-dev zlib1g-dev)
+packages=(cmake g++ make pkg-config libhdf5-dev libdeflate-dev libjpeg-dev zlib1g-dev nettle-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(hdf5-tools python3 python3-h5py python3-numpy python3-zarr python3-pil python3-torch tmux)
 fi

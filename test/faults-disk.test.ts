@@ -51,7 +51,8 @@ describe('a disk that fills during a write', { skip }, () => {
     ['hdf5, fast', ['image.stride=2']],
     ['hdf5, none', ['image.storage.compression=none', 'image.stride=4']],
     ['npz', ['image.storage.format=npz']],
-    ['zarr', ['image.storage.format=zarr']],
+    ['zarr (format 3, shards)', ['image.storage.format=zarr']],
+    ['zarr format 2', ['image.storage.format=zarr', 'image.storage.zarr_format=2']],
     ['png', ['image.storage.format=png']],
     ['jpeg', ['image.storage.format=jpeg']],
   ];

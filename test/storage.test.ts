@@ -204,7 +204,8 @@ describe('storage: stock readers', () => {
   const f = fixture(40, 3);
   const files: Partial<Record<StorageFormat, string>> = {};
   before(async () => {
-    for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) files[format] = (await writeAll(join(dir, `interop-${format}`), format, f)).files[0];
+    // Zarr format 2: the stock zarr here is Debian's zarr-python 2, which reads no format 3.
+    for (const format of ['hdf5', 'npz', 'zarr', 'png'] as const) files[format] = (await writeAll(join(dir, `interop-${format}`), format, f, format === 'zarr' ? { zarrFormat: 2 } : {})).files[0];
   });
 
   const expected = () => ({
@@ -460,7 +461,7 @@ describe('storage: broken files fail to load with a clear error', () => {
   before(async () => {
     h5 = (await writeAll(join(dir, 'broken-src'), 'hdf5', f)).files[0];
     npz = (await writeAll(join(dir, 'broken-src'), 'npz', f)).files[0];
-    zarrDir = (await writeAll(join(dir, 'broken-src'), 'zarr', f)).files[0];
+    zarrDir = (await writeAll(join(dir, 'broken-src'), 'zarr', f, { zarrFormat: 2 })).files[0];
     pngDir = (await writeAll(join(dir, 'broken-src'), 'png', f)).files[0];
   });
 
@@ -520,7 +521,7 @@ describe('storage: declared shapes, types and sizes are checked before anything 
   before(async () => {
     h5 = (await writeAll(join(dir, 'declared-src'), 'hdf5', f)).files[0];
     npz = (await writeAll(join(dir, 'declared-src'), 'npz', f)).files[0];
-    zarrDir = (await writeAll(join(dir, 'declared-src'), 'zarr', f)).files[0];
+    zarrDir = (await writeAll(join(dir, 'declared-src'), 'zarr', f, { zarrFormat: 2 })).files[0];
   });
 
   /** Fails with ERR_OHLC_STORAGE, naming `file` and matching `message`. */
@@ -657,7 +658,7 @@ describe('storage: only regular files, and folders where one is expected, are op
     return path;
   };
   before(async () => {
-    zarrDir = (await writeAll(join(dir, 'special-src'), 'zarr', f)).files[0];
+    zarrDir = (await writeAll(join(dir, 'special-src'), 'zarr', f, { zarrFormat: 2 })).files[0];
     pngDir = (await writeAll(join(dir, 'special-src'), 'png', f)).files[0];
   });
   after(() => fifos.forEach(releaseFifo));

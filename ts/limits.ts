@@ -44,6 +44,11 @@ export const MAX_QUALITY = 100;
 /** Deflate levels (libdeflate); 'fast' and 'none' are the other compression choices. */
 export const MIN_DEFLATE_LEVEL = 1;
 export const MAX_DEFLATE_LEVEL = 12;
+
+/** Zarr format 3: images per shard file, at most 2^20 (its index, 16 bytes an image, is held in memory while the shard is written). */
+export const MAX_ZARR_SHARD_IMAGES = 2 ** 20;
+/** Zarr format 3: images per shard file unless image.storage.zarr_shard_images says otherwise. */
+export const DEFAULT_ZARR_SHARD_IMAGES = 1024;
 /** JPEG's own limit on either side of a picture (libjpeg: 65,500 pixels). */
 export const MAX_JPEG_DIMENSION = 65_500;
 /** HDF5 stores one image per chunk, and a chunk holds less than 4 GiB. */

@@ -22,6 +22,7 @@ constexpr int64_t kMinJkxSeqLen = 2;                      // MIN_JKX_SEQ_LEN
 constexpr int64_t kMaxJkxSeqLen = int64_t{1} << 20;       // MAX_JKX_SEQ_LEN
 constexpr int64_t kMaxMa = int64_t{1} << 20;              // MAX_MA
 constexpr int64_t kMinJkxVolumeHeight = 5;                // MIN_JKX_VOLUME_HEIGHT
+constexpr int64_t kMaxZarrShardImages = int64_t{1} << 20; // MAX_ZARR_SHARD_IMAGES
 constexpr int64_t kMaxSafeInteger = 9007199254740991;     // MAX_SAFE_INTEGER
 
 }  // namespace ohlc::binding::limits

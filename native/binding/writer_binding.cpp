@@ -75,11 +75,14 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
     // The jkx layout stores what redraws each image: the volumes, and the MA values it drew.
     optional.volumes = spec.layout == Layout::kJkx;
     optional.ma = spec.layout == Layout::kJkx && spec.ma > 0;
+    storage::ZarrOptions zarr;
+    zarr.format = static_cast<int>(integer_property(o, "zarrFormat", 2, 3));
+    zarr.shard_images = static_cast<uint64_t>(integer_property(o, "zarrShardImages", 1, limits::kMaxZarrShardImages));
 
     auto opened = std::make_shared<std::unique_ptr<DatasetWriter>>();
     auto body = [=](TaskContext&) -> ResultFn {
       storage::DatasetLayout layout =
-          storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality, optional);
+          storage::make_layout(format, spec.shape, spec.pixel, horizons, compression, quality, optional, zarr);
       if (spec.layout == Layout::kJkx) layout.u8_white = 255;
       std::unique_ptr<Rasterizer> rasterizer = make_rasterizer(spec, device, threads);
       auto sink = storage::make_sink(layout, paths);

@@ -59,7 +59,12 @@ DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, i
     throw StorageError("the writer's rasterizer draws images of another shape");
   // More threads than the machine runs only adds scratch memory and contention.
   threads_ = threads > 0 ? std::min(threads, std::max(default_thread_count(), 1)) : default_thread_count();
-  for (int t = 0; t < threads_; ++t) scratch_.push_back(std::make_unique<EncodeScratch>());
+  // The row encoder's short distance: a uint8 bar's width in bytes (a float32 pixel is already 4).
+  const size_t period = layout_.pixel == PixelType::U8 ? layout_.shape.bar_width : 4;
+  for (int t = 0; t < threads_; ++t) {
+    scratch_.push_back(std::make_unique<EncodeScratch>());
+    scratch_.back()->rows.set_period(period);
+  }
 }
 
 DatasetWriter::~DatasetWriter() {

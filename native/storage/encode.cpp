@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "storage/layout.hpp"
@@ -119,6 +120,24 @@ void encode_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, si
   }
 }
 
+void encode_gzip_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
+                       EncodeScratch& scratch, std::vector<uint8_t>& out) {
+  encode_chunk(layout, a, raw, bytes, scratch, out);
+  if (layout.compression.level == Compression::kNone) return;
+  // zlib: 2 header bytes (no preset dictionary is ever set), deflate data, Adler-32 (4 bytes).
+  // gzip: 10 header bytes (deflate, no flags, no time, unknown OS), deflate data, CRC-32, ISIZE.
+  if (out.size() < 6) throw std::runtime_error("encode_gzip_chunk: zlib stream too short");
+  static constexpr uint8_t kHeader[8] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00};
+  const uint32_t crc = crc32_of(raw, bytes);
+  const auto size = static_cast<uint32_t>(bytes);  // ISIZE is the size modulo 2^32
+  out.resize(out.size() - 4);                       // drop the Adler-32
+  out[0] = 0x00;                                    // the old header becomes XFL and OS
+  out[1] = 0xff;
+  out.insert(out.begin(), kHeader, kHeader + 8);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(crc >> (8 * i)));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(size >> (8 * i)));
+}
+
 const std::vector<uint8_t>& deflate_terminator() {
   static const std::vector<uint8_t> bytes = [] {
     std::vector<uint8_t> end;
@@ -130,6 +149,21 @@ const std::vector<uint8_t>& deflate_terminator() {
 
 uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc) {
   return libdeflate_crc32(crc, data, bytes);
+}
+
+uint32_t crc32c_of(const uint8_t* data, size_t bytes) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < bytes; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  return ~crc;
 }
 
 uint32_t crc32_concat(uint32_t crc1, uint32_t crc2, uint64_t len2) {

@@ -57,7 +57,15 @@ void append_stored_blocks(const uint8_t* raw, size_t bytes, std::vector<uint8_t>
 // The bytes that end a stream made of pieces: an empty final block.
 const std::vector<uint8_t>& deflate_terminator();
 
+// Raw bytes, or a gzip (RFC 1952) member: the chunk encoding of Zarr format 3's "gzip" codec
+// (the v3 core codecs have no zlib). The zlib stream of encode_chunk rewrapped: the same deflate
+// data under a gzip header, with the CRC-32 and size of the raw bytes as its trailer.
+void encode_gzip_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* raw, size_t bytes,
+                       EncodeScratch& scratch, std::vector<uint8_t>& out);
+
 uint32_t crc32_of(const uint8_t* data, size_t bytes, uint32_t crc = 0);
+// CRC-32C (Castagnoli), as Zarr's crc32c codec appends it.
+uint32_t crc32c_of(const uint8_t* data, size_t bytes);
 // CRC-32 of A then B from crc(A), crc(B) and len(B). (Not named crc32_combine: zlib.h may
 // #define that name to crc32_combine64 under large-file flags.)
 uint32_t crc32_concat(uint32_t crc1, uint32_t crc2, uint64_t len2);

@@ -31,7 +31,8 @@ uint64_t rows_per_chunk(size_t row_bytes) {
 }  // namespace
 
 DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint32_t horizons,
-                          Compression compression, int jpeg_quality, OptionalArrays optional) {
+                          Compression compression, int jpeg_quality, OptionalArrays optional,
+                          ZarrOptions zarr) {
   DatasetLayout l;
   l.format = format;
   l.shape = shape;
@@ -61,6 +62,11 @@ DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint
   optional_array(kMa, optional.ma, ElemType::kF64, {shape.seq_len});
   for (int a = kSequences; a < kArrayCount; ++a) {
     if (!l.arrays[a].name.empty()) l.arrays[a].chunk_rows = rows_per_chunk(l.arrays[a].row_bytes());
+  }
+  l.zarr_format = zarr.format;
+  if (format == Format::kZarr && zarr.format == 3) {
+    l.arrays[kImages].shard_rows = zarr.shard_images;
+    for (int a = kSequences; a < kArrayCount; ++a) l.arrays[a].shard_rows = l.arrays[a].chunk_rows * kRowChunksPerShard;
   }
   return l;
 }

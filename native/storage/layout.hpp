@@ -14,6 +14,19 @@ enum class Format : int32_t { kHdf5 = 0, kNpz = 1, kZarr = 2, kPng = 3, kJpeg = 
 
 enum class ElemType : int32_t { kU8, kI8, kU16, kI64, kF32, kF64 };
 
+// The element type's name as NumPy and Zarr format 3 spell it ("uint8", ..., "float64").
+inline const char* elem_type_name(ElemType t) {
+  switch (t) {
+    case ElemType::kU8: return "uint8";
+    case ElemType::kI8: return "int8";
+    case ElemType::kU16: return "uint16";
+    case ElemType::kI64: return "int64";
+    case ElemType::kF32: return "float32";
+    case ElemType::kF64: return "float64";
+  }
+  return "?";
+}
+
 inline size_t elem_size(ElemType t) {
   switch (t) {
     case ElemType::kU8:
@@ -59,6 +72,9 @@ struct ArraySpec {
   ElemType type;
   std::vector<uint64_t> row_shape;  // shape of one row (everything after N)
   uint64_t chunk_rows = 1;          // rows per stored chunk
+  // Zarr format 3: rows per shard file (a whole number of chunks); 0 where each chunk is its own
+  // file (every other format, and Zarr format 2).
+  uint64_t shard_rows = 0;
   size_t row_elems() const {
     size_t n = 1;
     for (uint64_t d : row_shape) n *= static_cast<size_t>(d);
@@ -75,8 +91,21 @@ struct Compression {
   int level = kFast;
 };
 
+// Zarr's own choices: the format version (2: one file per chunk; 3: chunks gathered into shard
+// files by the sharding_indexed codec) and the images per shard file, which the caller always
+// gives (its default is DEFAULT_ZARR_SHARD_IMAGES in ts/limits.ts; 0 is refused by the sink).
+struct ZarrOptions {
+  int format = 3;
+  uint64_t shard_images = 0;
+};
+
+// A row array's shard holds this many of its chunks (chunks are about 256 KiB raw, so a shard
+// is at most 64 MiB raw): the small arrays add a few files, not one per chunk.
+constexpr uint64_t kRowChunksPerShard = 256;
+
 struct DatasetLayout {
   Format format = Format::kHdf5;
+  int zarr_format = 3;  // with Format::kZarr
   ImageShape shape;
   PixelType pixel = PixelType::U8;
   uint32_t horizons = 0;  // K; labels/returns exist only when K > 0
@@ -93,8 +122,11 @@ struct DatasetLayout {
 
 // Builds the array list: images [N,H,W], sequences [N,L,4] f64, timestamps [N] i64, and with
 // horizons, labels [N,K] i8 and returns [N,K] f64. Row arrays are chunked at about 256 KiB.
+// Zarr format 3 gathers chunks into shards: `zarr.shard_images` images per shard file, and
+// kRowChunksPerShard chunks per shard file of a row array.
 DatasetLayout make_layout(Format format, ImageShape shape, PixelType pixel, uint32_t horizons,
-                          Compression compression, int jpeg_quality, OptionalArrays optional = {});
+                          Compression compression, int jpeg_quality, OptionalArrays optional = {},
+                          ZarrOptions zarr = {});
 
 // One metadata attribute as the TS layer hands it over (HDF5 needs types; other formats use JSON).
 struct Attribute {

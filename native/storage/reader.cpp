@@ -7,18 +7,6 @@
 namespace ohlc::storage {
 namespace {
 
-const char* elem_name(ElemType t) {
-  switch (t) {
-    case ElemType::kU8: return "uint8";
-    case ElemType::kI8: return "int8";
-    case ElemType::kU16: return "uint16";
-    case ElemType::kI64: return "int64";
-    case ElemType::kF32: return "float32";
-    case ElemType::kF64: return "float64";
-  }
-  return "?";
-}
-
 std::string shape_text(const std::vector<uint64_t>& shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
@@ -37,7 +25,7 @@ void check_declared_size(const std::string& what, const std::vector<uint64_t>& s
                          uint64_t capacity, const std::string& where) {
   const uint64_t bytes = declared_bytes(shape, type, what);
   if (bytes <= capacity) return;
-  throw StorageError(what + " declares shape " + shape_text(shape) + " of " + elem_name(type) + " (" +
+  throw StorageError(what + " declares shape " + shape_text(shape) + " of " + elem_type_name(type) + " (" +
                      std::to_string(bytes) + " bytes), more than the " + std::to_string(capacity) + " bytes " +
                      where + "; the file is damaged or was not written by ohlc-native");
 }

@@ -18,7 +18,8 @@ struct SinkPaths {
 
 std::unique_ptr<Sink> make_hdf5_sink(const DatasetLayout& layout, const SinkPaths& paths);
 std::unique_ptr<Sink> make_npz_sink(const DatasetLayout& layout, const SinkPaths& paths);
-std::unique_ptr<Sink> make_zarr_sink(const DatasetLayout& layout, const SinkPaths& paths);
+std::unique_ptr<Sink> make_zarr2_sink(const DatasetLayout& layout, const SinkPaths& paths);
+std::unique_ptr<Sink> make_zarr3_sink(const DatasetLayout& layout, const SinkPaths& paths);
 std::unique_ptr<Sink> make_picture_sink(const DatasetLayout& layout, const SinkPaths& paths);
 
 std::unique_ptr<Sink> make_sink(const DatasetLayout& layout, const SinkPaths& paths);

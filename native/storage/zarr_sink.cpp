@@ -1,4 +1,4 @@
-// Zarr (.zarr directory), format version 2: a group whose arrays are chunked like the HDF5 file
+// Zarr (.zarr directory), format version 2 (image.storage.zarr_format: 2): a group whose arrays are chunked like the HDF5 file
 // (one image per chunk) and compressed with the "zlib" codec, which every zarr-python (2.x and
 // 3.x), zarrita and tensorstore reads. The store is built under a temporary directory name and
 // renamed when complete; metadata documents are written last, once the shapes are known.
@@ -8,21 +8,10 @@
 
 #include "storage/fs_util.hpp"
 #include "storage/sinks.hpp"
+#include "storage/zarr_common.hpp"
 
 namespace ohlc::storage {
 namespace {
-
-std::string json_list(const std::vector<uint64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  File f = File::create(path);
-  f.write(text.data(), text.size());
-  f.close();
-}
 
 class ZarrSink final : public Sink {
  public:
@@ -73,8 +62,7 @@ class ZarrSink final : public Sink {
       if (layout_.compression.level == Compression::kNone) {
         z << "null";
       } else {
-        const int hint = layout_.compression.level == Compression::kFast ? 1 : std::min(layout_.compression.level, 9);
-        z << "{\n        \"id\": \"zlib\",\n        \"level\": " << hint << "\n    }";
+        z << "{\n        \"id\": \"zlib\",\n        \"level\": " << zarr_level_hint(layout_.compression.level) << "\n    }";
       }
       z << ",\n    \"dimension_separator\": \".\",\n    \"dtype\": \"" << numpy_descr(a.type)
         << "\",\n    \"fill_value\": " << (is_float ? "0.0" : "0")
@@ -100,7 +88,7 @@ class ZarrSink final : public Sink {
 
 }  // namespace
 
-std::unique_ptr<Sink> make_zarr_sink(const DatasetLayout& layout, const SinkPaths& paths) {
+std::unique_ptr<Sink> make_zarr2_sink(const DatasetLayout& layout, const SinkPaths& paths) {
   return std::make_unique<ZarrSink>(layout, paths);
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda/jkx_layout.hpp"
+#include "cuda/raster_cuda.hpp"
 #include "kernels/raster.hpp"
 #include "kernels/raster_jkx.hpp"
 
@@ -24,6 +25,8 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitMismatch = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitCudaError = 3;
+constexpr int kExitNoGpu = 4;
 
 const char* kHelp = R"(jkx_check: the jkx layout's CPU rasterizer against the contract (docs/IMAGE-JKX.md).
 
@@ -36,6 +39,10 @@ usage: jkx_check [options]
                 test/jkx-reference.test.ts) instead of checking
   --bench       also time seqLen 20 x height 64 (volume, MA 20) against the default layout
                 at the same pixel count (seqLen 15 x height 64), one thread and all threads
+                (with --gpu: the same two on the GPU, device to host included)
+  --gpu         also run every case through the CUDA kernel (rasterize_jkx_cuda) when a usable
+                device is found, against the CPU kernel: every pixel and the outcome
+  --require-gpu like --gpu, and exit 4 when no usable CUDA device is found
   --help        this text
 
 What it does:
@@ -52,7 +59,10 @@ What it does:
   4. the CUDA kernel's per-thread code (cuda/jkx_layout.hpp, kernels/jkx_math.hpp phases) run
      on the CPU for block sizes 1..256 in the kernel's order, against the CPU images.
 
-exit codes: 0 all passed, 1 a mismatch (described with --seed/--case to rerun it), 2 bad usage
+  5. with --gpu on a GPU: the CUDA kernel itself, against the CPU images of step 2.
+
+exit codes: 0 all passed, 1 a mismatch (described with --seed/--case to rerun it), 2 bad usage,
+3 a CUDA error, 4 --require-gpu and no usable CUDA device
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -561,6 +571,7 @@ struct Coverage {
   size_t cases = 0, windows = 0, pixels = 0;
   size_t status[5] = {0, 0, 0, 0, 0};
   size_t with_line = 0, line_cut = 0;
+  size_t gpu_cases = 0, gpu_pixels = 0;  // compared on the device (--gpu)
 };
 Coverage g_cov;
 
@@ -816,6 +827,42 @@ bool compare_emulation(const Case& k, const CpuRun& cpu, uint32_t nt, std::strin
   return true;
 }
 
+// The CUDA kernel on the device against the CPU's images of the same case. Its contract is the
+// CPU's for the pixels and the lowest window not drawn (statuses come from classify on the host),
+// so every window is compared when all were drawn, else those before the lowest one not drawn
+// (batches after it may not be started) and the outcome's window, reason and offending input.
+bool g_cuda_failed = false;
+bool compare_gpu(const Case& k, const CpuRun& cpu, std::string* detail) {
+  const size_t image_bytes = k.shape.pixels() * pixel_bytes(k.type);
+  std::vector<uint8_t> got(k.count * image_bytes, 0xA5);
+  const JkxOutcome g = cuda::rasterize_jkx_cuda(k.series.columns(), k.windows(), k.flags(), k.shape, k.type,
+                                                got.data(), nullptr);
+  if (g.status == JkxOutcome::kBadArgument || g.status == JkxOutcome::kCancelled) {
+    g_cuda_failed = true;
+    *detail = "GPU: " + g.message;
+    return false;
+  }
+  const JkxOutcome want = rasterize_jkx_cpu(k.series.columns(), k.windows(), k.flags(), k.shape, k.type,
+                                            std::vector<uint8_t>(k.count * image_bytes).data(), 0, nullptr);
+  if (g.status != want.status || (g.status == JkxOutcome::kNotDrawn &&
+                                  (g.window != want.window || g.reason != want.reason ||
+                                   g.bad.candle != want.bad.candle || g.bad.field != want.bad.field))) {
+    *detail = "GPU outcome: " + (g.message.empty() ? std::string("ok") : g.message) + "; CPU: " +
+              (want.message.empty() ? std::string("ok") : want.message);
+    return false;
+  }
+  const size_t compared = g.status == JkxOutcome::kOk ? k.count : g.window;
+  for (size_t w = 0; w < compared; ++w)
+    if (cpu.st[w] == JkxStatus::kOk &&
+        std::memcmp(got.data() + w * image_bytes, cpu.out.data() + w * image_bytes, image_bytes) != 0) {
+      *detail = "GPU window " + std::to_string(w) + ": different pixels";
+      return false;
+    }
+  ++g_cov.gpu_cases;
+  g_cov.gpu_pixels += compared * k.shape.pixels();
+  return true;
+}
+
 // jkx_round_half_even against rint over the range it is used on: every half k + 0.5 and its
 // neighbours one ulp away up to 2^21, every integer, and random values below 2^31.
 bool check_rounding(uint64_t seed, std::string* detail) {
@@ -1057,18 +1104,36 @@ double thread_seconds() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-void bench(uint64_t seed) {
-  Rng r(seed ^ 0xbe9c4ull);
-  const size_t count = 20000;
-  Series s = random_walk(count + 100, r, 100, 0.01);
+// What both benches draw: `count` windows of a random walk as jkx 20x64 (volume, MA 20) and as
+// the default layout's 15x64 (the same pixel count).
+struct BenchInput {
+  size_t count;
+  Series s;
   WindowList w;
-  w.first = 19;
-  w.count = count;
   const JkxShape jkx{20, 64, true, 20};
   const ImageShape def{15, 64};
-  std::vector<uint8_t> out(count * std::max(jkx.pixels(), def.pixels()));
+  std::vector<uint8_t> out;
+  CandleColumns cc;
+  BenchInput(uint64_t seed, size_t n) : count(n) {
+    Rng r(seed);
+    s = random_walk(count + 100, r, 100, 0.01);
+    w.first = 19;
+    w.count = count;
+    out.resize(count * std::max(jkx.pixels(), def.pixels()));
+    cc = CandleColumns{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
+  }
+};
+
+void bench(uint64_t seed) {
+  BenchInput in(seed ^ 0xbe9c4ull, 20000);
+  const size_t count = in.count;
+  const Series& s = in.s;
+  const WindowList& w = in.w;
+  const JkxShape& jkx = in.jkx;
+  const ImageShape& def = in.def;
+  std::vector<uint8_t>& out = in.out;
   std::vector<double> ma(count * 20);
-  const CandleColumns cc{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
+  const CandleColumns& cc = in.cc;
   std::printf("\nbench: uint8, %zu images per call, %zu pixels per image; images/s of the best of >= 7 "
               "calls, taken in turns\n", count, jkx.pixels());
   for (int threads : {1, default_thread_count()}) {
@@ -1099,12 +1164,31 @@ void bench(uint64_t seed) {
   }
 }
 
+// The same two shapes on the GPU: host-side (device to pageable host memory included, as the
+// addon calls it) and per image; the CPU figures above are the reference of the same run.
+void bench_gpu(uint64_t seed) {
+  BenchInput in(seed ^ 0x9b0ull, 200000);
+  const size_t count = in.count;
+  const WindowList& w = in.w;
+  double best[2] = {1e30, 1e30};
+  for (int round = 0; round < 6; ++round)
+    for (int which = 0; which < 2; ++which) {
+      const auto t = Clock::now();
+      if (which == 0) cuda::rasterize_cuda(in.cc, w, in.def, PixelType::U8, in.out.data(), nullptr);
+      else cuda::rasterize_jkx_cuda(in.s.columns(), w, nullptr, in.jkx, PixelType::U8, in.out.data(), nullptr);
+      if (round > 0) best[which] = std::min(best[which], seconds_since(t));  // round 0 warms up
+    }
+  std::printf("  GPU host-side, %zu images per call   default 15x64: %9.0f images/s   jkx 20x64 vol+MA20: %9.0f "
+              "images/s (%.2fx the default's time)\n",
+              count, count / best[0], count / best[1], best[1] / best[0]);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t seed = 1;
   long cases = 1000, only_case = -1;
-  bool do_bench = false;
+  bool do_bench = false, use_gpu = false, require_gpu = false;
   size_t emit_windows = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -1123,10 +1207,23 @@ int main(int argc, char** argv) {
     else if (a == "--case") only_case = std::atol(value("--case"));
     else if (a == "--quick") cases = 150;
     else if (a == "--bench") do_bench = true;
+    else if (a == "--gpu") use_gpu = true;
+    else if (a == "--require-gpu") use_gpu = require_gpu = true;
     else if (a == "--emit") emit_windows = std::strtoul(value("--emit"), nullptr, 10);
     else {
       std::fprintf(stderr, "jkx_check: unknown option %s (see --help)\n", a.c_str());
       return kExitUsage;
+    }
+  }
+  if (use_gpu) {
+    const cuda::DeviceInfo& dev = cuda::probe();
+    if (dev.available) {
+      std::printf("GPU: %s (sm_%d%d, %d SMs)\n", dev.name.c_str(), dev.compute_major, dev.compute_minor,
+                  dev.multiprocessors);
+    } else {
+      std::printf("no usable CUDA device: %s\n", dev.reason.c_str());
+      if (require_gpu) return kExitNoGpu;
+      use_gpu = false;
     }
   }
   const auto t0 = Clock::now();
@@ -1142,6 +1239,7 @@ int main(int argc, char** argv) {
       if (k.count * k.shape.pixels() > (size_t{1} << 21) && nt != 128) continue;  // keep big cases quick
       ok = compare_emulation(k, cpu, nt, &detail);
     }
+    if (ok && use_gpu) ok = compare_gpu(k, cpu, &detail);
     if (ok) return;
     ++failures;
     std::printf("MISMATCH %s\n  %s\n  %s\n", repro, k.describe().c_str(), detail.c_str());
@@ -1156,7 +1254,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", k.describe().c_str());
     run(k, ("--seed " + std::to_string(seed) + " --case " + std::to_string(only_case)).c_str());
     std::printf("%s\n", failures ? "DIFFERENT" : "same");
-    return failures ? kExitMismatch : kExitOk;
+    return g_cuda_failed ? kExitCudaError : failures ? kExitMismatch : kExitOk;
   }
 
   std::string detail;
@@ -1187,6 +1285,10 @@ int main(int argc, char** argv) {
               seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", arguments_ok ? "refused" : "WRONG", g_cov.cases, g_cov.windows,
               g_cov.status[0], g_cov.with_line, g_cov.line_cut, g_cov.status[1], g_cov.status[2], g_cov.status[3],
               g_cov.status[4], static_cast<double>(g_cov.pixels) / 1e6, default_thread_count(), seconds_since(t0));
+  if (use_gpu)
+    std::printf("jkx_check GPU: %s: %zu cases, %.1f Mpx equal to the CPU kernel's\n",
+                failures ? "FAILED" : "OK", g_cov.gpu_cases, static_cast<double>(g_cov.gpu_pixels) / 1e6);
   if (do_bench) bench(seed);
-  return failures ? kExitMismatch : kExitOk;
+  if (do_bench && use_gpu && !failures) bench_gpu(seed);
+  return g_cuda_failed ? kExitCudaError : failures ? kExitMismatch : kExitOk;
 }

@@ -10,6 +10,7 @@ import { registerMerge } from './commands/merge.js';
 import { registerModels } from './commands/models.js';
 import { registerPlan } from './commands/plan.js';
 import { registerVerify } from './commands/verify.js';
+import { registerUniverse } from './commands/universe.js';
 import { EXIT } from './run.js';
 
 // A reader that stops early (`inspect FILE | head -1`) closes our stdout: that ends the command,
@@ -35,6 +36,7 @@ registerBuild(program);
 registerPlan(program);
 registerMerge(program);
 registerData(program);
+registerUniverse(program);
 registerInspect(program);
 registerVerify(program);
 registerModels(program);

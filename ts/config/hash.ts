@@ -17,11 +17,15 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** What decides a dataset's content (whether an old output may be replaced does not). */
+/**
+ * What decides a dataset's content (whether an old output may be replaced does not, nor do the
+ * Zarr settings of an output in another format).
+ */
 export function contentConfig(config: PipelineConfig): Omit<PipelineConfig, 'paths' | 'runtime'> {
   const { paths: _paths, runtime: _runtime, ...content } = config;
-  const { overwrite: _overwrite, ...storage } = content.image.storage;
-  return { ...content, image: { ...content.image, storage: storage as typeof content.image.storage } };
+  const { overwrite: _overwrite, zarr_format, zarr_shard_images, ...storage } = content.image.storage;
+  const zarr = storage.format === 'zarr' ? { zarr_format, ...(zarr_format === 3 ? { zarr_shard_images } : {}) } : {};
+  return { ...content, image: { ...content.image, storage: { ...storage, ...zarr } as typeof content.image.storage } };
 }
 
 export function configSha256(config: PipelineConfig): string {

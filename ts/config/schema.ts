@@ -24,6 +24,8 @@ import {
   MIN_DEFLATE_LEVEL,
   MIN_HEIGHT,
   MIN_SEQ_LEN,
+  MAX_ZARR_SHARD_IMAGES,
+  DEFAULT_ZARR_SHARD_IMAGES,
 } from '../limits.js';
 import { checkLayout, JKX_HEIGHTS, LAYOUTS } from '../images/layout.js';
 import { checkImageSize, STORAGE_FORMATS } from '../storage/formats.js';
@@ -110,6 +112,9 @@ export const configSchema = z
             images_per_file: positiveInt().default(50_000),
             compression: z.union([z.enum(['fast', 'none']), z.number().int().min(MIN_DEFLATE_LEVEL).max(MAX_DEFLATE_LEVEL)]).default('fast'),
             quality: positiveInt(MAX_QUALITY).default(95),
+            // Zarr: format 3 gathers images into shard files; 2 writes a file per image, for zarr-python 2.
+            zarr_format: z.union([z.literal(2), z.literal(3)], { error: 'must be 2 or 3 (the Zarr format version)' }).default(3),
+            zarr_shard_images: positiveInt(MAX_ZARR_SHARD_IMAGES).default(DEFAULT_ZARR_SHARD_IMAGES),
             overwrite: z.boolean().default(false),
             // With splits: one dataset per split (<name>_train, _val, _test) instead of a split array.
             split_files: z.boolean().default(false),

@@ -21,7 +21,7 @@ import { mergeKlines } from './merge.js';
 import { resolveUniverseOptions, type ResolvedUniverse } from './options.js';
 import type { DayUnit, MonthUnit } from './plan.js';
 import { sampleArchiveMonths, SAMPLE_SYMBOLS, SYNTHETIC_DIR, writeResolvedSample } from './sample.js';
-import type { Universe, UniverseExclusion, UniverseMonth, UniverseOptions } from './types.js';
+import type { DataLogger, Universe, UniverseExclusion, UniverseMonth, UniverseOptions } from './types.js';
 import { MIN_DOWNLOAD_BYTES_PER_SECOND } from '../limits.js';
 
 /** The interval rankings are computed on: one small archive a month per symbol. */
@@ -200,6 +200,8 @@ async function rank(o: ResolvedUniverse, candidates: string[], index: ArchiveInd
   let cacheRoot = o.cacheDir;
   if (index.synthetic) {
     // The sample writes each candidate's archives first (only its trading months), then they are read like downloads.
+    // One line per candidate is detail: the universe's own summary line says what happened.
+    const quiet: DataLogger = { info: (m, f) => o.logger.debug(m, f), warn: (m, f) => o.logger.warn(m, f), debug: (m, f) => o.logger.debug(m, f) };
     for (const { symbol, units } of plan) {
       if (units.length === 0) continue;
       await writeResolvedSample({
@@ -210,7 +212,7 @@ async function rank(o: ResolvedUniverse, candidates: string[], index: ArchiveInd
         cacheDir: o.cacheDir,
         now: o.now,
         signal,
-        logger: o.logger,
+        logger: quiet,
       });
     }
     cacheRoot = join(o.cacheDir, SYNTHETIC_DIR);

@@ -123,6 +123,9 @@ export interface NativeWriterOptions {
   /** -1 fast, 0 none, 1..12 deflate level */
   compression: number;
   jpegQuality: number;
+  /** Zarr format version (2 or 3) and, for 3, images per shard file. */
+  zarrFormat: 2 | 3;
+  zarrShardImages: number;
   threads: number;
   /** The device of the writer's rasterizer (draws candle-window batches). */
   device: NativeDevice;

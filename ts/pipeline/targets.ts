@@ -111,6 +111,8 @@ export class BuildTargets {
           horizons: config.labels.horizons,
           compression: config.image.storage.compression,
           quality: config.image.storage.quality,
+          zarrFormat: config.image.storage.zarr_format,
+          zarrShardImages: config.image.storage.zarr_shard_images,
           threads: config.runtime.threads,
           device: s.device,
           overwrite: s.overwrite,

@@ -12,6 +12,8 @@ import { ARRAY_NAMES, ROW_ARRAYS } from './arrays.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { openDatasetFile, type OpenedFile } from './readers.js';
 import { setDigest, type FileDigest } from './writer.js';
+import { storedChunksSha256 } from './zarr-shards.js';
+import { exists } from '../util/files.js';
 
 /** Rows read per slice when hashing an array here. */
 const SLICE_ROWS = 4 << 10;
@@ -45,15 +47,21 @@ async function filesDigest(paths: string[]): Promise<string> {
   return h.digest('hex');
 }
 
+/** The images' stored chunks in order: Zarr 3 inner chunks from its shards, else a file per image. */
+async function imagesDigest(path: string, format: 'zarr' | 'png' | 'jpeg', rows: number): Promise<string> {
+  if (format === 'zarr' && (await exists(join(path, 'zarr.json')))) return storedChunksSha256(path, 'images');
+  const chunks =
+    format === 'zarr'
+      ? Array.from({ length: rows }, (_, i) => join(path, 'images', `${i}.0.0`))
+      : Array.from({ length: rows }, (_, i) => join(path, String(i).padStart(9, '0') + PICTURE_EXTENSION[format]));
+  return filesDigest(chunks);
+}
+
 /** One file's digest. */
 export async function digestFile(path: string, format: StorageFormat): Promise<FileDigest> {
   if (format === 'hdf5' || format === 'npz') return runNativeTask((done) => native().digestDataset(path, format, done));
   const file = await openDatasetFile(path, format);
-  const chunks =
-    format === 'zarr'
-      ? Array.from({ length: file.rows }, (_, i) => join(path, 'images', `${i}.0.0`))
-      : Array.from({ length: file.rows }, (_, i) => join(path, String(i).padStart(9, '0') + PICTURE_EXTENSION[format]));
-  const arrays = { images: await filesDigest(chunks), ...(await rowDigests(file)) };
+  const arrays = { images: await imagesDigest(path, format, file.rows), ...(await rowDigests(file)) };
   return { contentSha256: combine(arrays), arrays };
 }
 

@@ -51,7 +51,7 @@ async function detectFormat(path: string): Promise<StorageFormat | undefined> {
   if (bySuffix) return bySuffix;
   const s = await stat(path).catch(() => null);
   if (s?.isDirectory()) {
-    if (await exists(join(path, '.zgroup'))) return 'zarr';
+    if ((await exists(join(path, 'zarr.json'))) || (await exists(join(path, '.zgroup')))) return 'zarr';
     const names = await readdir(path);
     if (names.includes('metadata.json')) return names.some((n) => n.endsWith(PICTURE_EXTENSION.jpeg)) ? 'jpeg' : 'png';
   }

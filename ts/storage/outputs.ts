@@ -30,8 +30,12 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
 /** The metadata of a file or folder that looks like `format`'s output, or null. */
 async function readMetadata(path: string, format: StorageFormat): Promise<Record<string, unknown> | null> {
   switch (format) {
-    case 'zarr':
+    case 'zarr': {
+      // Format 3 keeps the group's attributes in its zarr.json, format 2 in .zattrs.
+      const v3 = await readJson(join(path, 'zarr.json'));
+      if (v3) return v3.attributes !== null && typeof v3.attributes === 'object' && !Array.isArray(v3.attributes) ? (v3.attributes as Record<string, unknown>) : null;
       return readJson(join(path, '.zattrs'));
+    }
     case 'png':
     case 'jpeg':
       return readJson(join(path, 'metadata.json'));

@@ -10,7 +10,7 @@ import { OhlcError, ErrorCode } from '../errors.js';
 import { native } from '../native/load.js';
 import type { NativeJpeg, NativeReadResult } from '../native/addon.js';
 import { runNativeTask } from '../native/task.js';
-import { checkDirectory, checkRegularFile } from '../util/files.js';
+import { checkDirectory, checkRegularFile, exists } from '../util/files.js';
 import { checkDataset, metadataDims, type DeclaredArray } from './contract.js';
 import { PICTURE_EXTENSION, type StorageFormat } from './formats.js';
 import { ARRAY_NAMES, ROW_ARRAYS, type RowArray } from './arrays.js';
@@ -117,6 +117,18 @@ function runs(rows: Float64Array): Array<[number, number]> {
   return out;
 }
 
+/** Runs grouped while they stay within one chunk of `perChunk` rows (a run across chunks is a group of its own). */
+function chunkGroups(list: Array<[number, number]>, perChunk: number): Array<Array<[number, number]>> {
+  const groups: Array<Array<[number, number]>> = [];
+  const chunkOf = (row: number) => Math.floor(row / perChunk);
+  for (const run of list) {
+    const last = groups.at(-1);
+    if (last && chunkOf(last[0][0]) === chunkOf(run[1] - 1) && chunkOf(last[0][0]) === chunkOf(last.at(-1)![1] - 1)) last.push(run);
+    else groups.push([run]);
+  }
+  return groups;
+}
+
 /** A zarrita failure as the package's error, naming the store and the array. */
 function zarrError(path: string, name: string, err: unknown): OhlcError {
   if (err instanceof OhlcError) return err;
@@ -130,17 +142,20 @@ async function openZarr(path: string): Promise<OpenedFile> {
   const zarr: typeof Zarrita = await import('zarrita');
   const { default: FileSystemStore } = await import('@zarrita/storage/fs');
   const root = zarr.root(new CheckedZarrStore(new FileSystemStore(path), path));
+  // Format 3 has a zarr.json at the root, format 2 a .zgroup; one reader for both.
+  const version = (await exists(join(path, 'zarr.json'))) ? 3 : 2;
+  const openNode = version === 3 ? zarr.open.v3 : zarr.open.v2;
   let group;
   try {
-    group = await zarr.open.v2(root, { kind: 'group' });
+    group = await openNode(root, { kind: 'group' });
   } catch (err) {
     if (err instanceof OhlcError) throw err;
-    throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v2 group (${(err as Error).message})`, { cause: err });
+    throw new OhlcError(ErrorCode.storage, `${path} is not a Zarr v${version} group (${(err as Error).message})`, { cause: err });
   }
   const arrays = new Map<string, Zarrita.Array<Zarrita.DataType, CheckedZarrStore>>();
   for (const name of ARRAY_NAMES) {
     try {
-      arrays.set(name, await zarr.open.v2(root.resolve(name), { kind: 'array' }));
+      arrays.set(name, await openNode(root.resolve(name), { kind: 'array' }));
     } catch (err) {
       // A missing array is the contract's to judge (the optional ones may be absent).
       if (!zarr.isZarritaError(err, 'NotFoundError')) throw zarrError(path, name, err);
@@ -153,8 +168,12 @@ async function openZarr(path: string): Promise<OpenedFile> {
     const rowElems = arr.shape.slice(1).reduce((a, b) => a * b, 1);
     let target: (Uint8Array | Int8Array | Uint16Array | Float32Array | Float64Array | BigInt64Array) | undefined;
     let filled = 0;
-    for (const [a, b] of runs(rows)) {
-      const sel = [zarr.slice(a, b), ...arr.shape.slice(1).map(() => null)];
+    // zarrita decodes every chunk a get touches: runs within one chunk (a row array holds
+    // thousands of rows a chunk) are read by one get over their span, not one get each.
+    const perChunk = arr.chunks[0];
+    for (const group of chunkGroups(runs(rows), perChunk)) {
+      const [from, to] = [group[0][0], group[group.length - 1][1]];
+      const sel = [zarr.slice(from, to), ...arr.shape.slice(1).map(() => null)];
       let chunk: { data: Uint8Array | Int8Array | Uint16Array | Float32Array | Float64Array | BigInt64Array };
       try {
         chunk = (await zarr.get(arr, sel)) as typeof chunk;
@@ -162,8 +181,10 @@ async function openZarr(path: string): Promise<OpenedFile> {
         throw zarrError(path, name, err);
       }
       if (!target) target = new (chunk.data.constructor as new (n: number) => typeof chunk.data)(rows.length * rowElems);
-      (target as Uint8Array).set(chunk.data as Uint8Array, filled);
-      filled += chunk.data.length;
+      for (const [a, b] of group) {
+        (target as Uint8Array).set((chunk.data as Uint8Array).subarray((a - from) * rowElems, (b - from) * rowElems), filled);
+        filled += (b - a) * rowElems;
+      }
     }
     return target instanceof BigInt64Array ? Float64Array.from(target, (v) => Number(v)) : target;
   };

@@ -11,7 +11,7 @@ import { abortError, ErrorCode, invalidParameterError, OhlcError, throwIfAborted
 import { resolveDevice, type DeviceChoice } from '../images/device.js';
 import { checkLayout, imageWidth, layoutMetadata, nativeLayout, type ImageLayout, type LayoutName } from '../images/layout.js';
 import type { IntegerTypedArray, PixelDtype } from '../images/rasterize.js';
-import { MAX_DEFLATE_LEVEL, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS, MIN_DEFLATE_LEVEL, MIN_HEIGHT, MIN_QUALITY, MIN_SEQ_LEN } from '../limits.js';
+import { DEFAULT_ZARR_SHARD_IMAGES, MAX_DEFLATE_LEVEL, MAX_ZARR_SHARD_IMAGES, MAX_DIMENSION, MAX_HORIZON, MAX_QUALITY, MAX_THREADS, MIN_DEFLATE_LEVEL, MIN_HEIGHT, MIN_QUALITY, MIN_SEQ_LEN } from '../limits.js';
 import type { NativeWriter, NativeWriterBatch } from '../native/addon.js';
 import { native } from '../native/load.js';
 import { lendToNative, runNativeTask } from '../native/task.js';
@@ -62,6 +62,10 @@ export interface DatasetWriterOptions {
   compression?: Compression;
   /** JPEG quality 1..100 (default 95). */
   quality?: number;
+  /** Zarr: format version 3 (default: chunks gathered into shard files) or 2 (a file per chunk, for zarr-python 2). */
+  zarrFormat?: 2 | 3;
+  /** Zarr format 3: images per shard file, 1..2^20 (default 1,024). */
+  zarrShardImages?: number;
   /**
    * Replace an existing dataset at the path (default false: it is an error). Only a dataset this
    * package wrote is ever replaced: a folder of other files, or a file of another kind, never is.
@@ -138,7 +142,7 @@ export interface DatasetWriter {
   abort(): Promise<void>;
 }
 
-const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'overwrite', 'threads', 'device', 'arrays', 'layout', 'volume', 'ma'];
+const OPTION_KEYS = ['format', 'mode', 'imagesPerFile', 'seqLen', 'height', 'dtype', 'horizons', 'metadata', 'compression', 'quality', 'zarrFormat', 'zarrShardImages', 'overwrite', 'threads', 'device', 'arrays', 'layout', 'volume', 'ma'];
 const BATCH_KEYS = ['images', 'sequences', 'candles', 'starts', 'timestamps', 'labels', 'returns', 'symbolIndex', 'split', 'maOk', 'volumes', 'ma'];
 
 interface Resolved {
@@ -153,6 +157,8 @@ interface Resolved {
   metadata: Record<string, unknown>;
   compression: number;
   quality: number;
+  zarrFormat: 2 | 3;
+  zarrShardImages: number;
   overwrite: boolean;
   threads: number;
   device: 'cpu' | 'cuda';
@@ -194,6 +200,8 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
     metadata: (o.metadata as Record<string, unknown>) ?? {},
     compression,
     quality: checkOptionalInteger('quality', o.quality, 95, MIN_QUALITY, MAX_QUALITY),
+    zarrFormat: checkZarrFormat(o.zarrFormat),
+    zarrShardImages: checkOptionalInteger('zarrShardImages', o.zarrShardImages, DEFAULT_ZARR_SHARD_IMAGES, 1, MAX_ZARR_SHARD_IMAGES),
     overwrite: checkBoolean('overwrite', o.overwrite, false),
     threads: checkOptionalInteger('threads', o.threads, 0, 0, MAX_THREADS),
     device: resolveDevice(o.device),
@@ -203,6 +211,12 @@ function resolveOptions(path: unknown, options: unknown): Resolved {
   };
   checkImageSize(resolved.format, resolved.seqLen, resolved.height, resolved.dtype, layout.layout);
   return resolved;
+}
+
+function checkZarrFormat(value: unknown): 2 | 3 {
+  if (value === undefined) return 3;
+  if (value !== 2 && value !== 3) throw invalidParameterError('zarrFormat', '2 or 3 (the Zarr format version)', value, typeof value === 'number');
+  return value;
 }
 
 function checkOptionalArrays(value: unknown): Resolved['arrays'] {
@@ -244,6 +258,8 @@ function openNative(opts: Resolved, path: string, tempPath: string): Promise<Nat
     horizons: opts.horizons.length,
     compression: opts.compression,
     jpegQuality: opts.quality,
+    zarrFormat: opts.zarrFormat,
+    zarrShardImages: opts.zarrShardImages,
     threads: opts.threads,
     device: opts.device === 'cuda' ? 1 : 0,
     symbolIndex: opts.arrays.symbolIndex,

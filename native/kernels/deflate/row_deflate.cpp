@@ -39,13 +39,13 @@ void Encoder::encode_rows(const uint8_t* data, size_t size, size_t row_bytes, bo
   size_t pos = 0;
   if (size == 0 && final) {
     size_t count = 0;
-    tokenize_rows(data, 0, 0, 0, tokens_.get(), kBlockTokens, &count, stats_);
+    tokenize_rows(data, 0, 0, 0, period_, tokens_.get(), kBlockTokens, &count, stats_);
     write_block(tokens_.get(), 0, stats_, data, 0, true, writer);
   }
   while (pos < size) {
     const size_t start = pos;
     size_t count = 0;
-    pos = tokenize_rows(data, pos, size, row_distance, tokens_.get(), kBlockTokens, &count,
+    pos = tokenize_rows(data, pos, size, row_distance, period_, tokens_.get(), kBlockTokens, &count,
                         stats_);
     write_block(tokens_.get(), count, stats_, data + start, pos - start, final && pos == size,
                 writer);

@@ -25,6 +25,9 @@ class Encoder {
  public:
   Encoder();
 
+  // The short distance tried besides 1 (see tokenize_rows): 4 unless set; 3 for uint8 jkx images.
+  void set_period(size_t bytes) { period_ = bytes >= 1 && bytes <= 32768 ? bytes : 4; }
+
   // Appends raw DEFLATE data encoding `size` bytes laid out as rows of `row_bytes`.
   // `size` need not be a multiple of row_bytes and may be 0; row_bytes = 0 means one row.
   // Rows longer than 32768 bytes (DEFLATE's window) are coded without the row match.
@@ -45,6 +48,7 @@ class Encoder {
  private:
   std::unique_ptr<uint32_t[]> tokens_;  // uninitialised: a temporary Encoder stays cheap
   BlockStats stats_;
+  size_t period_ = 4;
 };
 
 // The same through a temporary Encoder (one 64 KiB scratch allocation per call).

@@ -113,7 +113,7 @@ inline size_t emit_match(size_t len, size_t dist, uint32_t* tokens, size_t n, Bl
 
 }  // namespace
 
-size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_distance,
+size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_distance, size_t period,
                      uint32_t* tokens, size_t max_tokens, size_t* count, BlockStats& stats) {
   std::memset(&stats, 0, sizeof stats);
   size_t n = 0;
@@ -121,9 +121,9 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
   // pos <= i < end. (An end cut short by the token room never understates a later limit,
   // since each token covers at most 258 bytes.)
   size_t row_end = 0;
-  // Distance 3 is the jkx layout's bar period (3 columns per bar).
-  constexpr size_t kShortDist[3] = {1, 3, 4};
-  size_t short_end[3] = {0, 0, 0};
+  // Two short distances only: each one tried costs a check at every token.
+  const size_t short_dist_of[2] = {1, period};
+  size_t short_end[2] = {0, 0};
   while (pos < size && n < max_tokens) {
     // A long match must not outrun the token buffer; the next block picks it up again.
     const size_t limit = std::min(size - pos, (max_tokens - n) * kMaxMatch);
@@ -138,8 +138,8 @@ size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_di
     const size_t need = std::max<size_t>(kMinMatch, std::min<size_t>(row_len, kMaxMatch));
     size_t short_len = 0, short_dist = 0;
     if (need <= limit) {
-      for (int k = 0; k < 3; ++k) {
-        const size_t d = kShortDist[k];
+      for (int k = 0; k < 2; ++k) {
+        const size_t d = short_dist_of[k];
         size_t l = 0;
         if (short_end[k] > pos) {
           l = std::min(short_end[k] - pos, limit);

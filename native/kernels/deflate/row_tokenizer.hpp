@@ -16,8 +16,10 @@ namespace ohlc::deflate {
 
 // Tokenizes data[pos..size) until the end or `max_tokens` tokens; returns the position reached.
 // `row_distance` is the row length to match against, 0 for none (it must be <= 32768).
+// `period` is the short distance tried besides 1: the bytes a bar repeats over (4 for uint8
+// images of IMAGE.md, whose bars are 4 pixels, and for float32 pixels; 3 for uint8 jkx images).
 // Resets `stats` and counts every token plus the end of block into it.
-size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_distance,
+size_t tokenize_rows(const uint8_t* data, size_t pos, size_t size, size_t row_distance, size_t period,
                      uint32_t* tokens, size_t max_tokens, size_t* count, BlockStats& stats);
 
 }  // namespace ohlc::deflate

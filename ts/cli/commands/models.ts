@@ -2,7 +2,7 @@
 // with its metrics and a link to the dataset it was trained on.
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, ErrorCode } from '../../errors.js';
+import { ConfigError, ErrorCode, OhlcError } from '../../errors.js';
 import { listModels, loadModel, saveModel } from '../../models/index.js';
 import { datasetLink } from '../../pipeline/dataset-link.js';
 import { checkRegularFile, writeFileAtomic } from '../../util/files.js';
@@ -48,7 +48,9 @@ export function registerModels(program: Command): void {
     .action((file: string, opts: SaveOptions) =>
       runCommand(async () => {
         const dir = modelsDir(opts);
-        await checkRegularFile(file, 'Model file', ErrorCode.notFound);
+        await checkRegularFile(file, 'Model file', ErrorCode.notFound).catch((err: NodeJS.ErrnoException) => {
+          throw err.code === 'ENOENT' ? new OhlcError(ErrorCode.notFound, `Model file ${file} does not exist`) : err;
+        });
         const bytes = await readFile(file);
         const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset).catch((err: Error) => {
           throw new ConfigError('--dataset', [`--dataset ${opts.dataset}: ${err.message}`]);

@@ -1,0 +1,148 @@
+// The jkx layout against the default layout and against Pillow, in one run.
+//   node --import tsx bench/jkx.ts [--quick]
+// 1. Drawing: rasterize (sync) of the authors' three shapes (5×32, 20×64, 60×96; volume strip and
+//    MA over seq_len) against the default layout of about the same pixel count (width 4·L' with
+//    L' = ⌈3L/4⌉, same height), 1 thread and all threads. The two calls run in turns, best of the
+//    rounds, so a busy moment of the shared machine hits both alike; the ratio is per pixel.
+// 2. Candles → closed HDF5 ('fast', the pipeline's default; and zlib level 6 for the bytes):
+//    20,000 windows of 20×64 jkx against the default 15×64, the writer drawing (candle windows).
+// 3. Pillow: the same 20×64 windows drawn one at a time by the authors' renderer
+//    (test/helpers/pillow_jkx.py: Image.new + ImageDraw.line/point), the way public replications
+//    produce these images, on one core.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createDatasetWriter, rasterize, type Compression } from '../ts/index.js';
+import { native } from '../ts/native/load.js';
+import { syntheticKlinesCsv } from '../ts/data/sample.js';
+import { parseKlinesCsv } from '../ts/data/parse.js';
+import { cpuMs, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
+
+const QUICK = hasFlag('--quick');
+const ROUNDS = QUICK ? 3 : 7;
+const ALL = native().info().threads;
+const PILLOW = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'helpers', 'pillow_jkx.py');
+
+interface Candles {
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+}
+
+/** The synthetic sample's 1-minute random walk with its volumes, parsed by the addon. */
+function candles(n: number): Candles {
+  const start = Date.UTC(2024, 0, 1);
+  const { csv } = syntheticKlinesCsv('spot', 'BTCUSDT', '1m', 'bench', start, start + n * 60_000);
+  const k = parseKlinesCsv(Buffer.from(csv, 'latin1'), { name: 'bench' });
+  return { open: k.open, high: k.high, low: k.low, close: k.close, volume: k.volume! };
+}
+
+/** Best seconds per call of each step, the steps run in turns for `rounds` rounds after a warm-up. */
+function inTurns(steps: Array<() => unknown>, rounds: number): { best: number[]; foreign: number } {
+  for (const s of steps) s();
+  const best = steps.map(() => Infinity);
+  const meter = new LoadMeter();
+  for (let r = 0; r < rounds; r++)
+    steps.forEach((s, i) => {
+      const t = performance.now();
+      s();
+      best[i] = Math.min(best[i], (performance.now() - t) / 1000);
+    });
+  return { best, foreign: meter.foreignCores() };
+}
+
+const c = candles(QUICK ? 12_000 : 44_000);
+const count = (QUICK ? 10_000 : 40_000) - 100;
+const JKX_SHAPES = [
+  { L: 5, H: 32 },
+  { L: 20, H: 64 },
+  { L: 60, H: 96 },
+];
+
+console.log(`# jkx layout (${machineLine()})\n\n${loadLine()}\n`);
+console.log(`## 1. Drawing: rasterize (sync), ${count} windows per call, uint8, best of ${ROUNDS} rounds in turns\n`);
+console.log('| shape | threads | default layout (same pixels ±) | jkx (volume, MA L) | jkx ns/px ÷ default ns/px | other load (cores) |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const { L, H } of JKX_SHAPES) {
+  const seqDefault = Math.ceil((3 * L) / 4);
+  const starts = Uint32Array.from({ length: count }, (_, i) => i + L);
+  for (const threads of [1, ALL]) {
+    const { best, foreign } = inTurns(
+      [
+        () => rasterize(c, { seqLen: seqDefault, height: H, starts, threads, device: 'cpu' }),
+        () => rasterize(c, { seqLen: L, height: H, layout: 'jkx', starts, threads, device: 'cpu' }),
+      ],
+      ROUNDS,
+    );
+    const perPixel = (s: number, width: number) => s / (count * H * width);
+    const ratio = perPixel(best[1], 3 * L) / perPixel(best[0], 4 * seqDefault);
+    console.log(`| ${L}×${H} (default ${seqDefault}×${H}) | ${threads} | ${fmtRate(count / best[0])} | ${fmtRate(count / best[1])} | ${ratio.toFixed(2)} | ${foreign.toFixed(2)} |`);
+  }
+}
+
+console.log(`\n## 2. Candles → closed HDF5, 20×64 jkx against 15×64 default, ${count} windows, appends of 1,024, best of ${QUICK ? 2 : 3}\n`);
+console.log('| layout | compression | images/s | bytes/image | cores used |');
+console.log('| --- | --- | --- | --- | --- |');
+const dir = mkdtempSync(join(tmpdir(), 'ohlc-bench-jkx-'));
+try {
+  const starts = Float64Array.from({ length: count }, (_, i) => i + 20);
+  const timestamps = Float64Array.from(starts);
+  async function write(layout: 'ohlc-4px' | 'jkx', compression: Compression): Promise<{ seconds: number; bytes: number; cores: number }> {
+    const path = join(dir, `${layout}-${compression}.h5`);
+    const seqLen = layout === 'jkx' ? 20 : 15;
+    const t0 = performance.now();
+    const c0 = cpuMs();
+    const w = await createDatasetWriter(path, { seqLen, height: 64, layout, compression, overwrite: true, horizons: [] });
+    for (let i = 0; i < count; i += 1024) {
+      await w.append({ candles: c, starts: starts.subarray(i, i + 1024), timestamps: timestamps.subarray(i, i + 1024) });
+    }
+    await w.close();
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, bytes: statSync(path).size, cores: (cpuMs() - c0) / 1000 / seconds };
+  }
+  for (const compression of ['fast', 6] as Compression[]) {
+    const figures: Record<string, { seconds: number; bytes: number; cores: number }> = {};
+    for (let r = 0; r < (QUICK ? 2 : 3); r++)
+      for (const layout of ['ohlc-4px', 'jkx'] as const) {
+        const f = await write(layout, compression);
+        if (!figures[layout] || f.seconds < figures[layout].seconds) figures[layout] = f;
+      }
+    for (const layout of ['ohlc-4px', 'jkx'] as const) {
+      const f = figures[layout];
+      console.log(`| ${layout} | ${compression === 'fast' ? "'fast'" : `level ${compression}`} | ${fmtRate(count / f.seconds)} | ${Math.round(f.bytes / count)} | ${f.cores.toFixed(2)} |`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log('\n## 3. Pillow, one window at a time (the authors\' renderer), 20×64, volume, MA 20\n');
+const pillowCount = QUICK ? 300 : 2000;
+const windows = Array.from({ length: pillowCount }, (_, i) => {
+  const s = 100 + i * 7;
+  const cut = (a: Float64Array) => Array.from(a.subarray(s, s + 20));
+  return { open: cut(c.open), high: cut(c.high), low: cut(c.low), close: cut(c.close), volume: cut(c.volume), history: Array.from(c.close.subarray(s - 19, s)), height: 64, volume_strip: true, ma: 20 };
+});
+const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys, time
+sys.path.insert(0, ${JSON.stringify(dirname(PILLOW))})
+from pillow_jkx import draw_window
+ws = json.load(sys.stdin)["windows"]
+t = time.process_time()
+for w in ws: draw_window(w)
+print(json.dumps({"seconds": time.process_time() - t}))
+`], { input: JSON.stringify({ windows }), encoding: 'utf8' });
+if (py.status !== 0) {
+  console.log(`(skipped: /usr/bin/python3 with Pillow not usable: ${py.stderr.trim().split('\n').pop()})`);
+} else {
+  const { seconds } = JSON.parse(py.stdout) as { seconds: number };
+  const one = inTurns([() => rasterize(c, { seqLen: 20, height: 64, layout: 'jkx', starts: Uint32Array.from({ length: pillowCount }, (_, i) => 100 + i * 7), threads: 1, device: 'cpu' })], ROUNDS).best[0];
+  console.log('| renderer | images/s (one core) | × Pillow |');
+  console.log('| --- | --- | --- |');
+  console.log(`| Pillow ${'(process CPU time; base64 of each image included)'} | ${fmtRate(pillowCount / seconds)} | 1 |`);
+  console.log(`| ohlc-native rasterize, 1 thread | ${fmtRate(pillowCount / one)} | ${Math.round(seconds / one)} |`);
+}
