@@ -28,6 +28,7 @@ const benchmarks: Record<string, (dir: string) => string[]> = {
   baseline: (dir) => ['/usr/bin/python3', 'bench/baseline_numpy_h5py.py', '--count', String(BASELINE_COUNT), '--candles', writeCandles(dir)],
   pipeline: () => [process.execPath, '--import', 'tsx', 'bench/pipeline.ts', ...quick],
   parse: () => [process.execPath, '--import', 'tsx', 'bench/parse.ts', QUICK ? '2' : '12'],
+  shards: () => [process.execPath, '--import', 'tsx', 'bench/shards.ts', ...quick],
 };
 
 const picked = process.argv.slice(2).filter((a) => !a.startsWith('--'));
