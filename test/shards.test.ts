@@ -124,7 +124,7 @@ describe('sharded builds', { skip: findPython() === null ? 'no python3 with h5py
     assert.equal(summary.rowsPerShard.length, N);
 
     // h5py reads the master through its virtual datasets: the single build, array by array.
-    const report = runPython<{ arrays: Record<string, { equal: boolean; virtual: boolean; shape: number[] }>; attrs: Record<string, boolean>; sources: string[]; picks: boolean }>(
+    const same = runPython<{ arrays: Record<string, { equal: boolean; virtual: boolean; shape: number[] }>; attrs: Record<string, boolean>; sources: string[]; picks: boolean }>(
       `
 import h5py, numpy as np, json, sys, random
 a = h5py.File(sys.argv[1], "r"); b = h5py.File(sys.argv[2], "r")
@@ -144,15 +144,15 @@ print(json.dumps({"arrays": arrays, "attrs": attrs, "sources": sources, "picks":
 `,
       [join(single, 'out', `${STEM}.h5`), summary.master],
     );
-    for (const [name, r] of Object.entries(report.arrays)) {
+    for (const [name, r] of Object.entries(same.arrays)) {
       assert.ok(r.equal, `${name} equals the single build's`);
       assert.ok(r.virtual, `${name} is a virtual dataset`);
     }
-    assert.ok(['images', 'sequences', 'timestamps', 'labels', 'returns', 'symbol_index', 'split'].every((k) => k in report.arrays));
-    assert.equal(report.arrays.images.shape[0], summary.images);
-    for (const [k, same] of Object.entries(report.attrs)) assert.ok(same, `metadata ${k} equals the single build's`);
-    assert.ok(report.picks, 'random single-image reads through the VDS');
-    assert.deepEqual(report.sources, [0, 1, 2].map((i) => shardName(i)), 'the mapping names the shards by relative paths');
+    assert.ok(['images', 'sequences', 'timestamps', 'labels', 'returns', 'symbol_index', 'split'].every((k) => k in same.arrays));
+    assert.equal(same.arrays.images.shape[0], summary.images);
+    for (const [k, equal] of Object.entries(same.attrs)) assert.ok(equal, `metadata ${k} equals the single build's`);
+    assert.ok(same.picks, 'random single-image reads through the VDS');
+    assert.deepEqual(same.sources, [0, 1, 2].map((i) => shardName(i)), 'the mapping names the shards by relative paths');
 
     // Relative paths: the folder moved elsewhere still reads.
     const moved = join(root, 'moved');
@@ -163,6 +163,11 @@ print(json.dumps({"arrays": arrays, "attrs": attrs, "sources": sources, "picks":
     // ohlc-native's own reader opens it too.
     const inspected = runCli(['inspect', join(moved, `${STEM}.h5`), '--json'], root);
     assert.equal(inspected.status, 0, inspected.stderr);
+    // verify: the shards' stored bytes against the master's manifest, images redrawn through the master.
+    const verified = runCli(['verify', join(moved, `${STEM}.h5`), '--sample', '16', '--json'], root);
+    assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+    const report = JSON.parse(verified.stdout) as { ok: boolean; checked: { redrawn: number; inputs: number } };
+    assert.ok(report.ok && report.checked.redrawn === 16 && report.checked.inputs > 0, verified.stdout);
   });
 
   it('merge refuses a missing, an incomplete and a foreign shard, naming it', () => {
