@@ -115,7 +115,7 @@ export function planShards(segments: readonly Segment[], config: PipelineConfig,
   let hi = Math.max(lo, total);
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    if (cut(units, count, mid).length <= count && cut(units, count, mid).every((p) => p.load <= mid)) hi = mid;
+    if (cut(units, count, mid).every((p) => p.load <= mid)) hi = mid;
     else lo = mid + 1;
   }
   const shards: Shard[] = cut(units, count, lo).map((p, index) => ({ index, expected_images: p.load, parts: partsOf(p.units, segments) }));
