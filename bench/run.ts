@@ -1,5 +1,5 @@
 // Every benchmark, one after another, each in its own process (so none inherits another's memory).
-//   npm run bench [-- --quick] [-- raster storage geometry zarr baseline pipeline parse]
+//   npm run bench [-- --quick] [-- raster storage geometry zarr baseline pipeline parse shards]
 // --quick: smaller N (a smoke run, not for RESULTS.md). Names pick a subset. Prints markdown; keep
 // it with `npm run bench | tee bench/latest.md`. Each benchmark waits for a quiet machine first.
 import { spawnSync } from 'node:child_process';
@@ -29,6 +29,7 @@ const benchmarks: Record<string, (dir: string) => string[]> = {
   baseline: (dir) => ['/usr/bin/python3', 'bench/baseline_numpy_h5py.py', '--count', String(BASELINE_COUNT), '--candles', writeCandles(dir)],
   pipeline: () => [process.execPath, '--import', 'tsx', 'bench/pipeline.ts', ...quick],
   parse: () => [process.execPath, '--import', 'tsx', 'bench/parse.ts', QUICK ? '2' : '12'],
+  shards: () => [process.execPath, '--import', 'tsx', 'bench/shards.ts', ...quick],
 };
 
 const picked = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -42,6 +42,8 @@ export const ErrorCode = {
   storage: 'ERR_OHLC_STORAGE',
   /** The output exists and replacing it was not allowed. */
   exists: 'ERR_OHLC_EXISTS',
+  /** A sharded build cannot be merged: a shard is missing, incomplete, or built from another config. */
+  shards: 'ERR_OHLC_SHARDS',
   /** device 'cuda' was asked for but no usable GPU is there. */
   noCuda: 'ERR_OHLC_NO_CUDA',
   /** No such model, sidecar or model file; or no models at all for 'latest'. */

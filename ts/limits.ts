@@ -27,6 +27,8 @@ export const MAX_HORIZON = 1_000_000;
 export const MAX_BATCH_SIZE = 1 << 20;
 /** Symbols in one dataset: symbol_index is a uint16. */
 export const MAX_SYMBOLS = 65_535;
+/** Shards of one build (`--shards`, `--shard I/N`): their names number them in five digits. */
+export const MAX_SHARDS = 99_999;
 /** Parallel downloads. */
 export const MAX_CONCURRENCY = 32;
 /**

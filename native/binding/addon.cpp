@@ -43,6 +43,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   InitWriter(env, exports);
   InitReader(env, exports);
   InitKlines(env, exports);
+  InitVirtual(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "kernels/rasterizer.hpp"
+#include "storage/layout.hpp"
 
 namespace ohlc::binding {
 
@@ -17,9 +18,13 @@ AddonData& addon_data(Napi::Env env);
 // volumeStrip and ma (raster_binding.cpp).
 RasterSpec read_raster_spec(const Napi::Object& o);
 
+// The metadata of a close or a merge: { json, attributes: [{ name, kind, value }] } (writer_binding.cpp).
+storage::DatasetMetadata read_metadata(const Napi::Object& o);
+
 void InitRaster(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);
 void InitReader(Napi::Env env, Napi::Object exports);
 void InitKlines(Napi::Env env, Napi::Object exports);
+void InitVirtual(Napi::Env env, Napi::Object exports);
 
 }  // namespace ohlc::binding

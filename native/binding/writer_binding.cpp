@@ -25,8 +25,6 @@ struct AppendInput {
   std::vector<int64_t> timestamps;
 };
 
-storage::DatasetMetadata read_metadata(const Napi::Object& o);
-
 class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
  public:
   static void Init(Napi::Env env, Napi::Object exports) {
@@ -295,6 +293,8 @@ class NativeWriter : public Napi::ObjectWrap<NativeWriter> {
   bool busy_ = false;
 };
 
+}  // namespace
+
 storage::DatasetMetadata read_metadata(const Napi::Object& o) {
   Napi::Env env = o.Env();
   storage::DatasetMetadata meta;
@@ -346,8 +346,6 @@ storage::DatasetMetadata read_metadata(const Napi::Object& o) {
   }
   return meta;
 }
-
-}  // namespace
 
 void InitWriter(Napi::Env env, Napi::Object exports) { NativeWriter::Init(env, exports); }
 

@@ -68,11 +68,37 @@ void read_rows(hid_t dset, const std::string& what, ArrayData& a, const std::vec
   }
 }
 
+// A virtual dataset (the master of a sharded build, storage/hdf5_virtual.hpp) holds nothing
+// itself: what it can hold is what its source files can. Each source must be there and a regular
+// file (HDF5 would read a missing one as zeros, and a FIFO would block its open forever).
+uint64_t virtual_capacity(hid_t dcpl, const std::string& path, const std::string& what) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  size_t count = 0;
+  h5::ok(H5Pget_virtual_count(dcpl, &count), what);
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const ssize_t n = H5Pget_virtual_filename(dcpl, i, nullptr, 0);
+    if (n < 0) h5::fail(what);
+    std::string name(static_cast<size_t>(n) + 1, '\0');
+    H5Pget_virtual_filename(dcpl, i, name.data(), name.size());
+    name.resize(static_cast<size_t>(n));
+    const std::filesystem::path source = std::filesystem::path(name).is_absolute() ? std::filesystem::path(name) : dir / name;
+    std::error_code ec;
+    if (!std::filesystem::exists(source, ec)) throw StorageError(what + " maps " + name + ", which does not exist (a shard moved or removed?)");
+    require_regular_file(source.string());
+    const uint64_t bytes = std::filesystem::file_size(source, ec);
+    if (ec) throw StorageError(what + " maps " + name + ", which cannot be read (" + ec.message() + ")");
+    total += bytes;
+  }
+  return total > UINT64_MAX / static_cast<uint64_t>(kMaxDeflateExpansion) ? UINT64_MAX : total * static_cast<uint64_t>(kMaxDeflateExpansion);
+}
+
 // The bytes a dataset can hold: what the file stores for it (never more than the file), times
 // deflate's limit when it is filtered. HDF5 itself would allocate whatever the shape says.
-uint64_t dataset_capacity(hid_t dset, uint64_t file_bytes, const std::string& what) {
-  const uint64_t stored = std::min<uint64_t>(H5Dget_storage_size(dset), file_bytes);
+uint64_t dataset_capacity(hid_t dset, uint64_t file_bytes, const std::string& path, const std::string& what) {
   h5::Handle dcpl = h5::checked(H5Dget_create_plist(dset), what);
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL) return virtual_capacity(dcpl.get(), path, what);
+  const uint64_t stored = std::min<uint64_t>(H5Dget_storage_size(dset), file_bytes);
   const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
   const uint64_t expansion = filtered ? static_cast<uint64_t>(kMaxDeflateExpansion) : 1;
   return stored > UINT64_MAX / expansion ? UINT64_MAX : stored * expansion;
@@ -187,7 +213,7 @@ DatasetContents read_hdf5(const std::string& path, const std::vector<uint64_t>& 
     std::vector<hsize_t> dims(rank);
     H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     a.shape.assign(dims.begin(), dims.end());
-    check_declared_size(what, a.shape, a.type, dataset_capacity(dset.get(), file_bytes, what), "the file holds for it");
+    check_declared_size(what, a.shape, a.type, dataset_capacity(dset.get(), file_bytes, path, what), "the file holds for it");
     if (a.name == "images") out.rows = a.shape[0];
     for (uint64_t r : rows) {
       if (r >= a.shape[0]) throw StorageError(what + " has " + std::to_string(a.shape[0]) + " rows; row " + std::to_string(r) + " asked for");

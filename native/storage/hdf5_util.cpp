@@ -74,4 +74,75 @@ hid_t file_type(ElemType t) {
   return H5T_STD_U8LE;
 }
 
+void write_attribute(hid_t root, const Attribute& attr) {
+  const std::string what = "cannot write attribute " + attr.name;
+  if (H5Aexists(root, attr.name.c_str()) > 0) H5Adelete(root, attr.name.c_str());
+  switch (attr.kind) {
+    case Attribute::kInt:
+    case Attribute::kFloat: {
+      h5::Handle space = h5::checked(H5Screate(H5S_SCALAR), what);
+      const bool is_int = attr.kind == Attribute::kInt;
+      h5::Handle a = h5::checked(
+          H5Acreate2(root, attr.name.c_str(), is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space.get(),
+                     H5P_DEFAULT, H5P_DEFAULT), what);
+      h5::ok(is_int ? H5Awrite(a.get(), H5T_NATIVE_INT64, &attr.int_value)
+                         : H5Awrite(a.get(), H5T_NATIVE_DOUBLE, &attr.float_value),
+                  what);
+      break;
+    }
+    case Attribute::kBool: {
+      // h5py's boolean: an 8-bit enum {FALSE = 0, TRUE = 1}, read back as numpy.bool_.
+      h5::Handle type = h5::checked(H5Tenum_create(H5T_NATIVE_INT8), what);
+      const int8_t no = 0, yes = 1;
+      h5::ok(H5Tenum_insert(type.get(), "FALSE", &no), what);
+      h5::ok(H5Tenum_insert(type.get(), "TRUE", &yes), what);
+      h5::Handle space = h5::checked(H5Screate(H5S_SCALAR), what);
+      h5::Handle a = h5::checked(
+          H5Acreate2(root, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what);
+      const int8_t v = attr.int_value ? 1 : 0;
+      h5::ok(H5Awrite(a.get(), type.get(), &v), what);
+      break;
+    }
+    case Attribute::kString: {
+      h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), what);
+      h5::ok(H5Tset_size(type.get(), H5T_VARIABLE), what);
+      h5::ok(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
+      h5::Handle space = h5::checked(H5Screate(H5S_SCALAR), what);
+      h5::Handle a = h5::checked(
+          H5Acreate2(root, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what);
+      const char* text = attr.string_value.c_str();
+      h5::ok(H5Awrite(a.get(), type.get(), &text), what);
+      break;
+    }
+    case Attribute::kStringList: {
+      // h5py reads an array of variable-length UTF-8 strings as a list of str.
+      h5::Handle type = h5::checked(H5Tcopy(H5T_C_S1), what);
+      h5::ok(H5Tset_size(type.get(), H5T_VARIABLE), what);
+      h5::ok(H5Tset_cset(type.get(), H5T_CSET_UTF8), what);
+      const hsize_t n = attr.string_list.size();
+      h5::Handle space = h5::checked(H5Screate_simple(1, &n, nullptr), what);
+      h5::Handle a = h5::checked(H5Acreate2(root, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), what);
+      std::vector<const char*> texts;
+      for (const std::string& t : attr.string_list) texts.push_back(t.c_str());
+      if (n > 0) h5::ok(H5Awrite(a.get(), type.get(), texts.data()), what);
+      break;
+    }
+    case Attribute::kIntList:
+    case Attribute::kFloatList: {
+      const bool is_int = attr.kind == Attribute::kIntList;
+      const hsize_t n = is_int ? attr.int_list.size() : attr.float_list.size();
+      h5::Handle space = h5::checked(H5Screate_simple(1, &n, nullptr), what);
+      h5::Handle a = h5::checked(
+          H5Acreate2(root, attr.name.c_str(), is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space.get(),
+                     H5P_DEFAULT, H5P_DEFAULT), what);
+      if (n > 0) {
+        h5::ok(is_int ? H5Awrite(a.get(), H5T_NATIVE_INT64, attr.int_list.data())
+                           : H5Awrite(a.get(), H5T_NATIVE_DOUBLE, attr.float_list.data()),
+                    what);
+      }
+      break;
+    }
+  }
+}
+
 }  // namespace ohlc::storage::h5

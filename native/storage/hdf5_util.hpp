@@ -65,6 +65,10 @@ inline void ok(herr_t rc, const std::string& what) {
   if (rc < 0) fail(what);
 }
 
+// Writes (or replaces) one attribute of the object `obj` (a file's root, a dataset): the
+// encodings docs/DATASET.md describes (h5py's enum bool, variable-length UTF-8 strings).
+void write_attribute(hid_t obj, const Attribute& attr);
+
 // Little-endian file type of an element type.
 hid_t file_type(ElemType t);
 

@@ -6,7 +6,9 @@ import { registerBuild } from './commands/build.js';
 import { registerData } from './commands/data.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerMerge } from './commands/merge.js';
 import { registerModels } from './commands/models.js';
+import { registerPlan } from './commands/plan.js';
 import { registerVerify } from './commands/verify.js';
 import { registerUniverse } from './commands/universe.js';
 import { EXIT } from './run.js';
@@ -31,6 +33,8 @@ program
   });
 
 registerBuild(program);
+registerPlan(program);
+registerMerge(program);
 registerData(program);
 registerUniverse(program);
 registerInspect(program);

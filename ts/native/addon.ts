@@ -199,4 +199,12 @@ export interface NativeAddon {
   /** The content digest of an HDF5 or NPZ dataset file, recomputed from what it stores. */
   digestDataset(path: string, format: 'hdf5' | 'npz', done: NativeDone<{ contentSha256: string; arrays: Record<string, string> }>): NativeCancel;
   openWriter(options: NativeWriterOptions, done: NativeDone<NativeWriter>): NativeCancel;
+  /** A new HDF5 file at tempPath whose datasets are virtual datasets laying the sources' rows end to end. */
+  writeVirtualHdf5(tempPath: string, sources: Array<{ openPath: string; storedPath: string }>, metadata: NativeWriterMetadata, done: NativeDone<NativeVirtualResult>): NativeCancel;
+}
+
+export interface NativeVirtualResult {
+  rows: number;
+  rowsPerSource: number[];
+  datasets: string[];
 }

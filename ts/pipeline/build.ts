@@ -4,7 +4,6 @@
 // one loop whatever the device, and no image batch is ever held in JS.
 import { cacheArchives, downloadCryptoData } from '../data/download.js';
 import { intervalMs } from '../data/binance.js';
-import { parseDateArg } from '../data/dates.js';
 import type { Candles, CandleSource, DataLogger, DataProgress } from '../data/types.js';
 import { ConfigError, ErrorCode, isAbortError, OhlcError, throwIfAborted } from '../errors.js';
 import { configSha256 } from '../config/hash.js';
@@ -12,14 +11,15 @@ import { pathBytes } from '../util/files.js';
 import { decideReplace, outputPath } from './output.js';
 import { cudaUnavailableReason, describeDevice, resolveDevice, type ResolvedDevice } from '../images/device.js';
 import type { PipelineLogger } from '../log/logger.js';
-import { downloadOptionsFrom, listedSymbols, universeOptionsFrom } from '../config/data-options.js';
-import { resolveUniverse } from '../data/universe.js';
-import { MAX_SYMBOLS } from '../limits.js';
+import { downloadOptionsFrom } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { planSegments, type MonthSpan, type Segment } from './segments.js';
+import type { MonthSpan, Segment } from './segments.js';
+import { memberMonths, monthLogger, selectionSegments, selectSymbols } from './selection.js';
+import { checkShardable, planShards, shardOutputPath, shardSegments, type ShardSpec } from './shards.js';
+import { shardState } from './shard-files.js';
 import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
 import { segmentChunks, type Chunk } from './stream.js';
-import { BuildTargets, targetPaths } from './targets.js';
+import { BuildTargets, describeBalance, targetPaths } from './targets.js';
 import { manifestCore, withOutputs, writeManifest } from './manifest.js';
 import { batchOutputPath, singleOutputPath } from '../storage/formats.js';
 import { JKX_SKIP_REASONS, layoutOfConfig, screenWindows } from './screen.js';
@@ -45,6 +45,8 @@ export interface BuildOptions {
   onProgress?: (progress: PipelineProgress) => void;
   /** The clock for which archives exist yet (tests). */
   now?: Date | number;
+  /** Build only this shard of the work (ts/pipeline/shards.ts), into its own file. */
+  shard?: ShardSpec;
 }
 
 export interface BuildSummary {
@@ -77,6 +79,8 @@ export interface BuildSummary {
   maUnavailable?: number;
   /** With splits: per split, the images and the share of labels that say up, per horizon. */
   splits?: Record<string, { images: number; up: Record<string, number | null> }>;
+  /** A shard's build: which one, and whether it was found complete already (and so not built again). */
+  shard?: { index: number; count: number; alreadyComplete: boolean };
 }
 
 function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevice {
@@ -85,46 +89,6 @@ function chooseDevice(config: PipelineConfig, log: PipelineLogger): ResolvedDevi
   if (config.runtime.device === 'auto' && reason) log.info('No usable GPU, using the CPU', { reason });
   log.info(`Image generator initialized with: ${describeDevice(device, config.runtime.threads)}`);
   return device;
-}
-
-/** The symbols a build covers and, for a universe, the months each is a member for. */
-interface Selection {
-  symbols: string[];
-  members?: Map<string, Set<string>>;
-  /** Several symbols (or a universe): the dataset has symbol_index and a per-symbol index. */
-  crossSection: boolean;
-  /** A universe's membership, for the metadata and the manifest. */
-  universe?: Record<string, unknown>;
-}
-
-async function selectSymbols(config: PipelineConfig, options: BuildOptions): Promise<Selection> {
-  if (!config.data.universe) return { symbols: listedSymbols(config), crossSection: config.data.symbols !== undefined };
-  const { log } = options;
-  // Resolved from the archive itself, point in time: members per month, delisted symbols included.
-  const u = await resolveUniverse(universeOptionsFrom(config, { signal: options.signal, logger: monthLogger(log), now: options.now }));
-  const members = new Map<string, Set<string>>();
-  for (const m of u.months) for (const { symbol } of m.members) (members.get(symbol) ?? members.set(symbol, new Set()).get(symbol)!).add(m.month);
-  const listing = { url: u.listing.url, fetched_at: new Date(u.listing.fetchedAt).toISOString(), from_cache: u.listing.fromCache, stale: u.listing.stale, synthetic: u.listing.synthetic };
-  if (u.listing.stale) log.warn('Using a cached symbol listing older than data.listing_max_age_hours: the bucket could not be listed', listing);
-  const perMonth = u.months.map((m) => m.members.length);
-  log.info(`Universe: ${u.symbols.length} symbols from ${u.candidates.length} candidates (${u.excluded.length} excluded), ${Math.min(...perMonth)}..${Math.max(...perMonth)} members per month`, { listing: listing.url, fromCache: listing.from_cache });
-  if (u.symbols.length === 0) throw new OhlcError(ErrorCode.noData, `data.universe selects no symbol for ${config.data.start_date}..${config.data.end_date} (${u.candidates.length} candidates with quote ${config.data.universe.quote}, ${u.excluded.length} excluded); nothing was written`);
-  if (u.symbols.length > MAX_SYMBOLS) throw new ConfigError('data.universe', [`data.universe selects ${u.symbols.length} symbols, more than one dataset holds (${MAX_SYMBOLS}: symbol_index is a uint16); set data.universe.top or narrow data.universe.quote`]);
-  const universe = {
-    rule: config.data.universe,
-    listing,
-    months: u.months.map((m) => ({ month: m.month, members: m.members.map((x) => x.symbol) })),
-    excluded: u.excluded,
-  };
-  return { symbols: u.symbols, members, crossSection: true, universe };
-}
-
-/**
- * A universe member's month with no archive is a month it did not trade (listed later, or
- * delisted): no candles then, not an error. A named symbol's missing archive stays an error.
- */
-function memberMonths(config: PipelineConfig): { missingArchives?: 'absent' } {
-  return config.data.universe ? { missingArchives: 'absent' } : {};
 }
 
 /** Download progress summed over the segments (fetched one after another). */
@@ -140,11 +104,6 @@ class DownloadProgress {
       this.base = base + total;
     };
   }
-}
-
-/** The data layer's logger for one month's read of cached archives: its info lines are details here. */
-function monthLogger(log: PipelineLogger): DataLogger {
-  return { info: (m, f) => log.debug(m, f), warn: (m, f) => log.warn(m, f), debug: (m, f) => log.debug(m, f) };
 }
 
 /** Archives of one segment into the cache, ahead of drawing it; null with the reason when they cannot be had. */
@@ -166,7 +125,18 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const { config, log, signal } = options;
   const started = performance.now();
   const configHash = configSha256(config);
-  const out = outputPath(config, options.out);
+  const format = config.image.storage.format;
+  const shard = options.shard;
+  if (shard) checkShardable(config);
+  const out = shard ? shardOutputPath(outputPath(config, options.out), format, shard) : outputPath(config, options.out);
+  if (shard) {
+    // A retried pod does no work twice: a shard whose complete output matches this config stands.
+    const found = await shardState(out, format, configHash, shard);
+    if (found.state === 'complete') {
+      log.info(`Shard ${shard.index}/${shard.count} is already complete in ${out} (config sha256 ${configHash.slice(0, 12)}…): skipping it`, { output: out, manifest: found.manifest });
+      return completeShardSummary(out, found.images, found.manifest, found.contentSha256, shard, config, started, log);
+    }
+  }
   // Decided before anything is downloaded: a build that may not write there stops at once.
   const paths = targetPaths(out, config);
   const force = options.force === true || config.image.storage.overwrite;
@@ -175,8 +145,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   const rule = resolveSplits(config);
   const device = chooseDevice(config, log);
   const selection = await selectSymbols(config, options);
-  const range = { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
-  const segments = planSegments(selection.symbols, range, selection.members);
+  const allSegments = selectionSegments(config, selection);
+  const shardPlan = shard ? planShards(allSegments, config, shard.count, '--shard').shards[shard.index] : null;
+  const segments = shardPlan ? shardSegments(allSegments, shardPlan) : allSegments;
+  if (shardPlan) log.info(`Shard ${shard!.index}/${shard!.count}: ${shardPlan.parts.map((p) => `${p.symbol} ${p.from}..${p.to}`).join(', ')} (about ${shardPlan.expected_images.toLocaleString('en-US')} images)`, { parts: shardPlan.parts });
   const seqLen = config.image.seq_len;
   const height = config.image.resolution.height;
   const horizons = config.labels.horizons;
@@ -281,7 +253,10 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     }
     options.onProgress?.({ phase: 'symbols', done: symbolsDone, total: selection.symbols.length });
     options.onProgress?.({ phase: 'images', done: images, total: images });
-    if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
+    // A shard may have nothing to draw (its months all gaps, say) while the build has: it is an
+    // empty part of the whole, written as such so the merge finds every shard.
+    if (images === 0 && shard) log.warn(`Shard ${shard.index}/${shard.count} has no image to draw: it is written empty`, { skipped, skippedSymbols });
+    else if (images === 0) throw nothingToDraw(config, maxSymbolCandles, considered, skipped, skippedSymbols);
   } catch (err) {
     await targets.abort();
     if (isAbortError(err)) log.warn(`Interrupted after ${images.toLocaleString('en-US')} images (about ${expected.toLocaleString('en-US')} planned): the dataset in progress was removed, earlier outputs are as they were`);
@@ -291,7 +266,6 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height, ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}) });
   const balance = splitBalance(targets, horizons, rule);
-  const format = config.image.storage.format;
   const deviceName = describeDevice(device, config.runtime.threads);
   const cores = new Map<string, ReturnType<typeof manifestCore>>();
   const coreOf = (path: string, t: { images: number; split: number | null }) => {
@@ -319,6 +293,8 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     ...(jkx && config.image.ma > 0 ? { ma_unavailable: maUnavailable } : {}),
     ...(selection.crossSection ? { symbol_table: t.index, skipped_symbols: skippedSymbols } : {}),
     ...(balance ? { split_balance: balance } : {}),
+    // What merge needs to put the shards together: the plan's part, and the split counts unrounded.
+    ...(shard && shardPlan ? { shard: { index: shard.index, count: shard.count, parts: shardPlan.parts, balance: targets.balance } } : {}),
     manifest: withOutputs(coreOf(t.path, t), t.path, format, batchFiles(t.path, t.digests.length), t.digests),
   }));
   const files = closed.flatMap((t) => t.files);
@@ -349,6 +325,7 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     skippedSymbols,
     ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}),
     ...(balance ? { splits: balance } : {}),
+    ...(shard ? { shard: { ...shard, alreadyComplete: false } } : {}),
   };
   log.fileOnly('info', `Dataset written: ${images} images in ${files.length} file${files.length === 1 ? '' : 's'}`, {
     outputs: files,
@@ -360,6 +337,31 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
     replaced: summary.replaced,
   });
   return summary;
+}
+
+/** The summary of a shard found complete: what its manifest says, nothing built. */
+async function completeShardSummary(out: string, images: number, manifest: string, contentSha256: string, shard: ShardSpec, config: PipelineConfig, started: number, log: PipelineLogger): Promise<BuildSummary> {
+  return {
+    outputs: [out],
+    images,
+    skipped: {},
+    seconds: +((performance.now() - started) / 1000).toFixed(3),
+    imagesPerSecond: 0,
+    candles: 0,
+    windows: 0,
+    gaps: 0,
+    archives: 0,
+    synthetic: config.data.source === 'sample',
+    device: 'none (already complete)',
+    logFile: log.file,
+    bytes: await pathBytes(out),
+    manifests: [manifest],
+    contentSha256: [contentSha256],
+    replaced: [],
+    symbols: [],
+    skippedSymbols: [],
+    shard: { ...shard, alreadyComplete: true },
+  };
 }
 
 /** About how many windows a segment has (the progress bar's total before the candles are known). */
@@ -431,13 +433,7 @@ async function writeChunk(chunk: Chunk, before: number, w: WriteContext): Promis
 
 /** Per split: images, and the share of known labels that say up, per horizon (null when none is known). */
 function splitBalance(targets: BuildTargets, horizons: number[], rule: SplitRule | null): BuildSummary['splits'] | null {
-  if (!rule) return null;
-  return Object.fromEntries(
-    SPLIT_NAMES.map((name, k) => {
-      const b = targets.balance[k];
-      return [name, { images: b.images, up: Object.fromEntries(horizons.map((h, j) => [String(h), b.known[j] ? +(b.up[j] / b.known[j]).toFixed(6) : null])) }];
-    }),
-  );
+  return rule ? describeBalance(targets.balance, horizons) : null;
 }
 
 /** Why a build has no image at all, in the user's words. */

@@ -24,6 +24,14 @@ export interface Segment {
   history: MonthSpan | null;
   /** The month after the last, in the range: the last windows may reach into it, and so may their labels. */
   lookahead: MonthSpan | null;
+  /**
+   * A shard's piece of a longer run (ts/pipeline/shards.ts): the run's months before the piece,
+   * in order. They give the first windows' history when `history` is short of candles and, with a
+   * stride > 1, where the run's stride grid falls (it counts candles from the run's first one).
+   */
+  earlier?: MonthSpan[];
+  /** A shard's piece: the months after `lookahead`, read when its head is shorter than the last windows and their labels need. */
+  later?: MonthSpan[];
 }
 
 /** The months of a range, each clipped to it. */

@@ -64,15 +64,18 @@ function gapsIn(c: Columns, breaks: Uint32Array, from: number): number {
 export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, s: StreamSettings): AsyncGenerator<Chunk> {
   const back = s.seqLen - 1 + s.lookback;
   let carry = empty(null);
-  if (segment.history) {
+  // Global index of the segment's first candle on the run's stride grid (0 but for a shard's piece).
+  let gridStart = 0;
+  if (segment.earlier && segment.earlier.length > 0) ({ carry, gridStart } = await pieceHistory(segment, load, back, s.stride));
+  else if (segment.history) {
     // Only the month's last candles: the history of the first windows.
     const before = await load(segment.history);
     const all = join(empty(before.intervalMs), 0, before);
     carry = join(all, Math.max(0, all.openTime.length - back), empty(all.intervalMs), 0);
   }
-  // Global index of carry[0] on the segment's stride grid: its first member candle is 0.
-  let firstGlobal = -carry.openTime.length;
-  let from = 0;
+  // Global index of carry[0] on the segment's stride grid: its first member candle is gridStart.
+  let firstGlobal = gridStart - carry.openTime.length;
+  let from = gridStart;
   for (let i = 0; i < segment.months.length; i++) {
     const month = segment.months[i];
     const candles = await load(month);
@@ -82,9 +85,15 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
     let startsBefore = Infinity;
     if (last && segment.lookahead) {
       // The last windows may run into the next month, and their labels past them.
-      const after = await load(segment.lookahead);
+      // A shard's piece reads on into `later` months while the head is short (a short or gappy month).
       startsBefore = series.openTime.length;
-      series = join(series, 0, after, Math.min(after.openTime.length, s.seqLen - 1 + s.lookahead));
+      const need = s.seqLen - 1 + s.lookahead;
+      for (const span of [segment.lookahead, ...(segment.later ?? [])]) {
+        const after = await load(span);
+        const got = series.openTime.length - startsBefore;
+        series = join(series, 0, after, Math.min(after.openTime.length, need - got));
+        if (series.openTime.length - startsBefore >= need) break;
+      }
     }
     const plan = planChunk(series, s.seqLen, s.stride, s.skipGaps, { firstGlobal, from, startsBefore, more: !last, lookahead: s.lookahead });
     yield {
@@ -103,4 +112,28 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
     firstGlobal += keepFrom;
     from = plan.next;
   }
+}
+
+/**
+ * The carry before a shard's piece of a run: the last `back` candles of the run's earlier months
+ * (and of the month before the run, when those are short), exactly what the whole run would hold
+ * there; and the global index of the piece's first candle, which only a stride > 1 needs (then
+ * every earlier month is read to count its candles).
+ */
+async function pieceHistory(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, back: number, stride: number): Promise<{ carry: Columns; gridStart: number }> {
+  const earlier = segment.earlier!;
+  const parts: Candles[] = [];
+  let held = 0;
+  let gridStart = 0;
+  for (let i = earlier.length - 1; i >= 0; i--) {
+    const c = await load(earlier[i]);
+    gridStart += c.openTime.length;
+    if (held < back) parts.unshift(c);
+    held += c.openTime.length;
+    if (held >= back && stride === 1) break;
+  }
+  if (held < back && segment.history) parts.unshift(await load(segment.history));
+  let all = empty(parts[0]?.intervalMs ?? null);
+  for (const p of parts) all = join(all, 0, p);
+  return { carry: join(all, Math.max(0, all.openTime.length - back), empty(all.intervalMs), 0), gridStart: stride === 1 ? 0 : gridStart };
 }

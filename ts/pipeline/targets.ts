@@ -30,6 +30,16 @@ export interface SplitBalance {
   up: number[];
 }
 
+/** Per split: images, and the share of known labels that say up, per horizon (null when none is known). */
+export function describeBalance(balance: readonly SplitBalance[], horizons: readonly number[]): Record<string, { images: number; up: Record<string, number | null> }> {
+  return Object.fromEntries(
+    SPLIT_NAMES.map((name, k) => {
+      const b = balance[k];
+      return [name, { images: b.images, up: Object.fromEntries(horizons.map((h, j) => [String(h), b.known[j] ? +(b.up[j] / b.known[j]).toFixed(6) : null])) }];
+    }),
+  );
+}
+
 export interface Rows {
   candles: TimedCandles;
   starts: Float64Array;

@@ -3,7 +3,7 @@
 // hashed again; a sample of images is redrawn from the stored prices and compared pixel for
 // pixel; every label is recomputed from its stored return. Every difference is named.
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { throwIfAborted } from '../errors.js';
 import { rasterize } from '../images/rasterize.js';
 import { digestFiles } from '../storage/digest.js';
@@ -31,6 +31,12 @@ export interface VerifyReport {
 /** Images compared per load when checking labels. */
 const SLICE = 4 << 10;
 
+/** The shard files a master of a sharded build maps (its metadata's `shards.files`, relative to it), or null. */
+function masterShards(metadata: Record<string, unknown>, file: string): string[] | null {
+  const list = (metadata.shards as { files?: unknown } | undefined)?.files;
+  return Array.isArray(list) && list.every((f) => typeof f === 'string') ? list.map((f: string) => join(dirname(file), f)) : null;
+}
+
 export async function verifyDataset(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
   const head = await loadImagesFromStorage(path, { indices: [] });
@@ -40,19 +46,22 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   if (!found) problems.push(`${path} has no manifest (no sidecar, none in its metadata): nothing to check it against`);
   const manifest = found?.manifest;
 
-  // 1. The stored bytes.
-  const digest = await digestFiles(files, format);
+  // 1. The stored bytes. A master of a sharded build stores no array of its own: its manifest
+  // lists the shards, and theirs are the bytes checked.
+  const shards = masterShards(head.metadata, files[0]);
+  const stored = shards ?? files;
+  const digest = await digestFiles(stored, format);
   checked.contentSha256 = digest.contentSha256;
   if (manifest) {
-    if (manifest.outputs.length !== files.length) problems.push(`the manifest lists ${manifest.outputs.length} files, the dataset has ${files.length}`);
+    if (manifest.outputs.length !== stored.length) problems.push(`the manifest lists ${manifest.outputs.length} files, the dataset has ${stored.length}`);
     digest.digests.forEach((d, i) => {
       const expected = manifest.outputs[i];
       if (!expected) return;
       for (const [name, hex] of Object.entries(expected.arrays)) {
-        if (d.arrays[name] === undefined) problems.push(`${files[i]}: its ${name} array is missing`);
-        else if (d.arrays[name] !== hex) problems.push(`${files[i]}: ${name} differs from the manifest (stored SHA-256 ${d.arrays[name]}, manifest ${hex})`);
+        if (d.arrays[name] === undefined) problems.push(`${stored[i]}: its ${name} array is missing`);
+        else if (d.arrays[name] !== hex) problems.push(`${stored[i]}: ${name} differs from the manifest (stored SHA-256 ${d.arrays[name]}, manifest ${hex})`);
       }
-      for (const name of Object.keys(d.arrays)) if (expected.arrays[name] === undefined) problems.push(`${files[i]}: holds a ${name} array the manifest does not list`);
+      for (const name of Object.keys(d.arrays)) if (expected.arrays[name] === undefined) problems.push(`${stored[i]}: holds a ${name} array the manifest does not list`);
     });
     if (digest.contentSha256 !== manifest.content_sha256) problems.push(`content digest ${digest.contentSha256} is not the manifest's ${manifest.content_sha256}`);
   }

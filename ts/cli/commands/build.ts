@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { isAbortError } from '../../errors.js';
 import { runBuild, type BuildSummary } from '../../pipeline/build.js';
+import { parseShardArg } from '../../pipeline/shards.js';
 import { estimateBuild, isLargeBuild, type BuildEstimate } from '../../pipeline/estimate.js';
 import { formatBytes } from '../terminal.js';
 import { EXIT, openSession, readConfig, runCommand, withConfigOptions, withOutputOptions, type CommonOptions } from '../run.js';
@@ -11,6 +12,7 @@ interface BuildCliOptions extends CommonOptions {
   out?: string;
   force?: boolean;
   yes?: boolean;
+  shard?: string;
 }
 
 function describeEstimate(e: BuildEstimate): string {
@@ -34,6 +36,7 @@ async function confirmLarge(estimate: BuildEstimate): Promise<boolean> {
 export function summaryLine(s: BuildSummary): string {
   const where = s.outputs.length === 1 ? s.outputs[0] : `${s.outputs.length} files, ${s.outputs[0]} … ${s.outputs.at(-1)}`;
   const log = s.logFile ? `; log ${s.logFile}` : '';
+  if (s.shard?.alreadyComplete) return `Shard ${s.shard.index}/${s.shard.count} was already complete: ${s.images.toLocaleString('en-US')} images in ${where}, nothing built${log}\n`;
   return `Wrote ${s.images.toLocaleString('en-US')} images to ${where} (${formatBytes(s.bytes)}) in ${s.seconds.toFixed(1)} s${log}\n`;
 }
 
@@ -42,11 +45,15 @@ export function registerBuild(program: Command): void {
     .option('-o, --out <path>', 'output path (file, or stem in batch mode; a folder gets the default name inside) instead of paths.processed_data/<name>')
     .option('-f, --force', 'replace a dataset at the output path even when it was built from another config (never anything that is not a dataset)')
     .option('-y, --yes', 'start a large build (over 500,000 images or 1 GB) without asking')
+    .option('--shard <I/N>', 'build only shard I of N (ohlc-native plan --shards N shows them) into <name>.shard-IIIII-of-NNNNN; auto/N takes I from JOB_COMPLETION_INDEX (Kubernetes Indexed Jobs)')
     .action((opts: BuildCliOptions) =>
       runCommand(
         async () => {
+          const shard = opts.shard === undefined ? undefined : parseShardArg(opts.shard);
           const loaded = readConfig(opts);
+          // A shard is a part of a large build whose size was weighed when it was planned: it never asks.
           const estimate = estimateBuild(loaded.config);
+          if (shard) opts.yes = true;
           const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true && !opts.json;
           if (isLargeBuild(estimate) && !opts.yes) {
             // Elsewhere than a terminal (CI, a pod) it only says so, and goes on.
@@ -65,6 +72,7 @@ export function registerBuild(program: Command): void {
               config: loaded.config,
               out: opts.out,
               force: opts.force === true,
+              shard,
               log,
               signal: session.interrupt.signal,
               onProgress: (p) => terminal.progress(p),
