@@ -4,7 +4,7 @@
 // pixel; every label is recomputed from its stored return. Every difference is named.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { throwIfAborted } from '../errors.js';
+import { isAbortError, throwIfAborted } from '../errors.js';
 import { rasterize } from '../images/rasterize.js';
 import { digestFiles } from '../storage/digest.js';
 import { loadImagesFromStorage } from '../storage/load.js';
@@ -41,9 +41,9 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   const manifest = found?.manifest;
 
   // 1. The stored bytes.
-  const digest = await digestFiles(files, format);
-  checked.contentSha256 = digest.contentSha256;
-  if (manifest) {
+  const digest = await readStep(problems, 'its content digest', () => digestFiles(files, format));
+  if (digest) checked.contentSha256 = digest.contentSha256;
+  if (manifest && digest) {
     if (manifest.outputs.length !== files.length) problems.push(`the manifest lists ${manifest.outputs.length} files, the dataset has ${files.length}`);
     digest.digests.forEach((d, i) => {
       const expected = manifest.outputs[i];
@@ -80,8 +80,8 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   const dtype = m.dtype === 'float32' ? 'float32' : 'uint8';
   const wanted = Math.min(total, options.sample ?? 64);
   const picks = [...new Set(Array.from({ length: wanted }, (_, i) => Math.floor(((i + 0.5) * total) / wanted)))];
-  if (picks.length > 0 && format !== 'jpeg') {
-    const some = await loadImagesFromStorage(path, { indices: picks, signal: options.signal });
+  const some = picks.length > 0 && format !== 'jpeg' ? await readStep(problems, 'the images to redraw', () => loadImagesFromStorage(path, { indices: picks, signal: options.signal })) : null;
+  if (some) {
     const n = picks.length;
     const col = (f: number) => Float64Array.from({ length: n * seqLen }, (_, k) => some.sequences[k * 4 + f]);
     const starts = Int32Array.from({ length: n }, (_, i) => i * seqLen);
@@ -104,7 +104,8 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   if (horizons.length > 0) {
     for (let from = 0; from < total; from += SLICE) {
       throwIfAborted(options.signal);
-      const part = await loadImagesFromStorage(path, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal });
+      const part = await readStep(problems, 'the labels', () => loadImagesFromStorage(path, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal }));
+      if (!part) break;
       part.labels!.forEach((label, k) => {
         const r = part.returns![k];
         const expected = Number.isNaN(r) ? -1 : r > 0 ? 1 : 0;
@@ -116,3 +117,19 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   return { ok: problems.length === 0, problems, manifest: found?.from ?? null, checked };
 }
 
+/**
+ * Runs one reading step of the check; a dataset that cannot be read there (a file deleted, a
+ * shard cut short) is a difference like any other, said once, not a crash of the command.
+ */
+async function readStep<T>(problems: string[], what: string, read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isAbortError(err)) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' && e.path ? `${e.path} is missing` : e.message;
+    const problem = `cannot read ${what}: ${why}`;
+    if (!problems.some((p) => p.endsWith(`: ${why}`))) problems.push(problem);
+    return null;
+  }
+}

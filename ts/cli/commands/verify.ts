@@ -23,7 +23,7 @@ export function registerVerify(program: Command): void {
           else {
             const c = report.checked;
             process.stdout.write(
-              `manifest   ${report.manifest ?? 'none'}\ncontent    ${c.contentSha256}\ninputs     ${c.inputs} checked, ${c.inputsMissing} not in the cache\nredrawn    ${c.redrawn} images\nlabels     ${c.labels} checked\n`,
+              `manifest   ${report.manifest ?? 'none'}\ncontent    ${c.contentSha256 ?? 'not computed (see the problems)'}\ninputs     ${c.inputs} checked, ${c.inputsMissing} not in the cache\nredrawn    ${c.redrawn} images\nlabels     ${c.labels} checked\n`,
             );
             for (const p of report.problems) process.stdout.write(`problem    ${p}\n`);
             process.stdout.write(report.ok ? 'ok: the dataset is what its manifest says\n' : `FAILED: ${report.problems.length} difference${report.problems.length === 1 ? '' : 's'}\n`);

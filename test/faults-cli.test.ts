@@ -1,0 +1,121 @@
+// A hostile but ordinary user at the command line: output flags pointing at a missing folder or
+// onto a directory, metric names that are also Object.prototype names, a models folder that is a
+// file, datasets with a file deleted under verify. Each is refused or reported in the words of the
+// flag typed, with exit code 1 or 2, and nothing is left under a final name.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ohlc-faults-cli-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const CONFIG = (format: string) => `data: { symbol: BTCUSDT, interval: 1h, start_date: "2024-01", end_date: "2024-01", source: sample }
+image: { seq_len: 5, layout: jkx, storage: { format: ${format}, zarr_shard_images: 128 } }
+labels: { horizons: [1] }
+paths: { raw_data: raw, processed_data: out_${format}, logs: logs, models: models }
+runtime: { device: cpu }
+`;
+
+function build(format: string): string {
+  writeFileSync(join(root, `${format}.yaml`), CONFIG(format));
+  const r = runCli(['build', '--quiet', '--json', '--config', `${format}.yaml`], root);
+  assert.equal(r.status, 0, r.stderr);
+  return (JSON.parse(r.stdout) as { outputs: string[] }).outputs[0];
+}
+
+const noTemporaries = (dir: string) => assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.partial')), []);
+
+describe('output flags: a missing folder or a directory is named by its flag', () => {
+  let dataset: string;
+  const model = join(root, 'net.pt');
+  before(() => {
+    dataset = build('hdf5');
+    writeFileSync(model, randomBytes(3000));
+    assert.equal(runCli(['models', 'save', model, '--dir', join(root, 'models')], root).status, 0);
+    mkdirSync(join(root, 'a-folder'));
+  });
+
+  it('inspect --png and models export --out: exit 2 naming the flag, nothing written', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['inspect', dataset, '--png', join(root, 'missing', 'x.png')], /--png .*x\.png: the folder .*missing does not exist/],
+      [['inspect', dataset, '--png', join(root, 'a-folder')], /--png .*a-folder is a directory/],
+      [['models', 'export', 'latest', '--dir', join(root, 'models'), '--out', join(root, 'missing', 'x.pt')], /--out .*x\.pt: the folder .*missing does not exist/],
+      [['models', 'export', 'latest', '--dir', join(root, 'models'), '--out', join(root, 'a-folder')], /--out .*a-folder is a directory/],
+      [['models', 'export', 'latest', '--dir', join(root, 'models'), '--out', join(model, 'x.pt')], /--out .*x\.pt: .*net\.pt is a regular file, not a folder/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runCli(args, root);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      assert.doesNotMatch(r.stderr, /ENOENT|EISDIR|ENOTDIR/);
+    }
+    assert.ok(!existsSync(join(root, 'missing')));
+    assert.deepEqual(readdirSync(join(root, 'a-folder')), []);
+    noTemporaries(root);
+  });
+
+  it('the PNG is written whole under its name', () => {
+    const out = join(root, 'one.png');
+    const r = runCli(['inspect', dataset, '--png', out, '--json'], root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { png: string }).png, out);
+    assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.one.png')), []);
+  });
+
+  it('models --dir onto a file: exit 2 naming --dir, not EEXIST or ENOTDIR', () => {
+    for (const args of [['models', 'save', model, '--dir', model], ['models', 'list', '--dir', model]]) {
+      const r = runCli(args, root);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /--dir .*net\.pt is not a folder/);
+    }
+  });
+
+  it("--metrics named like Object.prototype's keys are metrics, each once", () => {
+    const dir = join(root, 'models-proto');
+    const r = runCli(['models', 'save', model, '--dir', dir, '-m', 'constructor=1', '-m', 'toString=x', '-m', '__proto__=2', '--json'], root);
+    assert.equal(r.status, 0, r.stderr);
+    const shown = runCli(['models', 'show', 'latest', '--dir', dir, '--json'], root);
+    assert.equal(shown.status, 0, shown.stderr);
+    const metrics = (JSON.parse(shown.stdout) as { metrics: Record<string, unknown> }).metrics;
+    assert.deepEqual(Object.entries(metrics), [['constructor', 1], ['toString', 'x'], ['__proto__', 2]]);
+    const twice = runCli(['models', 'save', model, '--dir', dir, '-m', 'constructor=1', '-m', 'constructor=2'], root);
+    assert.equal(twice.status, 2);
+    assert.match(twice.stderr, /constructor is given twice/);
+  });
+});
+
+describe('verify of a dataset with a file deleted: exit 1 naming the file, never a crash or ok', () => {
+  const cases: Array<[string, (dataset: string) => string]> = [
+    // A Zarr 3 store of 720 images in shards of 128: the second images shard goes.
+    ['zarr', (d) => join(d, 'images', 'c', '1', '0', '0')],
+    ['png', (d) => join(d, '000000010.png')],
+  ];
+  for (const [format, victim] of cases) {
+    it(format, () => {
+      const built = build(format);
+      const copy = join(root, `tampered-${format}`, built.split('/').pop()!);
+      mkdirSync(join(root, `tampered-${format}`));
+      cpSync(built, copy, { recursive: true });
+      cpSync(`${built}.manifest.json`, `${copy}.manifest.json`);
+      assert.equal(runCli(['verify', copy], root).status, 0);
+      const file = victim(copy);
+      assert.ok(existsSync(file), file);
+      rmSync(file);
+      const r = runCli(['verify', copy], root);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.equal(r.signal, null);
+      assert.match(r.stdout, new RegExp(`problem +cannot read its content digest: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is missing`));
+      assert.match(r.stdout, /^FAILED: \d+ difference/m);
+      assert.doesNotMatch(r.stdout + r.stderr, /ENOENT|^ok:/m);
+      const json = runCli(['verify', copy, '--json'], root);
+      assert.equal(json.status, 1);
+      const report = JSON.parse(json.stdout) as { ok: boolean; problems: string[] };
+      assert.equal(report.ok, false);
+      assert.ok(report.problems.some((p) => p.includes(file)));
+    });
+  }
+});
