@@ -142,4 +142,20 @@ ${yaml}`,
       assert.equal(ds.metadata.split_file, name);
     }
   });
+
+  it('a split that ends up empty is said on the console with its cause, naming the keys', async () => {
+    const dir = project('empty', `splits: { method: chronological, train_end: "2023-06-01", val_end: "2023-06-30" }\n`);
+    const r = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { splits: Record<string, { images: number }> };
+    assert.deepEqual([summary.splits.train.images, summary.splits.val.images], [0, 0]);
+    assert.ok(summary.splits.test.images > 0);
+    assert.match(r.stderr, /WARN: The train split holds no image: its period \(through 2023-06-01, by splits\.train_end\) lies outside the data, data\.start_date 2024-01 to data\.end_date 2024-03/);
+    assert.match(r.stderr, /WARN: The val split holds no image: its period \(2023-06-02 through 2023-06-30, by splits\.train_end and splits\.val_end\)/);
+    assert.doesNotMatch(r.stderr, /The test split/);
+
+    const blocks = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml', '--set', 'splits.method=blocks', '--set', 'splits.in_sample_end=2024-02-15', '--set', 'splits.block=2h', '--set', 'image.storage.overwrite=true'], dir);
+    assert.equal(blocks.status, 0, blocks.stderr);
+    assert.match(blocks.stderr, /WARN: The val split holds no image: every window in it was purged: a splits\.block of 2h is too short for a window \(12 candles and 6 of labels/);
+  });
 });

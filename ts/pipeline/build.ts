@@ -17,7 +17,7 @@ import { resolveUniverse } from '../data/universe.js';
 import { MAX_SYMBOLS } from '../limits.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { planSegments, type MonthSpan, type Segment } from './segments.js';
-import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
+import { decideSplits, describeSplits, emptySplitReason, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
 import { segmentChunks, type Chunk } from './stream.js';
 import { BuildTargets, targetPaths } from './targets.js';
 import { manifestCore, withOutputs, writeManifest } from './manifest.js';
@@ -291,6 +291,11 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height, ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}) });
   const balance = splitBalance(targets, horizons, rule);
+  if (rule) {
+    SPLIT_NAMES.forEach((name, k) => {
+      if (targets.balance[k].images === 0) log.warn(`The ${name} split holds no image: ${emptySplitReason(rule, k, range, config)}`, { split: name });
+    });
+  }
   const format = config.image.storage.format;
   const deviceName = describeDevice(device, config.runtime.threads);
   const cores = new Map<string, ReturnType<typeof manifestCore>>();
