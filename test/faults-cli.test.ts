@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { validateConfig } from '../ts/config/load.js';
 import { runCli } from './helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ohlc-faults-cli-'));
@@ -118,4 +119,35 @@ describe('verify of a dataset with a file deleted: exit 1 naming the file, never
       assert.ok(report.problems.some((p) => p.includes(file)));
     });
   }
+});
+
+describe('config: each bad image value said once, by the key that is wrong', () => {
+  const problems = (image: Record<string, unknown>): string[] => {
+    try {
+      validateConfig({ image }, 'test');
+    } catch (err) {
+      return (err as { problems: string[] }).problems;
+    }
+    return [];
+  };
+  it('jkx with a seq_len it cannot draw names image.seq_len, not the height it has no default for', () => {
+    for (const seq_len of [1]) {
+      const p = problems({ layout: 'jkx', seq_len });
+      assert.equal(p.length, 1, p.join('\n'));
+      assert.match(p[0], /^image\.seq_len: expected 2\.\.\d+ bars with image\.layout 'jkx'/);
+    }
+    assert.match(problems({ layout: 'jkx', seq_len: 7 })[0], /^image\.resolution\.height: is needed with image\.layout jkx and seq_len 7/);
+  });
+  it('a value out of its range is one problem, not again by the layout check', () => {
+    for (const [image, key] of [
+      [{ layout: 'jkx', seq_len: 20, ma: -1 }, 'image.ma'],
+      [{ layout: 'jkx', seq_len: 20, ma: 2.5 }, 'image.ma'],
+      [{ layout: 'jkx', seq_len: 20, resolution: { height: 1 } }, 'image.resolution.height'],
+      [{ seq_len: 0 }, 'image.seq_len'],
+    ] as const) {
+      const p = problems(image);
+      assert.equal(p.length, 1, `${JSON.stringify(image)}: ${p.join('\n')}`);
+      assert.ok(p[0].startsWith(`${key}: `), p[0]);
+    }
+  });
 });

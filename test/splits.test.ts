@@ -77,6 +77,16 @@ describe('splits, by the rule itself', () => {
     assert.throws(() => config({ method: 'chronological', fractions: [0.5, 0.5, 0.5] }), /splits\.fractions: must add up to 1/);
     assert.throws(() => config({ method: 'blocks' }), /splits\.in_sample_end: is needed for block splits/);
     assert.throws(() => config({ method: 'chronological', train_end: '2024-01-20', val_end: '2024-01-10' }), /splits\.val_end: must not be before splits\.train_end/);
+    // A month runs to its end: 2024-01 comes after 2024-01-15, though it sorts before it as text.
+    assert.deepEqual(resolveSplits(config({ method: 'chronological', train_end: '2024-01-15', val_end: '2024-01' }))!.boundaries, [Date.UTC(2024, 0, 16), Date.UTC(2024, 1, 1)]);
+    assert.throws(() => config({ method: 'chronological', train_end: '2024-01', val_end: '2024-01-15' }), /splits\.val_end: must not be before splits\.train_end \(2024-01\)/);
+    // A bad date is said once, with no order complaint after it.
+    for (const train_end of ['2024-13-20', '2024-02-30']) {
+      assert.throws(
+        () => config({ method: 'chronological', train_end, val_end: '2024-01-10' }),
+        (err: Error & { problems: string[] }) => err.problems.length === 1 && /^splits\.train_end: /.test(err.problems[0]),
+      );
+    }
   });
 });
 
