@@ -4,7 +4,7 @@
 // flag typed, with exit code 1 or 2, and nothing is left under a final name.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -149,5 +149,39 @@ describe('config: each bad image value said once, by the key that is wrong', () 
       assert.equal(p.length, 1, `${JSON.stringify(image)}: ${p.join('\n')}`);
       assert.ok(p[0].startsWith(`${key}: `), p[0]);
     }
+  });
+});
+
+describe("verify with a sidecar manifest that is not the dataset's: exit 1 naming the manifest", () => {
+  let h5: string;
+  let npz: string;
+  before(() => {
+    h5 = build('hdf5');
+    npz = build('npz');
+  });
+  const sidecars: Array<[string, () => string, RegExp]> = [
+    ["another dataset's manifest", () => readFileSync(`${npz}.manifest.json`, 'utf8'), /the manifest .*\.h5\.manifest\.json is not the one in the dataset's metadata \(it describes .*\.npz/],
+    ['a garbled manifest', () => '{"format": "ohlc-native-manifest", ', /the manifest .*\.h5\.manifest\.json is not valid JSON/],
+    ['JSON that is no manifest', () => '{"outputs": []}', /the manifest .*\.h5\.manifest\.json is not a manifest of this package/],
+  ];
+  for (const [what, text, message] of sidecars) {
+    it(what, () => {
+      const dir = mkdtempSync(join(root, 'sidecar-'));
+      const copy = join(dir, h5.split('/').pop()!);
+      cpSync(h5, copy);
+      writeFileSync(`${copy}.manifest.json`, text());
+      const r = runCli(['verify', copy], root);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, message);
+      assert.match(r.stdout, /^FAILED: /m);
+    });
+  }
+  it('a copy renamed with its sidecar still verifies (the file name alone is no difference)', () => {
+    const dir = mkdtempSync(join(root, 'renamed-'));
+    const copy = join(dir, 'mine.h5');
+    cpSync(h5, copy);
+    cpSync(`${h5}.manifest.json`, `${copy}.manifest.json`);
+    const r = runCli(['verify', copy], root);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });

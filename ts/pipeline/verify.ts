@@ -39,6 +39,13 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   const checked = { contentSha256: null as string | null, inputs: 0, inputsMissing: 0, redrawn: 0, labels: 0 };
   if (!found) problems.push(`${path} has no manifest (no sidecar, none in its metadata): nothing to check it against`);
   const manifest = found?.manifest;
+  if (found?.sidecarProblem) problems.push(found.sidecarProblem);
+  // The sidecar beside the dataset and the copy inside it were written by one build: a sidecar
+  // copied from another dataset (or edited) disagrees with the copy the files carry.
+  if (found?.embedded && found.embedded !== manifest && manifest && (manifest.content_sha256 !== found.embedded.content_sha256 || manifest.config_sha256 !== found.embedded.config_sha256)) {
+    const other = manifest.outputs.map((o) => o.file).join(', ');
+    problems.push(`the manifest ${found.from} is not the one in the dataset's metadata (it describes ${other || 'no file'}, content ${manifest.content_sha256}; the metadata says content ${found.embedded.content_sha256}): a manifest of another dataset, or an edited one`);
+  }
 
   // 1. The stored bytes.
   const digest = await readStep(problems, 'its content digest', () => digestFiles(files, format));
