@@ -185,3 +185,21 @@ describe("verify with a sidecar manifest that is not the dataset's: exit 1 namin
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 });
+
+describe('Zarr 3: a chunk damaged inside a shard whose index is intact', () => {
+  it('inspect --png of an image there exits 1 naming the array and the rows', () => {
+    const built = build('zarr');
+    const dir = mkdtempSync(join(root, 'chunk-'));
+    const copy = join(dir, built.split('/').pop()!);
+    cpSync(built, copy, { recursive: true });
+    // Shards of 128 images: image 256 is the first chunk of the third shard, whose bytes start at 0.
+    const shard = join(copy, 'images', 'c', '2', '0', '0');
+    const bytes = readFileSync(shard);
+    bytes.fill(0x58, 40, 72);
+    writeFileSync(shard, bytes);
+    const r = runCli(['inspect', copy, '--png', join(dir, 'x.png'), '--index', '256'], root);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /array 'images', rows 256\.\.256: .*\(the store is damaged there\)/);
+    assert.ok(!existsSync(join(dir, 'x.png')));
+  });
+});
