@@ -203,3 +203,36 @@ describe('Zarr 3: a chunk damaged inside a shard whose index is intact', () => {
     assert.ok(!existsSync(join(dir, 'x.png')));
   });
 });
+
+describe('models: a damaged sidecar is left out and said, never silently', () => {
+  it("list, export latest and show latest warn naming the damaged model; a reserved (empty) sidecar is quiet", () => {
+    const dir = join(root, 'models-damaged');
+    const older = randomBytes(700);
+    const newer = randomBytes(900);
+    writeFileSync(join(root, 'older.pt'), older);
+    writeFileSync(join(root, 'newer.pt'), newer);
+    const names = ['older.pt', 'newer.pt'].map((f) => {
+      const r = runCli(['models', 'save', join(root, f), '--dir', dir, '--json'], root);
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { name: string }).name;
+    });
+    writeFileSync(join(dir, `${names[1]}_metadata.json`), '{"name": "cut short');
+    // A save in progress: its name reserved by an empty sidecar, no model file yet.
+    writeFileSync(join(dir, 'model_20991231_235959_999_metadata.json'), '');
+    const warning = new RegExp(`warning: leaving out ${names[1]}: Metadata sidecar .*_metadata\\.json is not valid JSON`);
+    const listed = runCli(['models', 'list', '--dir', dir], root);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stderr, warning);
+    assert.doesNotMatch(listed.stderr, /model_20991231/);
+    assert.deepEqual(listed.stdout.trim().split('\n').map((l) => l.split(' ')[0]), [names[0]]);
+    const out = join(root, 'latest.pt');
+    const exported = runCli(['models', 'export', 'latest', '--dir', dir, '--out', out], root);
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.match(exported.stderr, warning);
+    assert.deepEqual(readFileSync(out), older);
+    const shown = runCli(['models', 'show', 'latest', '--dir', dir, '--json'], root);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stderr, warning);
+    assert.equal((JSON.parse(shown.stdout) as { name: string }).name, names[0]);
+  });
+});

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ErrorCode, OhlcError } from '../../errors.js';
-import { listModels, loadModel, saveModel } from '../../models/index.js';
+import { listModels, loadModel, saveModel, type SkippedModel } from '../../models/index.js';
 import { datasetLink } from '../../pipeline/dataset-link.js';
 import { checkOutputFile, checkRegularFile, writeFileAtomic } from '../../util/files.js';
 import { readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
@@ -77,7 +77,7 @@ export function registerModels(program: Command): void {
       runCommand(async () => {
         const dir = await modelsDir(opts);
         await checkOutputFile(opts.out, '--out');
-        const ref = /^model_\d{8}_/.test(name) || name === 'latest' ? name : await newestLabelled(dir, name);
+        const ref = /^model_\d{8}_/.test(name) ? name : name === 'latest' ? await newest(dir) : await newestLabelled(dir, name);
         const loaded = await loadModel(ref, dir);
         const bytes = loaded.metadata.format === 'bytes' ? (loaded.model as Uint8Array) : Buffer.from(JSON.stringify(loaded.model), 'utf8');
         await writeFileAtomic(opts.out, bytes, { durable: true });
@@ -89,7 +89,7 @@ export function registerModels(program: Command): void {
   withDirOptions(models.command('list').description('models, newest first')).action((opts: ModelsOptions) =>
     runCommand(async () => {
       const dir = await modelsDir(opts);
-      const all = await listModels(dir);
+      const all = await listModels(dir, { onSkipped: warnSkipped });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(all.map((m) => ({ path: m.path, ...m.metadata })))}\n`);
         return;
@@ -108,7 +108,7 @@ export function registerModels(program: Command): void {
     (name: string, opts: ModelsOptions) =>
       runCommand(async () => {
         const dir = await modelsDir(opts);
-        const loaded = /[\\/]/.test(name) ? await loadModel(name) : await loadModel(name, dir);
+        const loaded = /[\\/]/.test(name) ? await loadModel(name) : await loadModel(name === 'latest' ? await newest(dir) : name, dir);
         const out = { path: loaded.path, verified: true, ...loaded.metadata };
         if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -116,9 +116,21 @@ export function registerModels(program: Command): void {
   );
 }
 
+/** A damaged model left out of a listing, said on stderr: 'latest' may then be an older one. */
+function warnSkipped(skipped: SkippedModel): void {
+  process.stderr.write(`ohlc-native: warning: leaving out ${skipped.name}: ${skipped.reason}\n`);
+}
+
+/** The newest model ('latest'), saying which damaged ones were passed over. */
+async function newest(dir: string): Promise<string> {
+  const all = await listModels(dir, { onSkipped: warnSkipped });
+  if (all.length === 0) return 'latest'; // loadModel says there is none, in its words
+  return all[0].name;
+}
+
 /** The newest model saved with this label (--name). */
 async function newestLabelled(dir: string, label: string): Promise<string> {
-  const match = (await listModels(dir)).find((m) => m.metadata.label === label);
+  const match = (await listModels(dir, { onSkipped: warnSkipped })).find((m) => m.metadata.label === label);
   if (!match) throw new ConfigError('models export', [`no model named ${JSON.stringify(label)} in ${dir}: give 'latest', a model name (model_YYYYMMDD_HHMMSS_mmm) or a --name used with models save`]);
   return match.name;
 }
