@@ -83,6 +83,12 @@ describe('output flags: a missing folder or a directory is named by its flag', (
     assert.equal(shown.status, 0, shown.stderr);
     const metrics = (JSON.parse(shown.stdout) as { metrics: Record<string, unknown> }).metrics;
     assert.deepEqual(Object.entries(metrics), [['constructor', 1], ['toString', 'x'], ['__proto__', 2]]);
+    // Decimal numbers are numbers; hex, binary, padded or non-finite text stays text.
+    const dir2 = join(root, 'models-numbers');
+    const args = ['a=0x1f', 'b=0b11', 'c= 5', 'd=-1.5e3', 'e=.5', 'f=1e400', 'g=', 'h=NaN', 'i=7'].flatMap((m) => ['-m', m]);
+    assert.equal(runCli(['models', 'save', model, '--dir', dir2, ...args], root).status, 0);
+    const numbers = (JSON.parse(runCli(['models', 'show', 'latest', '--dir', dir2, '--json'], root).stdout) as { metrics: Record<string, unknown> }).metrics;
+    assert.deepEqual(numbers, { a: '0x1f', b: '0b11', c: ' 5', d: -1500, e: 0.5, f: '1e400', g: '', h: 'NaN', i: 7 });
     const twice = runCli(['models', 'save', model, '--dir', dir, '-m', 'constructor=1', '-m', 'constructor=2'], root);
     assert.equal(twice.status, 2);
     assert.match(twice.stderr, /constructor is given twice/);

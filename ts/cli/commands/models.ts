@@ -18,6 +18,8 @@ interface SaveOptions extends ModelsOptions {
   dataset?: string;
 }
 
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /** --metrics k=v (repeatable): numbers and booleans as such, anything else as text. */
 function metric(text: string, all: Record<string, number | string | boolean> = {}): Record<string, number | string | boolean> {
   const eq = text.indexOf('=');
@@ -26,8 +28,9 @@ function metric(text: string, all: Record<string, number | string | boolean> = {
   const raw = text.slice(eq + 1);
   // Own keys only: 'constructor' or '__proto__' are metric names like any other, not given before.
   if (Object.hasOwn(all, key)) throw new InvalidArgumentError(`${key} is given twice`);
-  const n = Number(raw);
-  const value = raw !== '' && Number.isFinite(n) ? n : raw === 'true' ? true : raw === 'false' ? false : raw;
+  // Decimal numbers only: Number() would also read '0x1f', '0b11' or ' 5' (a commit, a tag) as numbers.
+  const n = DECIMAL.test(raw) ? Number(raw) : NaN;
+  const value = Number.isFinite(n) ? n : raw === 'true' ? true : raw === 'false' ? false : raw;
   return { ...all, [key]: value };
 }
 
