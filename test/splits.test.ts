@@ -2,7 +2,7 @@
 // force from the rule's words; blocks reproducible by seed; no window of one split shares a candle
 // (or a labelled candle) with a window of another; the split array and its balance in the files.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -167,5 +167,13 @@ ${yaml}`,
     const blocks = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml', '--set', 'splits.method=blocks', '--set', 'splits.in_sample_end=2024-02-15', '--set', 'splits.block=2h', '--set', 'image.storage.overwrite=true'], dir);
     assert.equal(blocks.status, 0, blocks.stderr);
     assert.match(blocks.stderr, /WARN: The val split holds no image: every window in it was purged: a splits\.block of 2h is too short for a window \(12 candles and 6 of labels/);
+  });
+
+  it('every window purged: exit 1 naming splits.embargo, nothing written', async () => {
+    const dir = project('all-purged', `splits: { method: blocks, block: 1d, in_sample_end: "2024-02-29", embargo: 100000 }\n`);
+    const r = await runCli(['build', '--quiet', '--config', 'config.yaml'], dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /none of the \d+ windows of 12 candles can be drawn \(\d+ skipped for purged\); a purged window crosses a split boundary or starts within splits\.embargo \(100000 bars\) after one: a shorter splits\.embargo or a longer splits\.block \(1d\) keeps some; nothing was written/);
+    assert.equal(existsSync(join(dir, 'out')) ? readdirSync(join(dir, 'out')).length : 0, 0);
   });
 });

@@ -454,5 +454,9 @@ function nothingToDraw(config: PipelineConfig, maxCandles: number, considered: n
     return new OhlcError(ErrorCode.noData, `image.seq_len ${seqLen} is longer than the ${maxCandles} candles of ${d.start_date}..${d.end_date}: no window fits; choose a shorter image.seq_len or a longer date range`);
   }
   const why = Object.entries(skipped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} skipped for ${reason}`).join(', ');
-  return new OhlcError(ErrorCode.noData, `none of the ${considered} windows of ${seqLen} candles can be drawn (${why}); nothing was written`);
+  const s = config.splits;
+  const purgeHint = s && skipped.purged > 0
+    ? `; a purged window crosses a split boundary or starts within splits.embargo (${s.embargo ?? seqLen} bars) after one${s.method === 'blocks' ? `: a shorter splits.embargo or a longer splits.block (${s.block}) keeps some` : ': a shorter splits.embargo keeps some'}`
+    : '';
+  return new OhlcError(ErrorCode.noData, `none of the ${considered} windows of ${seqLen} candles can be drawn (${why})${purgeHint}; nothing was written`);
 }
