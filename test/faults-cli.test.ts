@@ -242,3 +242,17 @@ describe('models: a damaged sidecar is left out and said, never silently', () =>
     assert.equal((JSON.parse(shown.stdout) as { name: string }).name, names[0]);
   });
 });
+
+describe('jkx: an image.ma longer than the data', () => {
+  it('builds, but warns that most images have no line, naming image.ma; the default ma is quiet', () => {
+    writeFileSync(join(root, 'ma.yaml'), CONFIG('hdf5'));
+    const long = runCli(['build', '--quiet', '--json', '--config', 'ma.yaml', '--set', 'image.ma=5000', '--out', join(root, 'ma-long.h5')], root);
+    assert.equal(long.status, 0, long.stderr);
+    const summary = JSON.parse(long.stdout) as { images: number; maUnavailable: number };
+    assert.equal(summary.maUnavailable, summary.images);
+    assert.match(long.stderr, new RegExp(`WARN: ${summary.images.toLocaleString('en-US')} of ${summary.images.toLocaleString('en-US')} images were drawn without their moving-average line: image\\.ma 5000 needs 4999 candles before each window`));
+    const usual = runCli(['build', '--quiet', '--json', '--config', 'ma.yaml', '--out', join(root, 'ma-usual.h5')], root);
+    assert.equal(usual.status, 0, usual.stderr);
+    assert.doesNotMatch(usual.stderr, /moving-average line/);
+  });
+});
