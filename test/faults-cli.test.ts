@@ -256,3 +256,20 @@ describe('jkx: an image.ma longer than the data', () => {
     assert.doesNotMatch(usual.stderr, /moving-average line/);
   });
 });
+
+describe('verify flags', () => {
+  it('--cache that is not a folder is exit 2 naming it; a name without a suffix asks for --format, which verify takes', () => {
+    const h5 = build('hdf5');
+    const missing = runCli(['verify', h5, '--cache', join(root, 'no-such-cache')], root);
+    assert.equal(missing.status, 2, missing.stdout + missing.stderr);
+    assert.match(missing.stderr, /--cache .*no-such-cache is not a folder/);
+    const bare = join(mkdtempSync(join(root, 'bare-')), 'dataset');
+    cpSync(h5, bare);
+    const unnamed = runCli(['verify', bare], root);
+    assert.equal(unnamed.status, 1);
+    assert.match(unnamed.stderr, /cannot tell the format of .*dataset .*; pass --format/);
+    const named = runCli(['verify', bare, '--format', 'hdf5'], root);
+    assert.equal(named.status, 0, named.stdout + named.stderr);
+    assert.match(named.stdout, /^ok: /m);
+  });
+});

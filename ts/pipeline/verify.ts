@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isAbortError, throwIfAborted } from '../errors.js';
 import { rasterize } from '../images/rasterize.js';
 import { digestFiles } from '../storage/digest.js';
+import type { StorageFormat } from '../storage/formats.js';
 import { loadImagesFromStorage } from '../storage/load.js';
 import { sha256Hex } from '../util/hash.js';
 import { readManifest } from './manifest.js';
@@ -15,6 +16,10 @@ import { imageWidth, layoutOf } from '../images/layout.js';
 export interface VerifyOptions {
   /** Images to redraw (default 64; 0 for none). */
   sample?: number;
+  /** The format, when the name does not say it (default: detected). */
+  format?: StorageFormat;
+  /** What the caller calls the format option, for the message when it cannot be detected ('--format'). */
+  formatTerm?: string;
   /** Where the input archives are cached (default: the manifest's cache_dir). */
   cacheDir?: string;
   signal?: AbortSignal;
@@ -33,7 +38,7 @@ const SLICE = 4 << 10;
 
 export async function verifyDataset(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
-  const head = await loadImagesFromStorage(path, { indices: [] });
+  const head = await loadImagesFromStorage(path, options.format, { indices: [], ...(options.formatTerm ? { terms: { format: options.formatTerm } } : {}) });
   const { files, format, total } = head;
   const found = await readManifest(files, format, head.metadata);
   const checked = { contentSha256: null as string | null, inputs: 0, inputsMissing: 0, redrawn: 0, labels: 0 };
@@ -87,7 +92,7 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   const dtype = m.dtype === 'float32' ? 'float32' : 'uint8';
   const wanted = Math.min(total, options.sample ?? 64);
   const picks = [...new Set(Array.from({ length: wanted }, (_, i) => Math.floor(((i + 0.5) * total) / wanted)))];
-  const some = picks.length > 0 && format !== 'jpeg' ? await readStep(problems, 'the images to redraw', () => loadImagesFromStorage(path, { indices: picks, signal: options.signal })) : null;
+  const some = picks.length > 0 && format !== 'jpeg' ? await readStep(problems, 'the images to redraw', () => loadImagesFromStorage(path, format, { indices: picks, signal: options.signal })) : null;
   if (some) {
     const n = picks.length;
     const col = (f: number) => Float64Array.from({ length: n * seqLen }, (_, k) => some.sequences[k * 4 + f]);
@@ -111,7 +116,7 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   if (horizons.length > 0) {
     for (let from = 0; from < total; from += SLICE) {
       throwIfAborted(options.signal);
-      const part = await readStep(problems, 'the labels', () => loadImagesFromStorage(path, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal }));
+      const part = await readStep(problems, 'the labels', () => loadImagesFromStorage(path, format, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal }));
       if (!part) break;
       part.labels!.forEach((label, k) => {
         const r = part.returns![k];
