@@ -77,6 +77,14 @@ describe('splits, by the rule itself', () => {
     assert.throws(() => config({ method: 'chronological', fractions: [0.5, 0.5, 0.5] }), /splits\.fractions: must add up to 1/);
     assert.throws(() => config({ method: 'blocks' }), /splits\.in_sample_end: is needed for block splits/);
     assert.throws(() => config({ method: 'chronological', train_end: '2024-01-20', val_end: '2024-01-10' }), /splits\.val_end: must not be before splits\.train_end/);
+    // Keys of the other method, and split_files without splits, are refused, not ignored.
+    assert.throws(() => config({ method: 'blocks', in_sample_end: '2024-01-20', train_end: '2024-01-10' }), /splits\.train_end: applies to splits\.method chronological/);
+    assert.throws(() => config({ method: 'blocks', in_sample_end: '2024-01-20', fractions: [0.6, 0.2, 0.2] }), /splits\.fractions: applies to splits\.method chronological/);
+    assert.throws(() => config({ method: 'chronological', fractions: [0.6, 0.2, 0.2], in_sample_end: '2024-01-20' }), /splits\.in_sample_end: applies to splits\.method blocks/);
+    assert.throws(
+      () => validateConfig({ data: { symbol: 'BTCUSDT', interval: '1h', start_date: '2024-01-01', end_date: '2024-01-31' }, image: { storage: { split_files: true } } }, 'test'),
+      /image\.storage\.split_files: needs splits:/,
+    );
     // A month runs to its end: 2024-01 comes after 2024-01-15, though it sorts before it as text.
     assert.deepEqual(resolveSplits(config({ method: 'chronological', train_end: '2024-01-15', val_end: '2024-01' }))!.boundaries, [Date.UTC(2024, 0, 16), Date.UTC(2024, 1, 1)]);
     assert.throws(() => config({ method: 'chronological', train_end: '2024-01', val_end: '2024-01-15' }), /splits\.val_end: must not be before splits\.train_end \(2024-01\)/);
@@ -164,7 +172,8 @@ ${yaml}`,
     assert.match(r.stderr, /WARN: The val split holds no image: its period \(2023-06-02 through 2023-06-30, by splits\.train_end and splits\.val_end\)/);
     assert.doesNotMatch(r.stderr, /The test split/);
 
-    const blocks = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml', '--set', 'splits.method=blocks', '--set', 'splits.in_sample_end=2024-02-15', '--set', 'splits.block=2h', '--set', 'image.storage.overwrite=true'], dir);
+    const blockDir = project('empty-blocks', `splits: { method: blocks, in_sample_end: "2024-02-15", block: 2h }\n`);
+    const blocks = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml'], blockDir);
     assert.equal(blocks.status, 0, blocks.stderr);
     assert.match(blocks.stderr, /WARN: The val split holds no image: every window in it was purged: a splits\.block of 2h is too short for a window \(12 candles and 6 of labels/);
   });

@@ -181,7 +181,12 @@ export const configSchema = z
           if (dates && (sp.train_end === undefined || sp.val_end === undefined)) issue(sp.train_end === undefined ? 'train_end' : 'val_end', 'is needed with the other boundary');
           if (sp.train_end && sp.val_end && boundaryEnd(sp.val_end) < boundaryEnd(sp.train_end)) issue('val_end', `must not be before splits.train_end (${sp.train_end})`);
           if (sp.fractions && Math.abs(sp.fractions.reduce((a, b) => a + b, 0) - 1) > 1e-9) issue('fractions', 'must add up to 1');
-        } else if (sp.in_sample_end === undefined) issue('in_sample_end', 'is needed for block splits (test comes after it)');
+          if (sp.in_sample_end !== undefined) issue('in_sample_end', 'applies to splits.method blocks; chronological splits end at splits.val_end');
+        } else {
+          if (sp.in_sample_end === undefined) issue('in_sample_end', 'is needed for block splits (test comes after it)');
+          // Keys of the other method would be ignored without a word.
+          for (const key of ['train_end', 'val_end', 'fractions'] as const) if (sp[key] !== undefined) issue(key, 'applies to splits.method chronological; block splits take block, val_fraction, seed and in_sample_end');
+        }
       })
       .optional(),
     paths: z
@@ -200,6 +205,7 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.image.storage.split_files && !c.splits) ctx.addIssue({ code: 'custom', path: ['image', 'storage', 'split_files'], message: 'needs splits: (one dataset per split of a splits rule); without one there is nothing to split', input: true });
     const problem = dateOrderProblem(c.data.start_date, c.data.end_date);
     if (problem) ctx.addIssue({ code: 'custom', path: ['data', 'end_date'], message: problem, input: c.data.end_date });
   });
