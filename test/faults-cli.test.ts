@@ -89,6 +89,10 @@ describe('output flags: a missing folder or a directory is named by its flag', (
     assert.equal(runCli(['models', 'save', model, '--dir', dir2, ...args], root).status, 0);
     const numbers = (JSON.parse(runCli(['models', 'show', 'latest', '--dir', dir2, '--json'], root).stdout) as { metrics: Record<string, unknown> }).metrics;
     assert.deepEqual(numbers, { a: '0x1f', b: '0b11', c: ' 5', d: -1500, e: 0.5, f: '1e400', g: '', h: 'NaN', i: 7 });
+    // --dataset naming a file that is no dataset: the advice is one models save can follow.
+    const notDataset = runCli(['models', 'save', model, '--dir', dir, '--dataset', model], root);
+    assert.equal(notDataset.status, 2);
+    assert.match(notDataset.stderr, /--dataset .*net\.pt: cannot tell the format .*; pass the path of a dataset/);
     const twice = runCli(['models', 'save', model, '--dir', dir, '-m', 'constructor=1', '-m', 'constructor=2'], root);
     assert.equal(twice.status, 2);
     assert.match(twice.stderr, /constructor is given twice/);

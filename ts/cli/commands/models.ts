@@ -60,7 +60,7 @@ export function registerModels(program: Command): void {
           throw err.code === 'ENOENT' ? new OhlcError(ErrorCode.notFound, `Model file ${file} does not exist`) : err;
         });
         const bytes = await readFile(file);
-        const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset).catch((err: Error) => {
+        const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset, { format: 'the path of a dataset (a file or folder with one of those names)' }).catch((err: Error) => {
           throw new ConfigError('--dataset', [`--dataset ${opts.dataset}: ${err.message}`]);
         });
         const path = await saveModel(bytes, dir, opts.metrics, {
