@@ -2,7 +2,7 @@
 // force from the rule's words; blocks reproducible by seed; no window of one split shares a candle
 // (or a labelled candle) with a window of another; the split array and its balance in the files.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -77,6 +77,24 @@ describe('splits, by the rule itself', () => {
     assert.throws(() => config({ method: 'chronological', fractions: [0.5, 0.5, 0.5] }), /splits\.fractions: must add up to 1/);
     assert.throws(() => config({ method: 'blocks' }), /splits\.in_sample_end: is needed for block splits/);
     assert.throws(() => config({ method: 'chronological', train_end: '2024-01-20', val_end: '2024-01-10' }), /splits\.val_end: must not be before splits\.train_end/);
+    // Keys of the other method, and split_files without splits, are refused, not ignored.
+    assert.throws(() => config({ method: 'blocks', in_sample_end: '2024-01-20', train_end: '2024-01-10' }), /splits\.train_end: applies to splits\.method chronological/);
+    assert.throws(() => config({ method: 'blocks', in_sample_end: '2024-01-20', fractions: [0.6, 0.2, 0.2] }), /splits\.fractions: applies to splits\.method chronological/);
+    assert.throws(() => config({ method: 'chronological', fractions: [0.6, 0.2, 0.2], in_sample_end: '2024-01-20' }), /splits\.in_sample_end: applies to splits\.method blocks/);
+    assert.throws(
+      () => validateConfig({ data: { symbol: 'BTCUSDT', interval: '1h', start_date: '2024-01-01', end_date: '2024-01-31' }, image: { storage: { split_files: true } } }, 'test'),
+      /image\.storage\.split_files: needs splits:/,
+    );
+    // A month runs to its end: 2024-01 comes after 2024-01-15, though it sorts before it as text.
+    assert.deepEqual(resolveSplits(config({ method: 'chronological', train_end: '2024-01-15', val_end: '2024-01' }))!.boundaries, [Date.UTC(2024, 0, 16), Date.UTC(2024, 1, 1)]);
+    assert.throws(() => config({ method: 'chronological', train_end: '2024-01', val_end: '2024-01-15' }), /splits\.val_end: must not be before splits\.train_end \(2024-01\)/);
+    // A bad date is said once, with no order complaint after it.
+    for (const train_end of ['2024-13-20', '2024-02-30']) {
+      assert.throws(
+        () => config({ method: 'chronological', train_end, val_end: '2024-01-10' }),
+        (err: Error & { problems: string[] }) => err.problems.length === 1 && /^splits\.train_end: /.test(err.problems[0]),
+      );
+    }
   });
 });
 
@@ -141,5 +159,30 @@ ${yaml}`,
       assert.ok(ds.split!.every((v) => v === k));
       assert.equal(ds.metadata.split_file, name);
     }
+  });
+
+  it('a split that ends up empty is said on the console with its cause, naming the keys', async () => {
+    const dir = project('empty', `splits: { method: chronological, train_end: "2023-06-01", val_end: "2023-06-30" }\n`);
+    const r = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { splits: Record<string, { images: number }> };
+    assert.deepEqual([summary.splits.train.images, summary.splits.val.images], [0, 0]);
+    assert.ok(summary.splits.test.images > 0);
+    assert.match(r.stderr, /WARN: The train split holds no image: its period \(through 2023-06-01, by splits\.train_end\) lies outside the data, data\.start_date 2024-01 to data\.end_date 2024-03/);
+    assert.match(r.stderr, /WARN: The val split holds no image: its period \(2023-06-02 through 2023-06-30, by splits\.train_end and splits\.val_end\)/);
+    assert.doesNotMatch(r.stderr, /The test split/);
+
+    const blockDir = project('empty-blocks', `splits: { method: blocks, in_sample_end: "2024-02-15", block: 2h }\n`);
+    const blocks = await runCli(['build', '--quiet', '--json', '--config', 'config.yaml'], blockDir);
+    assert.equal(blocks.status, 0, blocks.stderr);
+    assert.match(blocks.stderr, /WARN: The val split holds no image: every window in it was purged: a splits\.block of 2h is too short for a window \(12 candles and 6 of labels/);
+  });
+
+  it('every window purged: exit 1 naming splits.embargo, nothing written', async () => {
+    const dir = project('all-purged', `splits: { method: blocks, block: 1d, in_sample_end: "2024-02-29", embargo: 100000 }\n`);
+    const r = await runCli(['build', '--quiet', '--config', 'config.yaml'], dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /none of the \d+ windows of 12 candles can be drawn \(\d+ skipped for purged\); a purged window crosses a split boundary or starts within splits\.embargo \(100000 bars\) after one: a shorter splits\.embargo or a longer splits\.block \(1d\) keeps some; nothing was written/);
+    assert.equal(existsSync(join(dir, 'out')) ? readdirSync(join(dir, 'out')).length : 0, 0);
   });
 });

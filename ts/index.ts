@@ -48,4 +48,4 @@ export type {
 export { loadImagesFromStorage } from './storage/load.js';
 export type { LoadedDataset, LoadOptions } from './storage/load.js';
 export { saveModel, loadModel, listModels, ModelErrorCode } from './models/index.js';
-export type { JsonValue, ListModelsOptions, LoadedModel, LoadModelOptions, ModelEntry, ModelFormat, ModelMetadata, SaveModelOptions } from './models/index.js';
+export type { JsonValue, ListModelsOptions, LoadedModel, LoadModelOptions, ModelEntry, ModelFormat, ModelMetadata, SaveModelOptions, SkippedModel } from './models/index.js';

@@ -34,11 +34,18 @@ import { issueOf, validatedBy } from './checks.js';
 const dateString = (key: string) =>
   z
     .string()
-    .regex(DATE_PATTERN, 'must be a date "YYYY-MM" or "YYYY-MM-DD"')
+    // abort: a value not even of the form is said once, not again by the date check or an order check.
+    .regex(DATE_PATTERN, { message: 'must be a date "YYYY-MM" or "YYYY-MM-DD"', abort: true })
     .superRefine(validatedBy((v: string) => parseDateArg(key, v)));
 
 /** The symbol of a config that names none. */
 export const DEFAULT_SYMBOL = 'BTCUSDT';
+
+/**
+ * A whole number in [min, max]; a value outside is said once: the image checks below (the
+ * layout's, the format's) do not run on it and say it again.
+ */
+const whole = (min: number, max: number) => z.number().int({ abort: true }).min(min, { abort: true }).max(max, { abort: true });
 
 const positiveInt = (max = Number.MAX_SAFE_INTEGER) => z.number().int().min(1).max(max);
 
@@ -98,13 +105,13 @@ export const configSchema = z
       .prefault({}),
     image: z
       .strictObject({
-        seq_len: z.number().int().min(MIN_SEQ_LEN).max(MAX_DIMENSION).default(100),
+        seq_len: whole(MIN_SEQ_LEN, MAX_DIMENSION).default(100),
         // Default 500 rows; for the jkx layout the authors' heights (32, 64, 96 for 5, 20, 60 bars).
-        resolution: z.strictObject({ height: z.number().int().min(MIN_HEIGHT).max(MAX_DIMENSION).optional() }).prefault({}),
+        resolution: z.strictObject({ height: whole(MIN_HEIGHT, MAX_DIMENSION).optional() }).prefault({}),
         layout: z.enum(LAYOUTS).default('ohlc-4px'),
         // jkx only: the volume strip (default true) and the moving-average length (default seq_len; 0 for none).
         volume: z.boolean().optional(),
-        ma: z.number().int().min(0).max(MAX_MA).optional(),
+        ma: whole(0, MAX_MA).optional(),
         storage: z
           .strictObject({
             format: z.enum(STORAGE_FORMATS).default('hdf5'),
@@ -128,6 +135,9 @@ export const configSchema = z
       .superRefine((image, ctx) => {
         const height = imageHeight(image);
         if (height === undefined) {
+          // A seq_len jkx cannot draw at all is the problem, not the height it has no default for.
+          const seqIssue = issueOfLayout(image, MAX_DIMENSION);
+          if (seqIssue) return ctx.addIssue(seqIssue);
           ctx.addIssue({
             code: 'custom',
             path: ['resolution', 'height'],
@@ -169,9 +179,14 @@ export const configSchema = z
           const dates = sp.train_end !== undefined || sp.val_end !== undefined;
           if (dates === (sp.fractions !== undefined)) issue('method', 'chronological splits need train_end and val_end, or fractions (one of the two)');
           if (dates && (sp.train_end === undefined || sp.val_end === undefined)) issue(sp.train_end === undefined ? 'train_end' : 'val_end', 'is needed with the other boundary');
-          if (sp.train_end && sp.val_end && sp.val_end < sp.train_end) issue('val_end', `must not be before splits.train_end (${sp.train_end})`);
+          if (sp.train_end && sp.val_end && boundaryEnd(sp.val_end) < boundaryEnd(sp.train_end)) issue('val_end', `must not be before splits.train_end (${sp.train_end})`);
           if (sp.fractions && Math.abs(sp.fractions.reduce((a, b) => a + b, 0) - 1) > 1e-9) issue('fractions', 'must add up to 1');
-        } else if (sp.in_sample_end === undefined) issue('in_sample_end', 'is needed for block splits (test comes after it)');
+          if (sp.in_sample_end !== undefined) issue('in_sample_end', 'applies to splits.method blocks; chronological splits end at splits.val_end');
+        } else {
+          if (sp.in_sample_end === undefined) issue('in_sample_end', 'is needed for block splits (test comes after it)');
+          // Keys of the other method would be ignored without a word.
+          for (const key of ['train_end', 'val_end', 'fractions'] as const) if (sp[key] !== undefined) issue(key, 'applies to splits.method chronological; block splits take block, val_fraction, seed and in_sample_end');
+        }
       })
       .optional(),
     paths: z
@@ -190,6 +205,7 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.image.storage.split_files && !c.splits) ctx.addIssue({ code: 'custom', path: ['image', 'storage', 'split_files'], message: 'needs splits: (one dataset per split of a splits rule); without one there is nothing to split', input: true });
     const problem = dateOrderProblem(c.data.start_date, c.data.end_date);
     if (problem) ctx.addIssue({ code: 'custom', path: ['data', 'end_date'], message: problem, input: c.data.end_date });
   });
@@ -217,6 +233,18 @@ function issueOfLayout(image: ImageInput, height: number) {
     return issueOf(() => {
       throw err;
     }, value, path);
+  }
+}
+
+/**
+ * The instant an inclusive boundary date ends at (a YYYY-MM runs to its month's end), the way
+ * the splits read it: 2024-01 is after 2024-01-15, though it sorts before it as text.
+ */
+function boundaryEnd(date: string): number {
+  try {
+    return parseDateArg('boundary', date).end;
+  } catch {
+    return NaN; // said on the date itself; no order to compare
   }
 }
 

@@ -4,7 +4,7 @@ export type { SaveModelOptions } from './save.js';
 export { loadModel } from './load.js';
 export type { LoadedModel, LoadModelOptions } from './load.js';
 export { listModels } from './list.js';
-export type { ListModelsOptions, ModelEntry } from './list.js';
+export type { ListModelsOptions, ModelEntry, SkippedModel } from './list.js';
 export type { ModelMetadata } from './metadata.js';
 export type { ModelFormat } from './naming.js';
 export type { JsonValue } from './json.js';

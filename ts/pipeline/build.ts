@@ -14,10 +14,10 @@ import type { PipelineLogger } from '../log/logger.js';
 import { downloadOptionsFrom } from '../config/data-options.js';
 import type { PipelineConfig } from '../config/schema.js';
 import type { MonthSpan, Segment } from './segments.js';
-import { memberMonths, monthLogger, selectionSegments, selectSymbols } from './selection.js';
+import { buildRange, memberMonths, monthLogger, selectionSegments, selectSymbols } from './selection.js';
 import { checkShardable, planShards, shardOutputPath, shardSegments, type ShardSpec } from './shards.js';
 import { shardState } from './shard-files.js';
-import { decideSplits, describeSplits, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
+import { decideSplits, describeSplits, emptySplitReason, resolveSplits, SPLIT_NAMES, type SplitRule } from './splits.js';
 import { segmentChunks, type Chunk } from './stream.js';
 import { BuildTargets, describeBalance, targetPaths } from './targets.js';
 import { manifestCore, withOutputs, writeManifest } from './manifest.js';
@@ -264,8 +264,18 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   } finally {
     await Promise.allSettled(fetches.values());
   }
+  // A few windows after the start of the data or a gap lack the line's history; all or most of
+  // them means image.ma asks for more history than the data has.
+  if (jkx && config.image.ma > 0 && maUnavailable * 2 > images) {
+    log.warn(`${maUnavailable.toLocaleString('en-US')} of ${images.toLocaleString('en-US')} images were drawn without their moving-average line: image.ma ${config.image.ma} needs ${config.image.ma - 1} candles before each window, and the data (or the stretch between gaps) is too short for most windows`, { maUnavailable, images, ma: config.image.ma });
+  }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height, ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}) });
   const balance = splitBalance(targets, horizons, rule);
+  if (rule) {
+    SPLIT_NAMES.forEach((name, k) => {
+      if (targets.balance[k].images === 0) log.warn(`The ${name} split holds no image: ${emptySplitReason(rule, k, buildRange(config), config)}`, { split: name });
+    });
+  }
   const deviceName = describeDevice(device, config.runtime.threads);
   const cores = new Map<string, ReturnType<typeof manifestCore>>();
   const coreOf = (path: string, t: { images: number; split: number | null }) => {
@@ -445,5 +455,9 @@ function nothingToDraw(config: PipelineConfig, maxCandles: number, considered: n
     return new OhlcError(ErrorCode.noData, `image.seq_len ${seqLen} is longer than the ${maxCandles} candles of ${d.start_date}..${d.end_date}: no window fits; choose a shorter image.seq_len or a longer date range`);
   }
   const why = Object.entries(skipped).filter(([, n]) => n > 0).map(([reason, n]) => `${n} skipped for ${reason}`).join(', ');
-  return new OhlcError(ErrorCode.noData, `none of the ${considered} windows of ${seqLen} candles can be drawn (${why}); nothing was written`);
+  const s = config.splits;
+  const purgeHint = s && skipped.purged > 0
+    ? `; a purged window crosses a split boundary or starts within splits.embargo (${s.embargo ?? seqLen} bars) after one${s.method === 'blocks' ? `: a shorter splits.embargo or a longer splits.block (${s.block}) keeps some` : ': a shorter splits.embargo keeps some'}`
+    : '';
+  return new OhlcError(ErrorCode.noData, `none of the ${considered} windows of ${seqLen} candles can be drawn (${why})${purgeHint}; nothing was written`);
 }

@@ -18,8 +18,8 @@ export interface DatasetLink {
   symbols: string[];
 }
 
-export async function datasetLink(path: string): Promise<DatasetLink> {
-  const head = await loadImagesFromStorage(path, { indices: [], images: false });
+export async function datasetLink(path: string, terms?: { format?: string }): Promise<DatasetLink> {
+  const head = await loadImagesFromStorage(path, { indices: [], images: false, ...(terms ? { terms } : {}) });
   const m = head.metadata;
   const { contentSha256 } = await digestFiles(head.files, head.format);
   const symbols = Array.isArray(m.symbols) ? (m.symbols as string[]) : typeof m.symbol === 'string' && m.symbol ? [m.symbol] : [];

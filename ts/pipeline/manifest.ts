@@ -84,17 +84,43 @@ export async function writeManifest(manifest: Manifest, output: string, format: 
 }
 
 /** A dataset's manifest: its sidecar when there, else the copy in its metadata; null when neither. */
-export async function readManifest(files: string[], format: StorageFormat, metadata: Record<string, unknown>): Promise<{ manifest: Manifest; from: string } | null> {
+export interface FoundManifest {
+  manifest: Manifest;
+  /** The sidecar's path, or "the metadata of <file>" when there is no readable sidecar. */
+  from: string;
+  /** The copy in the dataset's own metadata, when it has one. */
+  embedded: Manifest | null;
+  /** Why a sidecar that is there cannot be used (not JSON, not a manifest); null when it can or is absent. */
+  sidecarProblem: string | null;
+}
+
+export async function readManifest(files: string[], format: StorageFormat, metadata: Record<string, unknown>): Promise<FoundManifest | null> {
   const first = files[0];
   const m = /^(.*)_\d{5}$/.exec(stemOf(first, format));
   const output = m ? `${m[1]}${EXTENSION[format]}` : first;
   const path = manifestPath(output, format);
+  let embedded: Manifest | null = null;
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as Manifest;
-    if (parsed.format === MANIFEST_FORMAT) return { manifest: parsed, from: path };
+    const copy = typeof metadata.manifest === 'string' ? (JSON.parse(metadata.manifest) as Manifest) : (metadata.manifest as Manifest | undefined);
+    if (copy && copy.format === MANIFEST_FORMAT) embedded = copy;
   } catch {
-    // no sidecar (or an unreadable one): the metadata's copy
+    // a metadata copy that does not parse is no manifest
   }
-  const embedded = typeof metadata.manifest === 'string' ? (JSON.parse(metadata.manifest) as Manifest) : (metadata.manifest as Manifest | undefined);
-  return embedded && embedded.format === MANIFEST_FORMAT ? { manifest: embedded, from: `the metadata of ${basename(first)}` } : null;
+  let text: string | null = null;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    // no sidecar: the metadata's copy
+  }
+  let sidecarProblem: string | null = null;
+  if (text !== null) {
+    try {
+      const parsed = JSON.parse(text) as Manifest;
+      if (parsed?.format === MANIFEST_FORMAT) return { manifest: parsed, from: path, embedded, sidecarProblem };
+      sidecarProblem = `the manifest ${path} is not a manifest of this package (no format ${MANIFEST_FORMAT})`;
+    } catch (err) {
+      sidecarProblem = `the manifest ${path} is not valid JSON (${(err as Error).message})`;
+    }
+  }
+  return embedded ? { manifest: embedded, from: `the metadata of ${basename(first)}`, embedded, sidecarProblem } : null;
 }

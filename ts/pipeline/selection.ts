@@ -64,8 +64,12 @@ export function monthLogger(log: PipelineLogger): DataLogger {
 }
 
 
+/** The build's date range, [start, end) in ms UTC: data.start_date's first instant to data.end_date's end. */
+export function buildRange(config: PipelineConfig): { start: number; end: number } {
+  return { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
+}
+
 /** The segments of a build's selection over its date range. */
 export function selectionSegments(config: PipelineConfig, selection: Selection): Segment[] {
-  const range = { start: parseDateArg('start_date', config.data.start_date).start, end: parseDateArg('end_date', config.data.end_date).end };
-  return planSegments(selection.symbols, range, selection.members);
+  return planSegments(selection.symbols, buildRange(config), selection.members);
 }

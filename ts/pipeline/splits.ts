@@ -136,3 +136,37 @@ export function describeSplits(rule: SplitRule): Record<string, unknown> {
     ? { method: rule.method, boundaries: rule.boundaries.map(iso), embargo_bars: rule.embargoBars }
     : { method: rule.method, block_ms: rule.blockMs, in_sample_end: iso(rule.inSampleEnd), val_fraction: rule.valFraction, seed: rule.seed, origin: iso(rule.origin), embargo_bars: rule.embargoBars };
 }
+
+/** The periods [from, to) of train, val and test under a rule (train and val share the in-sample period of blocks). */
+function splitPeriods(rule: SplitRule): Array<[number, number]> {
+  if (rule.method === 'chronological') return [[-Infinity, rule.boundaries[0]], [rule.boundaries[0], rule.boundaries[1]], [rule.boundaries[1], Infinity]];
+  return [[-Infinity, rule.inSampleEnd], [-Infinity, rule.inSampleEnd], [rule.inSampleEnd, Infinity]];
+}
+
+/**
+ * Why split `k` of a build over [start, end) holds no image, in the config's words: its period
+ * misses the data (a boundary outside data.start_date..data.end_date), its share is 0, or every
+ * window in it was purged.
+ */
+export function emptySplitReason(rule: SplitRule, k: number, range: { start: number; end: number }, config: PipelineConfig): string {
+  const s = config.splits!;
+  const d = config.data;
+  const [from, to] = splitPeriods(rule)[k];
+  const keys =
+    s.method === 'blocks'
+      ? 'splits.in_sample_end'
+      : s.fractions
+        ? 'splits.fractions'
+        : ['splits.train_end', 'splits.train_end and splits.val_end', 'splits.val_end'][k];
+  const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+  if (to <= from) return `its period is empty (${keys})`;
+  if (Math.max(from, range.start) >= Math.min(to, range.end)) {
+    const period = from === -Infinity ? `through ${iso(to - 1)}` : to === Infinity ? `from ${iso(from)}` : `${iso(from)} through ${iso(to - 1)}`;
+    return `its period (${period}, by ${keys}) lies outside the data, data.start_date ${d.start_date} to data.end_date ${d.end_date}`;
+  }
+  if (rule.method === 'blocks' && k === 1 && rule.valFraction === 0) return 'splits.val_fraction is 0';
+  const window = `${config.image.seq_len} candles and ${Math.max(0, ...config.labels.horizons)} of labels, then splits.embargo ${rule.embargoBars} bars after each boundary`;
+  return rule.method === 'blocks'
+    ? `every window in it was purged: a splits.block of ${s.block} is too short for a window (${window})`
+    : `every window in it was purged (a window crossing a boundary, or starting within ${rule.embargoBars} bars after one: splits.embargo)`;
+}

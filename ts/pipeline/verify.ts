@@ -4,9 +4,10 @@
 // pixel; every label is recomputed from its stored return. Every difference is named.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { throwIfAborted } from '../errors.js';
+import { isAbortError, throwIfAborted } from '../errors.js';
 import { rasterize } from '../images/rasterize.js';
 import { digestFiles } from '../storage/digest.js';
+import type { StorageFormat } from '../storage/formats.js';
 import { loadImagesFromStorage } from '../storage/load.js';
 import { sha256Hex } from '../util/hash.js';
 import { readManifest } from './manifest.js';
@@ -15,6 +16,10 @@ import { imageWidth, layoutOf } from '../images/layout.js';
 export interface VerifyOptions {
   /** Images to redraw (default 64; 0 for none). */
   sample?: number;
+  /** The format, when the name does not say it (default: detected). */
+  format?: StorageFormat;
+  /** What the caller calls the format option, for the message when it cannot be detected ('--format'). */
+  formatTerm?: string;
   /** Where the input archives are cached (default: the manifest's cache_dir). */
   cacheDir?: string;
   signal?: AbortSignal;
@@ -39,20 +44,27 @@ function masterShards(metadata: Record<string, unknown>, file: string): string[]
 
 export async function verifyDataset(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
-  const head = await loadImagesFromStorage(path, { indices: [] });
+  const head = await loadImagesFromStorage(path, options.format, { indices: [], ...(options.formatTerm ? { terms: { format: options.formatTerm } } : {}) });
   const { files, format, total } = head;
   const found = await readManifest(files, format, head.metadata);
   const checked = { contentSha256: null as string | null, inputs: 0, inputsMissing: 0, redrawn: 0, labels: 0 };
   if (!found) problems.push(`${path} has no manifest (no sidecar, none in its metadata): nothing to check it against`);
   const manifest = found?.manifest;
+  if (found?.sidecarProblem) problems.push(found.sidecarProblem);
+  // The sidecar beside the dataset and the copy inside it were written by one build: a sidecar
+  // copied from another dataset (or edited) disagrees with the copy the files carry.
+  if (found?.embedded && found.embedded !== manifest && manifest && (manifest.content_sha256 !== found.embedded.content_sha256 || manifest.config_sha256 !== found.embedded.config_sha256)) {
+    const other = manifest.outputs.map((o) => o.file).join(', ');
+    problems.push(`the manifest ${found.from} is not the one in the dataset's metadata (it describes ${other || 'no file'}, content ${manifest.content_sha256}; the metadata says content ${found.embedded.content_sha256}): a manifest of another dataset, or an edited one`);
+  }
 
   // 1. The stored bytes. A master of a sharded build stores no array of its own: its manifest
   // lists the shards, and theirs are the bytes checked.
   const shards = masterShards(head.metadata, files[0]);
   const stored = shards ?? files;
-  const digest = await digestFiles(stored, format);
-  checked.contentSha256 = digest.contentSha256;
-  if (manifest) {
+  const digest = await readStep(problems, 'its content digest', () => digestFiles(stored, format));
+  if (digest) checked.contentSha256 = digest.contentSha256;
+  if (manifest && digest) {
     if (manifest.outputs.length !== stored.length) problems.push(`the manifest lists ${manifest.outputs.length} files, the dataset has ${stored.length}`);
     digest.digests.forEach((d, i) => {
       const expected = manifest.outputs[i];
@@ -89,8 +101,8 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   const dtype = m.dtype === 'float32' ? 'float32' : 'uint8';
   const wanted = Math.min(total, options.sample ?? 64);
   const picks = [...new Set(Array.from({ length: wanted }, (_, i) => Math.floor(((i + 0.5) * total) / wanted)))];
-  if (picks.length > 0 && format !== 'jpeg') {
-    const some = await loadImagesFromStorage(path, { indices: picks, signal: options.signal });
+  const some = picks.length > 0 && format !== 'jpeg' ? await readStep(problems, 'the images to redraw', () => loadImagesFromStorage(path, format, { indices: picks, signal: options.signal })) : null;
+  if (some) {
     const n = picks.length;
     const col = (f: number) => Float64Array.from({ length: n * seqLen }, (_, k) => some.sequences[k * 4 + f]);
     const starts = Int32Array.from({ length: n }, (_, i) => i * seqLen);
@@ -113,7 +125,8 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   if (horizons.length > 0) {
     for (let from = 0; from < total; from += SLICE) {
       throwIfAborted(options.signal);
-      const part = await loadImagesFromStorage(path, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal });
+      const part = await readStep(problems, 'the labels', () => loadImagesFromStorage(path, format, { indices: { start: from, end: Math.min(total, from + SLICE) }, images: false, signal: options.signal }));
+      if (!part) break;
       part.labels!.forEach((label, k) => {
         const r = part.returns![k];
         const expected = Number.isNaN(r) ? -1 : r > 0 ? 1 : 0;
@@ -125,3 +138,19 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
   return { ok: problems.length === 0, problems, manifest: found?.from ?? null, checked };
 }
 
+/**
+ * Runs one reading step of the check; a dataset that cannot be read there (a file deleted, a
+ * shard cut short) is a difference like any other, said once, not a crash of the command.
+ */
+async function readStep<T>(problems: string[], what: string, read: () => Promise<T>): Promise<T | null> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isAbortError(err)) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' && e.path ? `${e.path} is missing` : e.message;
+    const problem = `cannot read ${what}: ${why}`;
+    if (!problems.some((p) => p.endsWith(`: ${why}`))) problems.push(problem);
+    return null;
+  }
+}

@@ -130,9 +130,11 @@ function chunkGroups(list: Array<[number, number]>, perChunk: number): Array<Arr
 }
 
 /** A zarrita failure as the package's error, naming the store and the array. */
-function zarrError(path: string, name: string, err: unknown): OhlcError {
+function zarrError(path: string, name: string, err: unknown, rows?: [number, number]): OhlcError {
   if (err instanceof OhlcError) return err;
-  return new OhlcError(ErrorCode.storage, `${path}: array '${name}': ${(err as Error).message}`, { cause: err });
+  // The rows say which chunk (and shard) is damaged: zarrita's own message names only the codec.
+  const where = rows ? `, rows ${rows[0]}..${rows[1] - 1}` : '';
+  return new OhlcError(ErrorCode.storage, `${path}: array '${name}'${where}: ${(err as Error).message}${rows ? ' (the store is damaged there)' : ''}`, { cause: err });
 }
 
 
@@ -178,7 +180,7 @@ async function openZarr(path: string): Promise<OpenedFile> {
       try {
         chunk = (await zarr.get(arr, sel)) as typeof chunk;
       } catch (err) {
-        throw zarrError(path, name, err);
+        throw zarrError(path, name, err, [from, to]);
       }
       if (!target) target = new (chunk.data.constructor as new (n: number) => typeof chunk.data)(rows.length * rowElems);
       for (const [a, b] of group) {

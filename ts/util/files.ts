@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { OhlcError, type ErrorCodeValue } from '../errors.js';
+import { ErrorCode, OhlcError, type ErrorCodeValue } from '../errors.js';
 
 /** Every temporary file or folder of the package ends in this (and .gitignore ignores it). */
 export const TEMP_SUFFIX = '.partial';
@@ -62,6 +62,27 @@ export function checkRegularFile(path: string, what: string, code: ErrorCodeValu
 /** Like checkRegularFile, for a path that must be a directory (a Zarr store, a picture folder). */
 export function checkDirectory(path: string, what: string, code: ErrorCodeValue): Promise<Stats> {
   return checkKind(path, what, code, 'directory');
+}
+
+/**
+ * Throws an invalid-argument OhlcError naming `flag` unless a file can be written at `path`: its
+ * folder exists, and the path is not a folder or a special file (a rename onto a folder fails with
+ * EISDIR; a FIFO would be replaced by a regular file without a word). Checked before any work, so
+ * an export or a picture is not made only to fail at the last step.
+ */
+export async function checkOutputFile(path: string, flag: string): Promise<void> {
+  const dir = dirname(path);
+  const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new OhlcError(ErrorCode.invalidArgument, `${flag} ${path}: the folder ${dir} does not exist (create it first)`);
+    throw err;
+  });
+  if (!folder.isDirectory()) throw new OhlcError(ErrorCode.invalidArgument, `${flag} ${path}: ${dir} is ${kindOf(folder)}, not a folder`);
+  const target = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (target?.isDirectory()) throw new OhlcError(ErrorCode.invalidArgument, `${flag} ${path} is a directory: give the name of a file (inside it, say)`);
+  if (target && !target.isFile()) throw new OhlcError(ErrorCode.invalidArgument, `${flag} ${path} is ${kindOf(target)}, not a regular file`);
 }
 
 export async function removeQuietly(path: string): Promise<void> {

@@ -1,9 +1,9 @@
 // ohlc-native inspect FILE: what a dataset holds, and a sample image as PNG on request.
-import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { STORAGE_FORMATS } from '../../storage/formats.js';
 import type { StorageFormat } from '../../storage/formats.js';
 import { ErrorCode, OhlcError } from '../../errors.js';
+import { checkOutputFile, writeFileAtomic } from '../../util/files.js';
 import { runCommand } from '../run.js';
 
 interface InspectOptions {
@@ -69,13 +69,14 @@ export function registerInspect(program: Command): void {
           const { PNG } = await import('pngjs');
           const index = opts.index;
           if (index >= head.total) throw new OhlcError(ErrorCode.invalidArgument, `--index ${index} is past the last image (the dataset holds ${head.total})`);
+          await checkOutputFile(opts.png, '--png');
           const one = await loadImagesFromStorage(file, head.format, { indices: [index] });
           const [, h, w] = one.shape;
           const png = new PNG({ width: w, height: h, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
           const gray = Buffer.alloc(h * w);
           for (let p = 0; p < h * w; p++) gray[p] = one.images[p] >= 0.5 ? 255 : 0;
           png.data = gray;
-          await writeFile(opts.png, PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false }));
+          await writeFileAtomic(opts.png, PNG.sync.write(png, { colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false }));
           Object.assign(info, { png: opts.png, pngIndex: index, pngTimestamp: new Date(one.timestamps[0]).toISOString() });
         }
         if (opts.json) {

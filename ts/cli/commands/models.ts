@@ -1,11 +1,11 @@
 // ohlc-native models save|export|list|show: any model file versioned in paths.models (or --dir),
 // with its metrics and a link to the dataset it was trained on.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, ErrorCode, OhlcError } from '../../errors.js';
-import { listModels, loadModel, saveModel } from '../../models/index.js';
+import { listModels, loadModel, saveModel, type SkippedModel } from '../../models/index.js';
 import { datasetLink } from '../../pipeline/dataset-link.js';
-import { checkRegularFile, writeFileAtomic } from '../../util/files.js';
+import { checkOutputFile, checkRegularFile, writeFileAtomic } from '../../util/files.js';
 import { readConfig, runCommand, withConfigOptions, type CommonOptions } from '../run.js';
 
 interface ModelsOptions extends CommonOptions {
@@ -18,20 +18,28 @@ interface SaveOptions extends ModelsOptions {
   dataset?: string;
 }
 
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /** --metrics k=v (repeatable): numbers and booleans as such, anything else as text. */
 function metric(text: string, all: Record<string, number | string | boolean> = {}): Record<string, number | string | boolean> {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError(`expected key=value (e.g. val_accuracy=0.61), got ${JSON.stringify(text)}`);
   const key = text.slice(0, eq);
   const raw = text.slice(eq + 1);
-  if (key in all) throw new InvalidArgumentError(`${key} is given twice`);
-  const n = Number(raw);
-  const value = raw !== '' && Number.isFinite(n) ? n : raw === 'true' ? true : raw === 'false' ? false : raw;
+  // Own keys only: 'constructor' or '__proto__' are metric names like any other, not given before.
+  if (Object.hasOwn(all, key)) throw new InvalidArgumentError(`${key} is given twice`);
+  // Decimal numbers only: Number() would also read '0x1f', '0b11' or ' 5' (a commit, a tag) as numbers.
+  const n = DECIMAL.test(raw) ? Number(raw) : NaN;
+  const value = Number.isFinite(n) ? n : raw === 'true' ? true : raw === 'false' ? false : raw;
   return { ...all, [key]: value };
 }
 
-function modelsDir(opts: ModelsOptions): string {
-  return opts.dir ?? readConfig(opts).config.paths.models;
+/** The models folder (--dir, else paths.models); one that exists but is not a folder is refused naming where it came from. */
+async function modelsDir(opts: ModelsOptions): Promise<string> {
+  const dir = opts.dir ?? readConfig(opts).config.paths.models;
+  const info = await stat(dir).catch(() => null);
+  if (info && !info.isDirectory()) throw new OhlcError(ErrorCode.invalidArgument, `${opts.dir !== undefined ? '--dir' : 'paths.models'} ${dir} is not a folder`);
+  return dir;
 }
 
 function withDirOptions(cmd: Command): Command {
@@ -47,12 +55,12 @@ export function registerModels(program: Command): void {
     .option('--dataset <path>', 'the dataset it was trained on: its content digest, config hash, splits and horizons are recorded')
     .action((file: string, opts: SaveOptions) =>
       runCommand(async () => {
-        const dir = modelsDir(opts);
+        const dir = await modelsDir(opts);
         await checkRegularFile(file, 'Model file', ErrorCode.notFound).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'ENOENT' ? new OhlcError(ErrorCode.notFound, `Model file ${file} does not exist`) : err;
         });
         const bytes = await readFile(file);
-        const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset).catch((err: Error) => {
+        const dataset = opts.dataset === undefined ? undefined : await datasetLink(opts.dataset, { format: 'the path of a dataset (a file or folder with one of those names)' }).catch((err: Error) => {
           throw new ConfigError('--dataset', [`--dataset ${opts.dataset}: ${err.message}`]);
         });
         const path = await saveModel(bytes, dir, opts.metrics, {
@@ -70,8 +78,9 @@ export function registerModels(program: Command): void {
     .requiredOption('-o, --out <file>', 'where to write the model file')
     .action((name: string, opts: ModelsOptions & { out: string }) =>
       runCommand(async () => {
-        const dir = modelsDir(opts);
-        const ref = /^model_\d{8}_/.test(name) || name === 'latest' ? name : await newestLabelled(dir, name);
+        const dir = await modelsDir(opts);
+        await checkOutputFile(opts.out, '--out');
+        const ref = /^model_\d{8}_/.test(name) ? name : name === 'latest' ? await newest(dir) : await newestLabelled(dir, name);
         const loaded = await loadModel(ref, dir);
         const bytes = loaded.metadata.format === 'bytes' ? (loaded.model as Uint8Array) : Buffer.from(JSON.stringify(loaded.model), 'utf8');
         await writeFileAtomic(opts.out, bytes, { durable: true });
@@ -82,8 +91,8 @@ export function registerModels(program: Command): void {
 
   withDirOptions(models.command('list').description('models, newest first')).action((opts: ModelsOptions) =>
     runCommand(async () => {
-      const dir = modelsDir(opts);
-      const all = await listModels(dir);
+      const dir = await modelsDir(opts);
+      const all = await listModels(dir, { onSkipped: warnSkipped });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(all.map((m) => ({ path: m.path, ...m.metadata })))}\n`);
         return;
@@ -101,8 +110,8 @@ export function registerModels(program: Command): void {
   withDirOptions(models.command('show <name>').description("a model's metadata, after verifying its SHA-256 ('latest' for the newest)")).action(
     (name: string, opts: ModelsOptions) =>
       runCommand(async () => {
-        const dir = modelsDir(opts);
-        const loaded = /[\\/]/.test(name) ? await loadModel(name) : await loadModel(name, dir);
+        const dir = await modelsDir(opts);
+        const loaded = /[\\/]/.test(name) ? await loadModel(name) : await loadModel(name === 'latest' ? await newest(dir) : name, dir);
         const out = { path: loaded.path, verified: true, ...loaded.metadata };
         if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -110,9 +119,21 @@ export function registerModels(program: Command): void {
   );
 }
 
+/** A damaged model left out of a listing, said on stderr: 'latest' may then be an older one. */
+function warnSkipped(skipped: SkippedModel): void {
+  process.stderr.write(`ohlc-native: warning: leaving out ${skipped.name}: ${skipped.reason}\n`);
+}
+
+/** The newest model ('latest'), saying which damaged ones were passed over. */
+async function newest(dir: string): Promise<string> {
+  const all = await listModels(dir, { onSkipped: warnSkipped });
+  if (all.length === 0) return 'latest'; // loadModel says there is none, in its words
+  return all[0].name;
+}
+
 /** The newest model saved with this label (--name). */
 async function newestLabelled(dir: string, label: string): Promise<string> {
-  const match = (await listModels(dir)).find((m) => m.metadata.label === label);
+  const match = (await listModels(dir, { onSkipped: warnSkipped })).find((m) => m.metadata.label === label);
   if (!match) throw new ConfigError('models export', [`no model named ${JSON.stringify(label)} in ${dir}: give 'latest', a model name (model_YYYYMMDD_HHMMSS_mmm) or a --name used with models save`]);
   return match.name;
 }
