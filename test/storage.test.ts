@@ -13,7 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { editJson, loadInChild, patchZipUncompressedSize, rewriteNpzMember, withNpyShape } from './helpers/damage.js';
 import { findPython, hasCommand, runPython } from './helpers/python.js';
 import { makeFifo, makeSocket, releaseFifo } from './helpers/special-files.js';
-import { randomWalk, rng, type Columns } from './helpers/random.js';
+import { writerFixture, type WriterFixture } from './helpers/writer-fixture.js';
 
 const SEQ = 20;
 const H = 48;
@@ -26,31 +26,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Fixture {
-  candles: Columns;
-  starts: Int32Array;
-  timestamps: Float64Array;
-  labels: Int8Array;
-  returns: Float64Array;
-  images: Uint8Array;
-  sequences: Float64Array;
-}
+type Fixture = WriterFixture;
 
 function fixture(count: number, seed: number): Fixture {
-  const rand = rng(seed);
-  const candles = randomWalk(count + SEQ + 5, rand);
-  const starts = Int32Array.from({ length: count }, (_, i) => i + (i % 3));
-  const timestamps = Float64Array.from(starts, (s) => 1_600_000_000_000 + (s + SEQ - 1) * 60_000);
-  const labels = Int8Array.from({ length: count * HORIZONS.length }, () => Math.floor(rand() * 3) - 1);
-  const returns = Float64Array.from(labels, (l) => (l < 0 ? NaN : (rand() - 0.5) / 10));
-  const { images } = rasterize(candles, { seqLen: SEQ, height: H, starts });
-  const sequences = new Float64Array(count * SEQ * 4);
-  starts.forEach((s, i) => {
-    for (let j = 0; j < SEQ; j++) {
-      sequences.set([candles.open[s + j], candles.high[s + j], candles.low[s + j], candles.close[s + j]], (i * SEQ + j) * 4);
-    }
-  });
-  return { candles, starts, timestamps, labels, returns, images, sequences };
+  return writerFixture(count, seed, { seqLen: SEQ, height: H, horizons: HORIZONS, startOf: (i) => i + (i % 3) });
 }
 
 /** Appends in uneven slices, alternating drawn-from-candles and given images. */

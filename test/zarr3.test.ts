@@ -16,7 +16,8 @@ import * as zarr from 'zarrita';
 import { createDatasetWriter, loadImagesFromStorage, rasterize } from '../ts/index.js';
 import { validateConfig } from '../ts/config/load.js';
 import { runCliAsync as runCli } from './helpers/cli.js';
-import { randomWalk, rng, type Columns } from './helpers/random.js';
+import { rng } from './helpers/random.js';
+import { writerFixture, type WriterFixture } from './helpers/writer-fixture.js';
 import { makeFifo, releaseFifo } from './helpers/special-files.js';
 
 const SEQ = 10;
@@ -29,24 +30,10 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Fixture {
-  candles: Columns;
-  starts: Int32Array;
-  timestamps: Float64Array;
-  labels: Int8Array;
-  returns: Float64Array;
-  images: Uint8Array;
-}
+type Fixture = WriterFixture;
 
 function fixture(count: number, seed: number): Fixture {
-  const rand = rng(seed);
-  const candles = randomWalk(count + SEQ, rand);
-  const starts = Int32Array.from({ length: count }, (_, i) => i);
-  const timestamps = Float64Array.from(starts, (s) => 1_700_000_000_000 + (s + SEQ - 1) * 60_000);
-  const labels = Int8Array.from({ length: count * HORIZONS.length }, () => Math.floor(rand() * 3) - 1);
-  const returns = Float64Array.from(labels, () => rand() - 0.5);
-  const { images } = rasterize(candles, { seqLen: SEQ, height: H, starts });
-  return { candles, starts, timestamps, labels, returns, images };
+  return writerFixture(count, seed, { seqLen: SEQ, height: H, horizons: HORIZONS, epoch: 1_700_000_000_000 });
 }
 
 /** Writes the fixture in uneven appends (so shards fill across appends). */
