@@ -81,15 +81,25 @@ describe('models CLI: save, list, export', () => {
     assert.deepEqual(readFileSync(latest), weights2);
   });
 
+  it('exports by a label that looks like a model name', () => {
+    const third = join(root, 'cnn3.pt');
+    writeFileSync(third, 'third model');
+    assert.equal(runCli(['models', 'save', third, '--config', 'config.yaml', '--name', 'model_20990101_x'], root).status, 0);
+    const out = join(root, 'exported-third.pt');
+    const r = runCli(['models', 'export', 'model_20990101_x', '--config', 'config.yaml', '--out', out], root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), 'third model');
+  });
+
   it('refuses bad arguments naming the flag, and leaves nothing behind', () => {
     const before = readdirSync(join(root, 'models')).sort();
-    // Exit 2 for a malformed command line or a flag naming what is not there, 1 for a missing model file.
+    // Exit 2 for a malformed command line or a flag naming what is not there, 1 for a model that is not there.
     const cases: Array<[string[], number, RegExp]> = [
       [['models', 'save', model, '--metrics', 'accuracy'], 2, /--metrics.*expected key=value/],
       [['models', 'save', model, '--metrics', 'a=1', '--metrics', 'a=2'], 2, /a is given twice/],
       [['models', 'save', join(root, 'missing.pt')], 1, /Model file .*missing\.pt does not exist/],
       [['models', 'save', model, '--dataset', join(root, 'nothing.h5')], 2, /--dataset .*nothing\.h5/],
-      [['models', 'export', 'no-such-label', '--out', join(root, 'x.pt')], 2, /no model named "no-such-label"/],
+      [['models', 'export', 'no-such-label', '--out', join(root, 'x.pt')], 1, /no model named "no-such-label"/],
     ];
     for (const [args, status, message] of cases) {
       const r = runCli([...args, '--config', 'config.yaml'], root);
@@ -98,6 +108,10 @@ describe('models CLI: save, list, export', () => {
     }
     assert.deepEqual(readdirSync(join(root, 'models')).sort(), before);
     assert.ok(!readdirSync(root).some((f) => f.startsWith('x.pt') || f.includes('.partial')));
+    // --json: a failure is also an error object on stdout.
+    const failed = runCli(['models', 'export', 'no-such-label', '--out', join(root, 'x.pt'), '--config', 'config.yaml', '--json'], root);
+    assert.equal(failed.status, 1);
+    assert.equal((JSON.parse(failed.stdout) as { error: { code: string } }).error.code, 'ERR_OHLC_NOT_FOUND');
     mkdirSync(join(root, 'empty'));
     const none = runCli(['models', 'list', '--dir', join(root, 'empty')], root);
     assert.equal(none.status, 0);

@@ -114,6 +114,8 @@ describe('sharded builds', { skip: findPython() === null ? 'no python3 with h5py
     // The retry completes it; the finished ones are skipped, saying so.
     const again = await Promise.all([0, 1, 2].map((i) => shardProcess(sharded, i)));
     for (const r of again) assert.equal(r.status, 0, r.stderr);
+    // A shard holds part of the time range: a split outside it is not 'empty' (that is the whole build's business).
+    for (const r of [first[0], first[2], again[1]]) assert.doesNotMatch(r.stderr, /split holds no image/);
     assert.doesNotMatch(again[1].stderr, /already complete/);
     for (const i of [0, 2]) assert.match(again[i].stderr, new RegExp(`Shard ${i}/3 is already complete in .*${shardName(i).replace(/\./g, '\\.')}.*: skipping it`));
 
@@ -168,6 +170,13 @@ print(json.dumps({"arrays": arrays, "attrs": attrs, "sources": sources, "picks":
     assert.equal(verified.status, 0, verified.stdout + verified.stderr);
     const report = JSON.parse(verified.stdout) as { ok: boolean; checked: { redrawn: number; inputs: number } };
     assert.ok(report.ok && report.checked.redrawn === 16 && report.checked.inputs > 0, verified.stdout);
+    // A model trained on the master links to the digest verify checks (the shards' bytes).
+    const weights = join(root, 'weights.pt');
+    writeFileSync(weights, 'model bytes');
+    const saved = runCli(['models', 'save', weights, '--dataset', join(moved, `${STEM}.h5`), '--dir', join(root, 'models'), '--json'], root);
+    assert.equal(saved.status, 0, saved.stderr);
+    const link = (JSON.parse(saved.stdout) as { dataset: { content_sha256: string; images: number } }).dataset;
+    assert.equal(link.content_sha256, (report as unknown as { checked: { contentSha256: string } }).checked.contentSha256);
   });
 
   it('merge refuses a missing, an incomplete and a foreign shard, naming it', () => {

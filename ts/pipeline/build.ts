@@ -266,12 +266,13 @@ export async function runBuild(options: BuildOptions): Promise<BuildSummary> {
   }
   // A few windows after the start of the data or a gap lack the line's history; all or most of
   // them means image.ma asks for more history than the data has.
-  if (jkx && config.image.ma > 0 && maUnavailable * 2 > images) {
+  // A shard sees only its part of the range, so these two warnings speak of the whole build only.
+  if (!shard && jkx && config.image.ma > 0 && maUnavailable * 2 > images) {
     log.warn(`${maUnavailable.toLocaleString('en-US')} of ${images.toLocaleString('en-US')} images were drawn without their moving-average line: image.ma ${config.image.ma} needs ${config.image.ma - 1} candles before each window, and the data (or the stretch between gaps) is too short for most windows`, { maUnavailable, images, ma: config.image.ma });
   }
   log.info(`Planned ${images} images from ${considered} windows`, { skipped, stride: config.image.stride, seqLen, height, ...(jkx && config.image.ma > 0 ? { maUnavailable } : {}) });
   const balance = splitBalance(targets, horizons, rule);
-  if (rule) {
+  if (rule && !shard) {
     SPLIT_NAMES.forEach((name, k) => {
       if (targets.balance[k].images === 0) log.warn(`The ${name} split holds no image: ${emptySplitReason(rule, k, buildRange(config), config)}`, { split: name });
     });

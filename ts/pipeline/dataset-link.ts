@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { digestFiles } from '../storage/digest.js';
 import { loadImagesFromStorage } from '../storage/load.js';
+import { masterShardFiles } from './shard-files.js';
 
 export interface DatasetLink {
   path: string;
@@ -21,7 +22,8 @@ export interface DatasetLink {
 export async function datasetLink(path: string, terms?: { format?: string }): Promise<DatasetLink> {
   const head = await loadImagesFromStorage(path, { indices: [], images: false, ...(terms ? { terms } : {}) });
   const m = head.metadata;
-  const { contentSha256 } = await digestFiles(head.files, head.format);
+  // A sharded build's master is digested as verify digests it: through its shards' stored bytes.
+  const { contentSha256 } = await digestFiles(masterShardFiles(m, head.files[0]) ?? head.files, head.format);
   const symbols = Array.isArray(m.symbols) ? (m.symbols as string[]) : typeof m.symbol === 'string' && m.symbol ? [m.symbol] : [];
   return {
     path: resolve(path),

@@ -3,11 +3,20 @@
 // complete. A shard's file only ever appears under its final name complete (the writer renames
 // it into place), and its manifest is written after it, so both there and agreeing is complete.
 import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { StorageFormat } from '../storage/formats.js';
 import { inspectOutput } from '../storage/outputs.js';
 import { manifestPath, type Manifest } from './manifest.js';
 import type { ShardSpec } from './shards.js';
+
+/**
+ * The shard files a master of a sharded build maps (its metadata's `shards.files`, relative to it),
+ * or null for any other dataset. A master stores no array of its own: its bytes are the shards'.
+ */
+export function masterShardFiles(metadata: Record<string, unknown>, file: string): string[] | null {
+  const list = (metadata.shards as { files?: unknown } | undefined)?.files;
+  return Array.isArray(list) && list.every((f) => typeof f === 'string') ? list.map((f: string) => join(dirname(file), f)) : null;
+}
 
 export type ShardState =
   | { state: 'missing'; path: string }

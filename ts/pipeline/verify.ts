@@ -3,7 +3,7 @@
 // hashed again; a sample of images is redrawn from the stored prices and compared pixel for
 // pixel; every label is recomputed from its stored return. Every difference is named.
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { isAbortError, throwIfAborted } from '../errors.js';
 import { rasterize } from '../images/rasterize.js';
 import { digestFiles } from '../storage/digest.js';
@@ -11,6 +11,7 @@ import type { StorageFormat } from '../storage/formats.js';
 import { loadImagesFromStorage } from '../storage/load.js';
 import { sha256Hex } from '../util/hash.js';
 import { readManifest } from './manifest.js';
+import { masterShardFiles } from './shard-files.js';
 import { imageWidth, layoutOf } from '../images/layout.js';
 
 export interface VerifyOptions {
@@ -36,12 +37,6 @@ export interface VerifyReport {
 /** Images compared per load when checking labels. */
 const SLICE = 4 << 10;
 
-/** The shard files a master of a sharded build maps (its metadata's `shards.files`, relative to it), or null. */
-function masterShards(metadata: Record<string, unknown>, file: string): string[] | null {
-  const list = (metadata.shards as { files?: unknown } | undefined)?.files;
-  return Array.isArray(list) && list.every((f) => typeof f === 'string') ? list.map((f: string) => join(dirname(file), f)) : null;
-}
-
 export async function verifyDataset(path: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
   const head = await loadImagesFromStorage(path, options.format, { indices: [], ...(options.formatTerm ? { terms: { format: options.formatTerm } } : {}) });
@@ -60,7 +55,7 @@ export async function verifyDataset(path: string, options: VerifyOptions = {}): 
 
   // 1. The stored bytes. A master of a sharded build stores no array of its own: its manifest
   // lists the shards, and theirs are the bytes checked.
-  const shards = masterShards(head.metadata, files[0]);
+  const shards = masterShardFiles(head.metadata, files[0]);
   const stored = shards ?? files;
   const digest = await readStep(problems, 'its content digest', () => digestFiles(stored, format));
   if (digest) checked.contentSha256 = digest.contentSha256;

@@ -71,7 +71,7 @@ export function registerModels(program: Command): void {
         const out = { path, name: saved.name, label: opts.name ?? null, sha256: saved.metadata.sha256, bytes: saved.metadata.bytes, dataset: dataset ?? null };
         if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else process.stdout.write(`Saved ${file} as ${saved.name}${opts.name ? ` (${opts.name})` : ''} in ${dir}${dataset ? `, trained on ${dataset.path} (content ${dataset.content_sha256.slice(0, 12)})` : ''}\n`);
-      }),
+      }, { json: opts.json, verbose: opts.verbose }),
     );
 
   withDirOptions(models.command('export <name>').description("write a model's original bytes, verified ('latest', a model name, or a label: its newest model)"))
@@ -80,13 +80,13 @@ export function registerModels(program: Command): void {
       runCommand(async () => {
         const dir = await modelsDir(opts);
         await checkOutputFile(opts.out, '--out');
-        const ref = /^model_\d{8}_/.test(name) ? name : name === 'latest' ? await newest(dir) : await newestLabelled(dir, name);
+        const ref = name === 'latest' ? await newest(dir) : await modelOrLabel(dir, name);
         const loaded = await loadModel(ref, dir);
         const bytes = loaded.metadata.format === 'bytes' ? (loaded.model as Uint8Array) : Buffer.from(JSON.stringify(loaded.model), 'utf8');
         await writeFileAtomic(opts.out, bytes, { durable: true });
         if (opts.json) process.stdout.write(`${JSON.stringify({ out: opts.out, name: loaded.name, sha256: loaded.metadata.sha256, bytes: bytes.length })}\n`);
         else process.stdout.write(`Wrote ${loaded.name} (${bytes.length} bytes, SHA-256 verified) to ${opts.out}\n`);
-      }),
+      }, { json: opts.json, verbose: opts.verbose }),
     );
 
   withDirOptions(models.command('list').description('models, newest first')).action((opts: ModelsOptions) =>
@@ -104,7 +104,7 @@ export function registerModels(program: Command): void {
         const data = m.metadata.dataset ? `  dataset ${String(m.metadata.dataset.path)} (${String(m.metadata.dataset.content_sha256).slice(0, 12)})` : '';
         process.stdout.write(`${m.name}${label}  ${m.metadata.created_at}  ${m.metadata.format}  ${m.metadata.bytes} bytes  ${metrics}${data}\n`);
       }
-    }),
+    }, { json: opts.json, verbose: opts.verbose }),
   );
 
   withDirOptions(models.command('show <name>').description("a model's metadata, after verifying its SHA-256 ('latest' for the newest)")).action(
@@ -115,7 +115,7 @@ export function registerModels(program: Command): void {
         const out = { path: loaded.path, verified: true, ...loaded.metadata };
         if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
         else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      }),
+      }, { json: opts.json, verbose: opts.verbose }),
   );
 }
 
@@ -131,9 +131,10 @@ async function newest(dir: string): Promise<string> {
   return all[0].name;
 }
 
-/** The newest model saved with this label (--name). */
-async function newestLabelled(dir: string, label: string): Promise<string> {
-  const match = (await listModels(dir, { onSkipped: warnSkipped })).find((m) => m.metadata.label === label);
-  if (!match) throw new ConfigError('models export', [`no model named ${JSON.stringify(label)} in ${dir}: give 'latest', a model name (model_YYYYMMDD_HHMMSS_mmm) or a --name used with models save`]);
+/** A model's versioned name, or the newest model saved with this label (--name): either may look like the other. */
+async function modelOrLabel(dir: string, name: string): Promise<string> {
+  const all = await listModels(dir, { onSkipped: warnSkipped });
+  const match = all.find((m) => m.name === name) ?? all.find((m) => m.metadata.label === name);
+  if (!match) throw new OhlcError(ErrorCode.notFound, `no model named ${JSON.stringify(name)} in ${dir}: give 'latest', a model name (model_YYYYMMDD_HHMMSS_mmm) or a --name used with models save`);
   return match.name;
 }
