@@ -59,6 +59,8 @@ class PictureSink final : public Sink {
       const int level = layout_.compression.level;
       libdeflate_compressor* compressor =
           level == Compression::kFast ? nullptr : scratch.compressor(level == Compression::kNone ? 1 : level);
+      // A 1-bit row of 3-pixel (jkx) bars repeats every 3 bytes; of 4-pixel bars, every byte.
+      scratch.png.rows.set_period(layout_.shape.bar_width == 3 ? 3 : 4);
       if (!png::encode_binary(raw, layout_.pixel, h, w, compressor, scratch.png, out))
         throw StorageError("png pictures need 0/1 images: an image has a pixel that is neither 0 nor 1");
     } else {
