@@ -21,8 +21,6 @@ const char* price_field_name(int32_t field) {
   }
 }
 
-namespace {
-
 std::string format_price(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
@@ -31,8 +29,6 @@ std::string format_price(double v) {
   s << v;
   return s.str();
 }
-
-}  // namespace
 
 std::string describe_bad_window(size_t window, int64_t start, uint32_t seq_len, const BadPrice& bad) {
   std::ostringstream msg;

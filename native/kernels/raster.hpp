@@ -75,6 +75,8 @@ const char* price_field_name(int32_t field);
 
 // "window 3 (candles 3..102): candle 57 has high = NaN; prices must be finite and > 0"
 std::string describe_bad_window(size_t window, int64_t start, uint32_t seq_len, const BadPrice& bad);
+// A value as messages show it: 17 significant digits, and NaN / Infinity / -Infinity as JS prints them.
+std::string format_price(double v);
 
 // Scans a window: false (with `bad` filled) when a price is not finite and > 0,
 // else the window's lowest and highest price.

@@ -32,15 +32,6 @@ const char* jkx_field_name(int32_t field) {
 
 namespace {
 
-std::string format_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
-}
-
 // For kOverflow: the first scaled price of the window that is infinite, else the first MA value
 // (`ma`: the window's MA values, null when the line is not drawn).
 BadPrice overflow_culprit(const JkxColumns& c, int64_t start, JkxShape shape, const double* ma) {
@@ -79,11 +70,11 @@ std::string describe_jkx_window(size_t window, int64_t start, uint32_t seq_len, 
       break;
     case JkxStatus::kInvalidPrice:
       msg << ": candle " << bad.candle << (bad.candle < start ? " (moving-average history)" : "")
-          << " has " << jkx_field_name(bad.field) << " = " << format_value(bad.value)
+          << " has " << jkx_field_name(bad.field) << " = " << format_price(bad.value)
           << "; prices must be finite and > 0";
       break;
     case JkxStatus::kInvalidVolume:
-      msg << ": candle " << bad.candle << " has volume = " << format_value(bad.value)
+      msg << ": candle " << bad.candle << " has volume = " << format_price(bad.value)
           << "; volumes must be finite and >= 0";
       break;
     case JkxStatus::kFlat:
@@ -95,7 +86,7 @@ std::string describe_jkx_window(size_t window, int64_t start, uint32_t seq_len, 
         msg << ": the moving average at candle " << bad.candle << " overflows float64";
       else
         msg << ": candle " << bad.candle << " has " << jkx_field_name(bad.field) << " = "
-            << format_value(bad.value) << ", which divided by the first close overflows float64";
+            << format_price(bad.value) << ", which divided by the first close overflows float64";
       break;
   }
   return msg.str();

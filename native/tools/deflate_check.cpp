@@ -149,32 +149,9 @@ Bytes sparse_rows(Rng& rng, size_t rows, size_t row_bytes, double change_rate, u
 }
 
 // Random-walk candles with valid high/low.
-struct Candles {
-  std::vector<double> open, high, low, close;
-  ohlc::CandleColumns columns() const {
-    return {open.data(), high.data(), low.data(), close.data(), open.size()};
-  }
-};
+using ohlc::tools::Candles;
 
-Candles random_walk(Rng& rng, size_t n) {
-  Candles c;
-  c.open.resize(n);
-  c.high.resize(n);
-  c.low.resize(n);
-  c.close.resize(n);
-  std::normal_distribution<double> step(0.0, 0.01);
-  double price = 100.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double o = price;
-    const double cl = o * std::exp(step(rng));
-    c.open[i] = o;
-    c.close[i] = cl;
-    c.high[i] = std::max(o, cl) * (1.0 + std::abs(step(rng)) * 0.5);
-    c.low[i] = std::min(o, cl) * (1.0 - std::abs(step(rng)) * 0.5);
-    price = cl;
-  }
-  return c;
-}
+Candles random_walk(Rng& rng, size_t n) { return ohlc::tools::normal_walk(rng, n); }
 
 // Rasterizes `count` windows of `candles` (stride 1 from `first`) into `out`.
 void rasterize(const Candles& candles, size_t first, size_t count, ohlc::ImageShape shape,

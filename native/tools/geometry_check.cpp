@@ -104,31 +104,10 @@ std::string first_difference(const uint8_t* want, const uint8_t* got, size_t n, 
 // Candles
 // ---------------------------------------------------------------------------------------------
 
-struct Candles {
-  std::vector<double> open, high, low, close;
-  explicit Candles(size_t n = 0) : open(n), high(n), low(n), close(n) {}
-  size_t size() const { return open.size(); }
-  double* field(int f) { return f == 0 ? open.data() : f == 1 ? high.data() : f == 2 ? low.data() : close.data(); }
-  ohlc::CandleColumns columns() const {
-    return {open.data(), high.data(), low.data(), close.data(), open.size()};
-  }
-};
+using ohlc::tools::Candles;
 
-// As deflate_check's benchmark walk: 1% steps, wicks half a step.
 Candles random_walk(Rng& rng, size_t n, double start = 100.0, double sigma = 0.01) {
-  Candles c(n);
-  std::normal_distribution<double> step(0.0, sigma);
-  double price = start;
-  for (size_t i = 0; i < n; ++i) {
-    const double o = price;
-    const double cl = o * std::exp(step(rng));
-    c.open[i] = o;
-    c.close[i] = cl;
-    c.high[i] = std::max(o, cl) * (1.0 + std::abs(step(rng)) * 0.5);
-    c.low[i] = std::min(o, cl) * (1.0 - std::abs(step(rng)) * 0.5);
-    price = cl;
-  }
-  return c;
+  return ohlc::tools::normal_walk(rng, n, start, sigma);
 }
 
 enum Kind {

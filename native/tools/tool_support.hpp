@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <ctime>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "kernels/raster.hpp"
 
 namespace ohlc::tools {
 
@@ -90,6 +94,32 @@ inline bool inflate_all(const uint8_t* comp, size_t comp_size, int window_bits, 
   }
   plain.resize(size);
   return true;
+}
+
+// Candle columns the checks own.
+struct Candles {
+  std::vector<double> open, high, low, close;
+  explicit Candles(size_t n = 0) : open(n), high(n), low(n), close(n) {}
+  size_t size() const { return open.size(); }
+  double* field(int f) { return f == 0 ? open.data() : f == 1 ? high.data() : f == 2 ? low.data() : close.data(); }
+  CandleColumns columns() const { return {open.data(), high.data(), low.data(), close.data(), open.size()}; }
+};
+
+// The encoder benchmarks' walk: normal log steps of `sigma`, wicks half a step beyond open/close.
+inline Candles normal_walk(std::mt19937_64& rng, size_t n, double start = 100.0, double sigma = 0.01) {
+  Candles c(n);
+  std::normal_distribution<double> step(0.0, sigma);
+  double price = start;
+  for (size_t i = 0; i < n; ++i) {
+    const double o = price;
+    const double cl = o * std::exp(step(rng));
+    c.open[i] = o;
+    c.close[i] = cl;
+    c.high[i] = std::max(o, cl) * (1.0 + std::abs(step(rng)) * 0.5);
+    c.low[i] = std::min(o, cl) * (1.0 - std::abs(step(rng)) * 0.5);
+    price = cl;
+  }
+  return c;
 }
 
 }  // namespace ohlc::tools

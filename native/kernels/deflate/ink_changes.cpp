@@ -61,25 +61,31 @@ void InkChanges::build(const InkRun* runs, size_t count, uint32_t width, uint32_
   build_checked(merged_.data(), merged_.size(), width, height);
 }
 
-// Runs valid, in column order, disjoint and apart within a column: each gives exactly two
-// changes (its top, and the row below its bottom).
-void InkChanges::build_checked(const InkRun* runs, size_t count, uint32_t width,
-                               uint32_t height) {
+// Room for `changes` changes and `height` rows; no row starts a change yet, and every row's ink
+// extent is empty (first = width, last = -1).
+void InkChanges::reset(size_t changes, uint32_t width, uint32_t height) {
   const size_t rows = height;
-  if (unsorted_.size() < 2 * count) unsorted_.resize(2 * count);
+  if (unsorted_.size() < changes) unsorted_.resize(changes);
   if (row_start_.size() < rows + 1) row_start_.resize(rows + 1);
   if (first_ink_.size() < rows) {
     first_ink_.resize(rows);
     last_ink_.resize(rows);
     next_inked_.resize(rows);
   }
+  std::memset(row_start_.data(), 0, (rows + 1) * sizeof(uint32_t));
+  std::fill(first_ink_.begin(), first_ink_.begin() + rows, static_cast<int32_t>(width));
+  std::fill(last_ink_.begin(), last_ink_.begin() + rows, -1);
+}
+
+// Runs valid, in column order, disjoint and apart within a column: each gives exactly two
+// changes (its top, and the row below its bottom).
+void InkChanges::build_checked(const InkRun* runs, size_t count, uint32_t width,
+                               uint32_t height) {
+  reset(2 * count, width, height);
   InkChange* ev = unsorted_.data();
   uint32_t* start = row_start_.data();
   int32_t* first = first_ink_.data();
   int32_t* last = last_ink_.data();
-  std::memset(start, 0, (rows + 1) * sizeof(uint32_t));
-  std::fill(first, first + rows, static_cast<int32_t>(width));
-  std::fill(last, last + rows, -1);
 
   size_t n = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -148,22 +154,11 @@ void InkChanges::build_bars(const BarRows* bars, uint32_t seq_len, uint32_t heig
   }
   // The same as build() on the bars' runs (line, open tick, close tick; one per column, in
   // column order), with the extents filled per bar instead of per run.
-  const size_t rows = height;
-  const size_t max_changes = size_t{6} * seq_len;
-  if (unsorted_.size() < max_changes) unsorted_.resize(max_changes);
-  if (row_start_.size() < rows + 1) row_start_.resize(rows + 1);
-  if (first_ink_.size() < rows) {
-    first_ink_.resize(rows);
-    last_ink_.resize(rows);
-    next_inked_.resize(rows);
-  }
+  reset(size_t{6} * seq_len, width, height);
   InkChange* ev = unsorted_.data();
   uint32_t* start = row_start_.data();
   int32_t* first = first_ink_.data();
   int32_t* last = last_ink_.data();
-  std::memset(start, 0, (rows + 1) * sizeof(uint32_t));
-  std::fill(first, first + rows, static_cast<int32_t>(width));
-  std::fill(last, last + rows, -1);
   size_t n = 0;
   auto run = [&](uint32_t column, uint32_t top, uint32_t bottom) {
     ev[n++] = {0, top, column << 1 | 1};

@@ -68,6 +68,7 @@ class InkChanges {
   void render(uint8_t bg, uint8_t ink, uint8_t* out) const;
 
  private:
+  void reset(size_t changes, uint32_t width, uint32_t height);
   void build_checked(const InkRun* runs, size_t count, uint32_t width, uint32_t height);
   void finish(size_t n, uint32_t width, uint32_t height);
 
