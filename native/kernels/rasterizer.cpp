@@ -246,15 +246,12 @@ uint32_t Rasterizer::encode_one(const WindowBatch& batch, size_t i, ImageStream 
     return 0;
   }
   if (stream == ImageStream::kGzip) {
-    // RFC 1952: a 10-byte header (deflate, no flags, no time, no OS), the deflate data (a piece
-    // closed by an empty final block), then the CRC-32 and size of the raw image, little-endian.
-    static constexpr uint8_t kHeader[10] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff};
-    out.assign(kHeader, kHeader + sizeof kHeader);
+    // The deflate data is a piece closed by an empty final block.
+    const auto header = deflate::gzip_header(0);
+    out.assign(header.begin(), header.end());
     const uint32_t crc = encoder.append_piece(out);
     deflate::finish_stream(out);
-    const auto size = static_cast<uint32_t>(spec_.image_bytes());  // ISIZE: the size modulo 2^32
-    for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>(crc >> (8 * b)));
-    for (int b = 0; b < 4; ++b) out.push_back(static_cast<uint8_t>(size >> (8 * b)));
+    deflate::append_gzip_trailer(out, crc, spec_.image_bytes());
     return crc;
   }
   return encoder.append_piece(out);

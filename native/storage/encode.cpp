@@ -125,17 +125,14 @@ void encode_gzip_chunk(const DatasetLayout& layout, ArrayId a, const uint8_t* ra
   encode_chunk(layout, a, raw, bytes, scratch, out);
   if (layout.compression.level == Compression::kNone) return;
   // zlib: 2 header bytes (no preset dictionary is ever set), deflate data, Adler-32 (4 bytes).
-  // gzip: 10 header bytes (deflate, no flags, no time, unknown OS), deflate data, CRC-32, ISIZE.
+  // gzip: 10 header bytes, deflate data, CRC-32, ISIZE.
   if (out.size() < 6) throw std::runtime_error("encode_gzip_chunk: zlib stream too short");
-  static constexpr uint8_t kHeader[8] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00};
-  const uint32_t crc = crc32_of(raw, bytes);
-  const auto size = static_cast<uint32_t>(bytes);  // ISIZE is the size modulo 2^32
-  out.resize(out.size() - 4);                       // drop the Adler-32
-  out[0] = 0x00;                                    // the old header becomes XFL and OS
-  out[1] = 0xff;
-  out.insert(out.begin(), kHeader, kHeader + 8);
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(crc >> (8 * i)));
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(size >> (8 * i)));
+  const auto header = deflate::gzip_header(0);
+  out.resize(out.size() - 4);  // drop the Adler-32
+  out[0] = header[8];          // the old 2-byte header becomes XFL and OS
+  out[1] = header[9];
+  out.insert(out.begin(), header.begin(), header.begin() + 8);
+  deflate::append_gzip_trailer(out, crc32_of(raw, bytes), bytes);
 }
 
 const std::vector<uint8_t>& deflate_terminator() {

@@ -65,12 +65,15 @@ void Encoder::zlib_encode_rows(const uint8_t* data, size_t size, size_t row_byte
 
 void Encoder::gzip_encode_rows(const uint8_t* data, size_t size, size_t row_bytes,
                                std::vector<uint8_t>& out) {
-  // ID1 ID2, CM = deflate, no flags, no mtime, XFL 4 = fastest, OS 255 = unknown.
-  static constexpr uint8_t kHeader[10] = {0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, 0x04, 0xFF};
-  out.insert(out.end(), kHeader, kHeader + sizeof kHeader);
+  const auto header = gzip_header(4);  // XFL 4: fastest
+  out.insert(out.end(), header.begin(), header.end());
   encode_rows(data, size, row_bytes, true, out);
-  put_le32(out, size ? libdeflate_crc32(0, data, size) : 0);
-  put_le32(out, static_cast<uint32_t>(size));
+  append_gzip_trailer(out, size ? libdeflate_crc32(0, data, size) : 0, size);
+}
+
+void append_gzip_trailer(std::vector<uint8_t>& out, uint32_t crc, uint64_t size) {
+  put_le32(out, crc);
+  put_le32(out, static_cast<uint32_t>(size));  // ISIZE: the size modulo 2^32
 }
 
 void encode_rows(const uint8_t* data, size_t size, size_t row_bytes, bool final,

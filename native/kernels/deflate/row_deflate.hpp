@@ -8,6 +8,7 @@
 // Reentrant: no shared mutable state; an Encoder keeps scratch buffers for reuse on one thread.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,6 +59,11 @@ void zlib_encode_rows(const uint8_t* data, size_t size, size_t row_bytes,
                       std::vector<uint8_t>& out);
 void gzip_encode_rows(const uint8_t* data, size_t size, size_t row_bytes,
                       std::vector<uint8_t>& out);
+
+// gzip member framing (RFC 1952): the 10-byte header (ID1 ID2, CM deflate, no flags, no mtime,
+// `xfl`, OS 255 unknown), and the trailer (CRC-32 and size mod 2^32 of the raw data, little-endian).
+inline std::array<uint8_t, 10> gzip_header(uint8_t xfl) { return {0x1F, 0x8B, 0x08, 0, 0, 0, 0, 0, xfl, 0xFF}; }
+void append_gzip_trailer(std::vector<uint8_t>& out, uint32_t crc, uint64_t size);
 
 // Appends the bytes that close a stream made of non-final pieces: an empty final block
 // (fixed Huffman, 2 bytes), byte aligned.
