@@ -111,6 +111,8 @@ export interface CandleSeries {
   close: Float64Array;
   /** Open time of each candle, ms UTC. */
   times: Float64Array;
+  /** Base-asset volume of each candle (the jkx layout's strip); not in candle files. */
+  volume?: Float64Array;
   length: number;
 }
 
@@ -123,7 +125,7 @@ export function candleSeries(n: number): CandleSeries {
   const start = Date.UTC(2024, 0, 1);
   const { csv } = syntheticKlinesCsv('spot', 'BTCUSDT', '1m', 'bench', start, start + n * 60_000);
   const k = parseKlinesCsv(Buffer.from(csv, 'latin1'), { name: 'bench' });
-  return { open: k.open, high: k.high, low: k.low, close: k.close, times: k.openTime, length: k.rows };
+  return { open: k.open, high: k.high, low: k.low, close: k.close, times: k.openTime, volume: k.volume, length: k.rows };
 }
 
 /**

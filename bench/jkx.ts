@@ -16,29 +16,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, rasterize, type Compression } from '../ts/index.js';
 import { native } from '../ts/native/load.js';
-import { syntheticKlinesCsv } from '../ts/data/sample.js';
-import { parseKlinesCsv } from '../ts/data/parse.js';
-import { cpuMs, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
+import { candleSeries, cpuMs, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
 
 const QUICK = hasFlag('--quick');
 const ROUNDS = QUICK ? 3 : 7;
 const ALL = native().info().threads;
 const PILLOW = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'helpers', 'pillow_jkx.py');
 
-interface Candles {
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-}
-
-/** The synthetic sample's 1-minute random walk with its volumes, parsed by the addon. */
-function candles(n: number): Candles {
-  const start = Date.UTC(2024, 0, 1);
-  const { csv } = syntheticKlinesCsv('spot', 'BTCUSDT', '1m', 'bench', start, start + n * 60_000);
-  const k = parseKlinesCsv(Buffer.from(csv, 'latin1'), { name: 'bench' });
-  return { open: k.open, high: k.high, low: k.low, close: k.close, volume: k.volume! };
+/** The benchmarks' series (the sample's random walk) with its volumes. */
+function candles(n: number) {
+  const c = candleSeries(n);
+  return { open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume! };
 }
 
 /** Best seconds per call of each step, the steps run in turns for `rounds` rounds after a warm-up. */
