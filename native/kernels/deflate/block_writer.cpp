@@ -180,16 +180,12 @@ void write_dynamic_header(const DynamicCode& c, bool final, BitWriter& out) {
   }
 }
 
-void write_dynamic(const DynamicCode& c, const uint32_t* tokens, size_t count, bool final,
-                   BitWriter& out) {
-  write_dynamic_header(c, final, out);
-  write_tokens(tokens, count, c.litlen_code, c.litlen_len, c.dist_code, c.dist_len, out);
-}
-
-}  // namespace
-
-bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
-                         size_t raw_size, bool final, BitWriter& out) {
+// The cheaper of a dynamic and a fixed Huffman block for these statistics, its header written and
+// then its tokens by write(litlen code, litlen lengths, dist code, dist lengths); false, writing
+// nothing, when a stored block would be smaller.
+template <typename WriteTokens>
+bool write_cheapest_block(const BlockStats& stats, size_t raw_size, bool final, BitWriter& out,
+                          WriteTokens&& write) {
   DynamicCode dyn;
   const uint64_t extra = extra_bits(stats);
   const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
@@ -198,14 +194,25 @@ bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats&
   if (stored < dynamic && stored < fixed) return false;
   out.reserve(std::min(dynamic, fixed) / 8 + 8);
   if (dynamic < fixed) {
-    write_dynamic(dyn, tokens, count, final, out);
+    write_dynamic_header(dyn, final, out);
+    write(dyn.litlen_code, dyn.litlen_len, dyn.dist_code, dyn.dist_len);
   } else {
     out.put(final ? 1 : 0, 1);
     out.put(1, 2);
-    write_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
-                 kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), out);
+    write(kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(), kFixedCode.dist_code.data(),
+          kFixedCode.dist_len.data());
   }
   return true;
+}
+
+}  // namespace
+
+bool write_huffman_block(const uint32_t* tokens, size_t count, const BlockStats& stats,
+                         size_t raw_size, bool final, BitWriter& out) {
+  return write_cheapest_block(stats, raw_size, final, out,
+                              [&](const uint16_t* lcode, const uint8_t* llen, const uint16_t* dcode, const uint8_t* dlen) {
+                                write_tokens(tokens, count, lcode, llen, dcode, dlen, out);
+                              });
 }
 
 namespace {
@@ -253,25 +260,10 @@ void write_kind_tokens(const uint16_t* tokens, size_t count, const uint16_t* lco
 bool write_huffman_block_kinds(const uint16_t* tokens, size_t count, const BlockStats& stats,
                                const uint32_t* distances, int kinds, const uint64_t* used,
                                size_t raw_size, bool final, BitWriter& out) {
-  DynamicCode dyn;
-  const uint64_t extra = extra_bits(stats);
-  const uint64_t dynamic = build_dynamic(stats, dyn) + extra;
-  const uint64_t fixed = fixed_bits(stats) + extra;
-  const uint64_t stored = stored_bits(raw_size, out.bit_offset());
-  if (stored < dynamic && stored < fixed) return false;
-  out.reserve(std::min(dynamic, fixed) / 8 + 8);
-  if (dynamic < fixed) {
-    write_dynamic_header(dyn, final, out);
-    write_kind_tokens(tokens, count, dyn.litlen_code, dyn.litlen_len, dyn.dist_code, dyn.dist_len,
-                      distances, kinds, used, out);
-  } else {
-    out.put(final ? 1 : 0, 1);
-    out.put(1, 2);
-    write_kind_tokens(tokens, count, kFixedCode.litlen_code.data(), kFixedCode.litlen_len.data(),
-                      kFixedCode.dist_code.data(), kFixedCode.dist_len.data(), distances, kinds,
-                      used, out);
-  }
-  return true;
+  return write_cheapest_block(stats, raw_size, final, out,
+                              [&](const uint16_t* lcode, const uint8_t* llen, const uint16_t* dcode, const uint8_t* dlen) {
+                                write_kind_tokens(tokens, count, lcode, llen, dcode, dlen, distances, kinds, used, out);
+                              });
 }
 
 void write_stored_block(const uint8_t* raw, size_t raw_size, bool final, BitWriter& out) {
