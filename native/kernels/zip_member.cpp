@@ -18,18 +18,28 @@ const uint8_t* zip_member_data(const uint8_t* archive, size_t archive_size, cons
   return archive + spec.data_offset;
 }
 
+namespace {
+
+// The member's data if its method is stored or deflate and its bytes lie inside the archive;
+// else nullptr with r->status saying which.
+const uint8_t* checked_member_data(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
+                                   ZipInflateResult* r) {
+  if (spec.method != 0 && spec.method != 8) {
+    r->status = ZipInflateResult::kBadMethod;
+    return nullptr;
+  }
+  const uint8_t* in = zip_member_data(archive, archive_size, spec);
+  if (in == nullptr) r->status = ZipInflateResult::kOutOfBounds;
+  return in;
+}
+
+}  // namespace
+
 ZipInflateResult inflate_zip_member(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
                                     uint8_t* out) {
   ZipInflateResult r;
-  if (spec.method != 0 && spec.method != 8) {
-    r.status = ZipInflateResult::kBadMethod;
-    return r;
-  }
-  const uint8_t* in = zip_member_data(archive, archive_size, spec);
-  if (in == nullptr) {
-    r.status = ZipInflateResult::kOutOfBounds;
-    return r;
-  }
+  const uint8_t* in = checked_member_data(archive, archive_size, spec, &r);
+  if (in == nullptr) return r;
   const size_t out_size = static_cast<size_t>(spec.uncompressed_size);
   if (spec.method == 0) {
     if (spec.compressed_size != spec.uncompressed_size) {
@@ -97,15 +107,8 @@ ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archiv
                                            size_t slice_bytes, const ZipSliceConsumer& consume,
                                            const std::atomic<bool>* cancel) {
   ZipInflateResult r;
-  if (spec.method != 0 && spec.method != 8) {
-    r.status = ZipInflateResult::kBadMethod;
-    return r;
-  }
-  const uint8_t* in = zip_member_data(archive, archive_size, spec);
-  if (in == nullptr) {
-    r.status = ZipInflateResult::kOutOfBounds;
-    return r;
-  }
+  const uint8_t* in = checked_member_data(archive, archive_size, spec, &r);
+  if (in == nullptr) return r;
   if (slice_bytes == 0) slice_bytes = 1;
   const uint64_t declared = spec.uncompressed_size;
   uint32_t crc = 0;
