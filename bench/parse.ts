@@ -132,7 +132,7 @@ async function previousCachedRun(cacheDir: string, refs: ArchiveRef[], start: nu
     refs.map((ref) =>
       slots.run(async () => {
         const cached = await cache.read(ref);
-        if (!cached) throw new Error(`${ref.name} is not cached`);
+        if (!cached?.data) throw new Error(`${ref.name} is not cached (or too large to read whole)`);
         const csv = await readCsvMemberWithZlib(ref.name, cached.data, csvByteLimit('1m', ref));
         return parseKlinesCsvAsync(csv, { name: ref.name });
       }),

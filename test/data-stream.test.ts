@@ -1,10 +1,17 @@
 // Large ZIP members read slice by slice (zlib's streaming inflate into the incremental parser,
 // native/kernels/klines_csv KlineCsvStream and zip_member inflate_zip_member_slices): exactly the
 // columns, errors and line numbers of the whole-buffer path, the member's size and CRC-32 still
-// checked, and the download path that proves a large member intact before caching it.
+// checked, and the download path that proves a large member intact before caching it; a large
+// archive is hashed as a stream and parsed from its cached file (kernels/zip_member FileArchive).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { crc32, deflateRawSync } from 'node:zlib';
+import { readCachedArchive } from '../ts/data/archive.js';
+import { archiveRef } from '../ts/data/binance.js';
+import { ArchiveCache } from '../ts/data/cache.js';
 import { parseKlinesMemberAsync, STREAM_MEMBER_BYTES, type ParsedKlines } from '../ts/data/parse.js';
 import { locateCsvMember, verifyMember, type ZipMember } from '../ts/data/zip.js';
 import { OhlcError } from '../ts/errors.js';
@@ -255,5 +262,87 @@ describe('downloads of a large member', () => {
     } finally {
       cache.remove();
     }
+  });
+});
+
+describe("large archives read from the cache's file", () => {
+  const f = klinesCsv({ start: Date.UTC(2024, 0, 1), count: 30_000, intervalMs: SECOND });
+  const data = Buffer.from(f.csv);
+  let dir: { dir: string; remove: () => void };
+  before(() => {
+    dir = tempDir();
+  });
+  after(() => dir.remove());
+  const onDisk = (name: string, bytes: Buffer) => {
+    const path = join(dir.dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+
+  it('parse to the columns of the archive in memory, and fail alike on every damage', async () => {
+    const { archive, member } = embed(data);
+    const stored = embed(data, true);
+    const want = await whole(archive, member);
+    assertSameParse(await parseKlinesMemberAsync(onDisk('ok.zip', archive), member, { name: ARCHIVE }), want, 'deflated');
+    assertSameParse(await parseKlinesMemberAsync(onDisk('stored.zip', stored.archive), stored.member, { name: ARCHIVE, sliceBytes: 777 }), want, 'stored');
+    const corrupt = Buffer.from(archive);
+    corrupt[member.offset] |= 0b110;
+    const cases: Array<[string, Buffer, ZipMember]> = [
+      ['crc', archive, { ...member, crc32: (member.crc32 ^ 1) >>> 0 }],
+      ['declared larger', archive, { ...member, uncompressedSize: data.length + 1 }],
+      ['declared smaller', archive, { ...member, uncompressedSize: data.length - 1 }],
+      ['stored sizes differ', stored.archive, { ...stored.member, uncompressedSize: data.length + 1 }],
+      ['stream cut short', archive, { ...member, compressedSize: Math.floor(member.compressedSize / 2) }],
+      ['archive cut short', archive.subarray(0, member.offset + member.compressedSize - 10), member],
+      ['corrupt', corrupt, member],
+      ['method', archive, { ...member, method: 12 }],
+    ];
+    for (const [i, [what, a, m]] of cases.entries()) {
+      const wantError = errorShape(await failure(sliced(a, m, 1 << 20)));
+      assert.equal(wantError.code, 'ERR_OHLC_ZIP', what);
+      assert.deepEqual(errorShape(await failure(parseKlinesMemberAsync(onDisk(`bad${i}.zip`, a), m, { name: ARCHIVE }))), wantError, what);
+    }
+  });
+
+  it('a file that is missing or not a file is a clean ERR_OHLC_ZIP naming the archive and why', async () => {
+    const { member } = embed(data);
+    for (const [path, why] of [
+      [join(dir.dir, 'absent.zip'), /could not be read from the archive's file: No such file or directory/],
+      [dir.dir, /could not be read from the archive's file: Invalid argument/],
+    ] as const) {
+      const err = await failure(parseKlinesMemberAsync(path, member, { name: ARCHIVE }));
+      assert.equal(err.code, 'ERR_OHLC_ZIP');
+      assert.match(err.message, new RegExp(`^${ARCHIVE} is not a usable kline archive: ${NAME} `));
+      assert.match(err.message, why);
+    }
+  });
+
+  it('the cache hashes a large archive as a stream, hands its file to the parser, and drops it when corrupt', async () => {
+    const zip = await zipMembers([{ name: 'BTCUSDT-1s-2024-01-01.csv', data: f.csv }]);
+    const ref = archiveRef('spot', 'BTCUSDT', '1s', 'daily', '2024-01-01');
+    const logger = new RecordingLogger();
+    // Every archive counts as large here (whole reads up to 0 bytes).
+    const cache = new ArchiveCache(join(dir.dir, 'cache'), logger, 0);
+    await cache.commit(ref, zip, Buffer.from(checksumFor(zip, ref.name)));
+    const cached = await cache.read(ref);
+    assert.ok(cached);
+    assert.equal(cached.data, null);
+    assert.equal(cached.sha256, createHash('sha256').update(zip).digest('hex'));
+    assert.equal(cached.size, zip.length);
+    const got = await readCachedArchive(ref, { cache, network: null, interval: '1s', logger });
+    assert.ok(got && 'file' in got.content, 'the parser reads the file');
+    const member = got.content.member;
+    assertSameParse(await parseKlinesMemberAsync(got.content.file, member, { name: ref.name }), await parseKlinesMemberAsync(zip, member, { name: ref.name }), 'from the file');
+    // The same bytes read whole give the same hash and member.
+    const small = await new ArchiveCache(join(dir.dir, 'cache'), logger).read(ref);
+    assert.ok(small?.data);
+    assert.equal(small.sha256, cached.sha256);
+    // A flipped byte: the streamed hash no longer matches, the archive is removed.
+    const path = cache.pathOf(ref);
+    const bad = readFileSync(path);
+    bad[100] ^= 1;
+    writeFileSync(path, bad);
+    assert.equal(await cache.read(ref), null);
+    assert.equal(existsSync(path), false);
   });
 });

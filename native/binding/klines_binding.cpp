@@ -3,7 +3,7 @@
 //   parseKlines(csv: Uint8Array, { name, skipMalformed }) -> result
 //   parseKlinesAsync(csv, { name, skipMalformed }, done(err, result)) -> cancel()
 //   inflateMemberAsync(archive: Uint8Array, member, done(err, csv: Buffer)) -> cancel()
-//   parseKlinesMemberAsync(archive, member, { name, skipMalformed, sliceBytes, expectedRows },
+//   parseKlinesMemberAsync(archive | path, member, { name, skipMalformed, sliceBytes, expectedRows },
 //                          done(err, result)) -> cancel()
 //   verifyMemberAsync(archive, member, sliceBytes, done(err)) -> cancel()
 // where member = { archive, name, offset, compressedSize, uncompressedSize, crc32, method }.
@@ -148,7 +148,8 @@ Napi::Value ParseKlinesAsync(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------------------------------------
 
 struct MemberCall {
-  TypedView<uint8_t> archive_bytes;
+  TypedView<uint8_t> archive_bytes;  // the archive in memory, or
+  std::string archive_path;          // its file (read a block at a time; slices only)
   std::string archive;  // the archive's name, for error messages
   std::string name;     // the member's name, for error messages
   ZipMemberSpec spec;
@@ -159,7 +160,12 @@ MemberCall read_member(const Napi::CallbackInfo& info, size_t arity) {
   Napi::Env env = info.Env();
   if (info.Length() < arity || !info[1].IsObject()) throw_argument(env, "arguments", "(archive, member, ...)");
   MemberCall m;
-  m.archive_bytes = typed_view<uint8_t>(env, info[0], "archive");
+  if (info[0].IsString()) {
+    m.archive_path = info[0].As<Napi::String>().Utf8Value();
+    if (m.archive_path.empty() || m.archive_path.find('\0') != std::string::npos) throw_argument(env, "archive", "a file path");
+  } else {
+    m.archive_bytes = typed_view<uint8_t>(env, info[0], "archive");
+  }
   Napi::Object o = info[1].As<Napi::Object>();
   Napi::Value archive = require_property(o, "archive");
   Napi::Value name = require_property(o, "name");
@@ -236,8 +242,11 @@ std::shared_ptr<KlineParseResult> parse_member_in_slices(const MemberCall& m, co
   // No member can hold more rows than this, whatever the caller expects.
   const uint64_t most = m.spec.uncompressed_size / kMinRowBytes + 1;
   KlineCsvStream stream(options, static_cast<size_t>(std::min(expected_rows, most)));
+  std::unique_ptr<ArchiveBytes> archive;
+  if (m.archive_path.empty()) archive = std::make_unique<MemoryArchive>(m.archive_bytes.data, m.archive_bytes.length);
+  else archive = std::make_unique<FileArchive>(m.archive_path);
   const ZipInflateResult r = inflate_zip_member_slices(
-      m.archive_bytes.data, m.archive_bytes.length, m.spec, slice_bytes,
+      *archive, m.spec, slice_bytes,
       [&stream](const uint8_t* data, size_t size) { stream.feed(reinterpret_cast<const char*>(data), size); },
       cancel);
   check_slices(m, r);
@@ -247,6 +256,7 @@ std::shared_ptr<KlineParseResult> parse_member_in_slices(const MemberCall& m, co
 Napi::Value InflateMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 3);
+  if (!member.archive_path.empty()) throw_argument(env, "archive", "a Uint8Array");
   Napi::Function done = callback_argument(info, 2, "(archive, member, done)");
   auto body = [member](TaskContext&) -> ResultFn {
     auto csv = std::shared_ptr<std::vector<uint8_t>>(inflate_member(member).release());
@@ -267,6 +277,7 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
   const size_t slice_bytes = static_cast<size_t>(integer_property(o, "sliceBytes", 0, kMaxSliceBytes));
   const uint64_t expected_rows = static_cast<uint64_t>(integer_property(o, "expectedRows", 0, limits::kMaxSafeInteger));
   Napi::Function done = callback_argument(info, 3, "(archive, member, options, done)");
+  if (!member.archive_path.empty() && slice_bytes == 0) throw_argument(env, "sliceBytes", "> 0 when the archive is a file");
   auto body = [member, call, slice_bytes, expected_rows](TaskContext& ctx) -> ResultFn {
     if (slice_bytes > 0) {
       return parse_result(call.name, parse_member_in_slices(member, call, slice_bytes, expected_rows, ctx.cancel_flag()));
@@ -289,6 +300,7 @@ Napi::Value ParseKlinesMemberAsync(const Napi::CallbackInfo& info) {
 Napi::Value VerifyMemberAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   MemberCall member = read_member(info, 4);
+  if (!member.archive_path.empty()) throw_argument(env, "archive", "a Uint8Array");
   const size_t slice_bytes = static_cast<size_t>(integer_value(env, info[2], "sliceBytes", 1, kMaxSliceBytes));
   Napi::Function done = callback_argument(info, 3, "(archive, member, sliceBytes, done)");
   auto body = [member, slice_bytes](TaskContext& ctx) -> ResultFn {

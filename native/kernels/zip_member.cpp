@@ -3,6 +3,12 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -106,26 +112,58 @@ bool is_cancelled(const std::atomic<bool>* cancel) {
 ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
                                            size_t slice_bytes, const ZipSliceConsumer& consume,
                                            const std::atomic<bool>* cancel) {
+  if (archive == nullptr && archive_size != 0) {
+    ZipInflateResult r;
+    r.status = ZipInflateResult::kOutOfBounds;
+    return r;
+  }
+  MemoryArchive bytes(archive, archive_size);
+  return inflate_zip_member_slices(bytes, spec, slice_bytes, consume, cancel);
+}
+
+ZipInflateResult inflate_zip_member_slices(ArchiveBytes& archive, const ZipMemberSpec& spec, size_t slice_bytes,
+                                           const ZipSliceConsumer& consume, const std::atomic<bool>* cancel) {
   ZipInflateResult r;
-  const uint8_t* in = checked_member_data(archive, archive_size, spec, &r);
-  if (in == nullptr) return r;
+  if (archive.open_error() != 0) {
+    r.status = ZipInflateResult::kReadError;
+    r.error_number = archive.open_error();
+    return r;
+  }
+  if (spec.method != 0 && spec.method != 8) {
+    r.status = ZipInflateResult::kBadMethod;
+    return r;
+  }
+  const uint64_t archive_size = archive.size();
+  if (spec.data_offset > archive_size || spec.compressed_size > archive_size - spec.data_offset) {
+    r.status = ZipInflateResult::kOutOfBounds;
+    return r;
+  }
   if (slice_bytes == 0) slice_bytes = 1;
   const uint64_t declared = spec.uncompressed_size;
   uint32_t crc = 0;
+  // The next max_read() bytes of the member's data from `at`, or nullptr with r's kReadError.
+  auto read_data = [&](uint64_t at, size_t n) -> const uint8_t* {
+    const uint8_t* p = archive.read(spec.data_offset + at, n, &r.error_number);
+    if (p == nullptr) r.status = ZipInflateResult::kReadError;
+    return p;
+  };
 
   if (spec.method == 0) {
     if (spec.compressed_size != declared) {
       r.status = ZipInflateResult::kStoredMismatch;
       return r;
     }
+    const size_t step = std::min(slice_bytes, archive.max_read());
     for (uint64_t done = 0; done < declared;) {
       if (is_cancelled(cancel)) {
         r.status = ZipInflateResult::kCancelled;
         return r;
       }
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(slice_bytes, declared - done));
-      crc = libdeflate_crc32(crc, in + done, n);
-      consume(in + done, n);
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(step, declared - done));
+      const uint8_t* in = read_data(done, n);
+      if (in == nullptr) return r;
+      crc = libdeflate_crc32(crc, in, n);
+      consume(in, n);
       done += n;
     }
     r.actual_size = declared;
@@ -136,16 +174,16 @@ ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archiv
     uint64_t fed = 0;        // compressed bytes handed to zlib so far
     uint64_t produced = 0;   // bytes inflated so far
     bool ended = false;
-    // avail_in is 32-bit: the compressed bytes are handed over a gigabyte at a time.
-    constexpr uint64_t kMaxFeed = uint64_t{1} << 30;
     while (!ended) {
       if (is_cancelled(cancel)) {
         r.status = ZipInflateResult::kCancelled;
         return r;
       }
       if (z->avail_in == 0 && fed < spec.compressed_size) {
-        const uint64_t n = std::min<uint64_t>(kMaxFeed, spec.compressed_size - fed);
-        z->next_in = const_cast<Bytef*>(in + fed);
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(archive.max_read(), spec.compressed_size - fed));
+        const uint8_t* in = read_data(fed, n);
+        if (in == nullptr) return r;
+        z->next_in = const_cast<Bytef*>(in);
         z->avail_in = static_cast<uInt>(n);
         fed += n;
       }
@@ -192,6 +230,44 @@ ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archiv
   return r;
 }
 
+FileArchive::FileArchive(const std::string& path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    open_error_ = errno;
+    return;
+  }
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) {
+    open_error_ = errno;
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    open_error_ = EINVAL;
+    return;
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  block_.reset(new uint8_t[kBlockBytes]);
+}
+
+FileArchive::~FileArchive() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+const uint8_t* FileArchive::read(uint64_t offset, size_t n, int* error_number) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t k = ::pread(fd_, block_.get() + got, n - got, static_cast<off_t>(offset + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      // 0: the file shrank under us since it was measured.
+      *error_number = k < 0 ? errno : EIO;
+      return nullptr;
+    }
+    got += static_cast<size_t>(k);
+  }
+  return block_.get();
+}
+
 std::string describe_zip_inflate(const ZipInflateResult& r, const ZipMemberSpec& spec) {
   const std::string declared = std::to_string(spec.uncompressed_size);
   switch (r.status) {
@@ -211,6 +287,8 @@ std::string describe_zip_inflate(const ZipInflateResult& r, const ZipMemberSpec&
       return "is stored uncompressed in " + std::to_string(spec.compressed_size) + " bytes but declares " + declared;
     case ZipInflateResult::kCancelled:
       return "was not read to the end (cancelled)";
+    case ZipInflateResult::kReadError:
+      return std::string("could not be read from the archive's file: ") + std::strerror(r.error_number);
     case ZipInflateResult::kBadCrc: {
       char crcs[64];
       std::snprintf(crcs, sizeof crcs, "CRC-32 %08x, not the %08x it declares", static_cast<unsigned>(r.actual_crc),

@@ -5,13 +5,15 @@
 // declared number of bytes (so a lying header can never make it write more) and checks the
 // CRC-32. A large member (a month of 1s candles: ~350 MB of CSV) can instead be inflated slice by
 // slice with zlib's streaming inflate, each slice handed to a consumer (the parser) and dropped,
-// with the same checks.
+// with the same checks, from the archive in memory or from its file, read a block at a time (so a
+// cached 140 MB archive is never held whole either).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace ohlc {
@@ -36,10 +38,61 @@ struct ZipInflateResult {
     kStoredMismatch,  // a stored member whose two sizes differ
     kBadCrc,          // the bytes do not match the declared CRC-32
     kCancelled,       // the cancel flag was set (streaming only)
+    kReadError,       // the archive's file could not be opened or read (streaming from a file only)
   };
   Status status = kOk;
   uint64_t actual_size = 0;  // bytes produced (kTooShort)
   uint32_t actual_crc = 0;   // of the bytes produced (kBadCrc)
+  int error_number = 0;      // errno of a kReadError
+};
+
+// Where an archive's bytes come from for the slice-by-slice inflater: memory, or a file.
+class ArchiveBytes {
+ public:
+  virtual ~ArchiveBytes() = default;
+  // The archive's size in bytes; 0 with *error_number set when it cannot be opened.
+  virtual uint64_t size() const = 0;
+  // The most bytes one read hands out.
+  virtual size_t max_read() const = 0;
+  // n (<= max_read()) bytes at offset (offset + n <= size()), valid until the next call; nullptr
+  // (errno in *error_number) when they cannot be read.
+  virtual const uint8_t* read(uint64_t offset, size_t n, int* error_number) = 0;
+  // errno of a failed open, else 0.
+  virtual int open_error() const { return 0; }
+};
+
+// An archive held in memory: reads are pointers into it.
+class MemoryArchive final : public ArchiveBytes {
+ public:
+  MemoryArchive(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint64_t size() const override { return size_; }
+  size_t max_read() const override { return size_t{1} << 30; }  // zlib counts input in 32 bits
+  const uint8_t* read(uint64_t offset, size_t, int*) override { return data_ + offset; }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+};
+
+// An archive's file, read with pread a block at a time into one reused buffer: memory is one
+// block, whatever the archive's size. Opened by the constructor, closed by the destructor.
+class FileArchive final : public ArchiveBytes {
+ public:
+  explicit FileArchive(const std::string& path);
+  ~FileArchive() override;
+  FileArchive(const FileArchive&) = delete;
+  FileArchive& operator=(const FileArchive&) = delete;
+  uint64_t size() const override { return size_; }
+  size_t max_read() const override { return kBlockBytes; }
+  const uint8_t* read(uint64_t offset, size_t n, int* error_number) override;
+  int open_error() const override { return open_error_; }
+
+ private:
+  static constexpr size_t kBlockBytes = size_t{1} << 20;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  int open_error_ = 0;
+  std::unique_ptr<uint8_t[]> block_;
 };
 
 // The member's bytes within the archive, or nullptr when they do not fit in [archive, +size).
@@ -65,6 +118,10 @@ using ZipSliceConsumer = std::function<void(const uint8_t* data, size_t size)>;
 ZipInflateResult inflate_zip_member_slices(const uint8_t* archive, size_t archive_size, const ZipMemberSpec& spec,
                                            size_t slice_bytes, const ZipSliceConsumer& consume,
                                            const std::atomic<bool>* cancel = nullptr);
+// The same from any source of the archive's bytes (a FileArchive: the member is read from disk a
+// block at a time; a file that cannot be opened or read is kReadError).
+ZipInflateResult inflate_zip_member_slices(ArchiveBytes& archive, const ZipMemberSpec& spec, size_t slice_bytes,
+                                           const ZipSliceConsumer& consume, const std::atomic<bool>* cancel = nullptr);
 
 // What went wrong, as a phrase following the member's name ("fails its CRC-32 check ...").
 std::string describe_zip_inflate(const ZipInflateResult& result, const ZipMemberSpec& spec);

@@ -2,13 +2,14 @@
 // is fetched once more, then fails), opened, and only then committed to the cache. A cached
 // archive is re-verified and its member located; inflating it is left to the parser, which does
 // both in one native call. A large member (above STREAM_MEMBER_BYTES) is never inflated whole: a
-// download is proven intact slice by slice before it is cached, then parsed from the archive.
+// download is proven intact slice by slice before it is cached, then parsed from the archive; a
+// large archive (above WHOLE_READ_BYTES) is parsed from its cached file, never held whole.
 import { pathToFileURL } from 'node:url';
 import { OhlcError, ErrorCode } from '../errors.js';
 import { checksumName, intervalMs, type ArchiveRef, type Interval } from './binance.js';
 import { sha256Hex } from '../util/hash.js';
 import { redactUrl } from '../util/url.js';
-import { parseChecksum, type ArchiveCache } from './cache.js';
+import { parseChecksum, WHOLE_READ_BYTES, type ArchiveCache } from './cache.js';
 import { DAY_MS, nextMonthStart } from './dates.js';
 import { fetchWithRetries, type HttpSettings } from './http.js';
 import type { DataLogger } from './types.js';
@@ -32,9 +33,10 @@ export interface ArchiveContext {
 /**
  * The klines of an archive, as the parser takes them: a CSV already inflated (a download: it was
  * inflated and checked before being cached), or a member still deflated inside its archive (a
- * cache hit: inflated, checked and parsed in one native call).
+ * cache hit: inflated, checked and parsed in one native call), the archive in memory or, when it
+ * is large, in its cached file.
  */
-export type ArchiveContent = { csv: Buffer } | { zip: Buffer; member: ZipMember };
+export type ArchiveContent = { csv: Buffer } | { zip: Buffer; member: ZipMember } | { file: string; member: ZipMember };
 
 export interface ObtainedArchive {
   ref: ArchiveRef;
@@ -99,8 +101,9 @@ export async function readCachedArchive(ref: ArchiveRef, ctx: ArchiveContext): P
     return null;
   }
   ctx.logger.debug('cache hit', { file: ref.name, path: cached.path });
-  const member = await locateCsvMember(ref.name, cached.data, csvByteLimit(ctx.interval, ref));
-  return { ref, url: shownUrl(ref, ctx, cached.path), sha256: cached.sha256, content: { zip: cached.data, member }, cached: true, verified: true, cachePath: cached.path };
+  const member = await locateCsvMember(ref.name, cached.data ?? { file: cached.path, size: cached.size }, csvByteLimit(ctx.interval, ref));
+  const content: ArchiveContent = cached.data ? { zip: cached.data, member } : { file: cached.path, member };
+  return { ref, url: shownUrl(ref, ctx, cached.path), sha256: cached.sha256, content, cached: true, verified: true, cachePath: cached.path };
 }
 
 /** Fetches, verifies, opens and caches one archive; { status: 'not-found' } on a 404. */
@@ -132,8 +135,11 @@ export async function downloadArchive(ref: ArchiveRef, ctx: ArchiveContext): Pro
     if (expected === actual && sum.status === 'ok') {
       // Opened before it is committed: a corrupt ZIP never reaches the cache.
       const content = await openDownloaded(ref, zip.body, csvLimit, net.http.signal);
-      await ctx.cache.commit(ref, zip.body, sum.body);
-      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content, cached: false, verified: true } };
+      const path = await ctx.cache.commit(ref, zip.body, sum.body);
+      // A large archive is parsed from the file just written, as a cache hit would be: the
+      // download's buffer can go now.
+      const parsedFrom: ArchiveContent = 'member' in content && zip.body.length > WHOLE_READ_BYTES ? { file: path, member: content.member } : content;
+      return { status: 'ok', archive: { ref, url: shown, sha256: actual, content: parsedFrom, cached: false, verified: true } };
     }
     if (!net.verify) {
       ctx.logger.warn('verify: false: using an archive that does not match its checksum; it is not cached', { file: ref.name, expected, actual, problem });

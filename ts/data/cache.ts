@@ -1,21 +1,32 @@
 // The archive cache: <root>/<Binance path>, each archive beside its .CHECKSUM. Files are written
 // under a temporary name and renamed into place, the archive last and only once verified, so a
 // final name never holds a partial or unverified file. Reads re-verify against the cached
-// checksum; a corrupt archive (a torn write after a power loss, a stray edit) is deleted so it
+// checksum (a large one as a stream, never held whole); a corrupt archive (a torn write after a power loss, a stray edit) is deleted so it
 // gets fetched again. Temporary files a killed process left behind are swept on the next write.
-import { access, mkdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ErrorCode, OhlcError } from '../errors.js';
-import { removeStaleTemporaries, writeFileAtomic } from '../util/files.js';
-import { sha256Hex } from '../util/hash.js';
+import { removeQuietly, removeStaleTemporaries, temporaryPath, writeFileAtomic } from '../util/files.js';
+import { sha256File, sha256Hex } from '../util/hash.js';
 import { checksumName, type ArchiveRef } from './binance.js';
 import type { DataLogger } from './types.js';
 
 export interface CachedArchive {
-  data: Buffer;
+  /** The archive's bytes; null for one above WHOLE_READ_BYTES, which is read from `path` as needed. */
+  data: Buffer | null;
   sha256: string;
   path: string;
+  /** Its size in bytes. */
+  size: number;
 }
+
+/**
+ * Archives up to this size are read whole (one read, then hashed and parsed from memory: every
+ * 1m month is ~3 MB); larger ones (a month of 1s candles: ~140 MB) are hashed as a stream and
+ * parsed from the file, so the cache never holds them in memory.
+ */
+export const WHOLE_READ_BYTES = 32 << 20;
 
 const CHECKSUM_LINE = /^([0-9a-fA-F]{64}) [ *]?(\S+)\s*$/;
 
@@ -37,7 +48,8 @@ function isMissing(err: unknown): boolean {
 export class ArchiveCache {
   readonly root: string;
 
-  constructor(root: string, private readonly logger: DataLogger) {
+  /** wholeReadBytes: WHOLE_READ_BYTES (tests use smaller ones). */
+  constructor(root: string, private readonly logger: DataLogger, private readonly wholeReadBytes = WHOLE_READ_BYTES) {
     this.root = resolve(root);
   }
 
@@ -62,10 +74,12 @@ export class ArchiveCache {
   /** The verified cached archive, or null (absent, or corrupt and now deleted). */
   async read(ref: ArchiveRef): Promise<CachedArchive | null> {
     const path = this.pathOf(ref);
-    let data: Buffer;
+    let data: Buffer | null;
+    let size: number;
     let sum: string;
     try {
-      data = await readFile(path);
+      size = (await stat(path)).size;
+      data = size > this.wholeReadBytes ? null : await readFile(path);
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -86,13 +100,19 @@ export class ArchiveCache {
       await this.remove(ref);
       return null;
     }
-    const actual = sha256Hex(data);
+    let actual: string;
+    try {
+      actual = data ? sha256Hex(data) : await sha256File(path);
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
     if (actual !== expected) {
       this.logger.warn('cached archive does not match its checksum; deleting it and fetching it again', { file: ref.name, expected, actual });
       await this.remove(ref);
       return null;
     }
-    return { data, sha256: actual, path };
+    return { data, sha256: actual, path, size: data ? data.length : size };
   }
 
   /** Stores a verified archive and the checksum text it was verified against. */
@@ -104,6 +124,37 @@ export class ArchiveCache {
     await writeFileAtomic(checksumName(path), checksum);
     await writeFileAtomic(path, archive);
     return path;
+  }
+
+  /**
+   * Stores an archive given as a stream of chunks (never whole in memory), hashed as it is
+   * written; its checksum text, made from that hash, is committed before the archive's name.
+   */
+  async commitStream(ref: ArchiveRef, chunks: AsyncIterable<Uint8Array>, checksumFor: (sha256: string) => Uint8Array): Promise<{ path: string; sha256: string }> {
+    const path = this.pathOf(ref);
+    await mkdir(dirname(path), { recursive: true });
+    await removeStaleTemporaries(dirname(path), ref.name);
+    await removeStaleTemporaries(dirname(path), basename(checksumName(path)));
+    const temp = temporaryPath(path);
+    const hash = createHash('sha256');
+    try {
+      const file = await open(temp, 'wx');
+      try {
+        for await (const chunk of chunks) {
+          hash.update(chunk);
+          await file.write(chunk);
+        }
+      } finally {
+        await file.close();
+      }
+      const sha256 = hash.digest('hex');
+      await writeFileAtomic(checksumName(path), checksumFor(sha256));
+      await rename(temp, path);
+      return { path, sha256 };
+    } catch (err) {
+      await removeQuietly(temp);
+      throw err;
+    }
   }
 
   async remove(ref: ArchiveRef): Promise<void> {

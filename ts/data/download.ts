@@ -217,7 +217,7 @@ export class SeriesLoader {
       klines =
         'csv' in content
           ? await parseKlinesCsvAsync(content.csv, options)
-          : await parseKlinesMemberAsync(content.zip, content.member, { ...options, expectedRows: expectedRows(this.o.interval, ref) });
+          : await parseKlinesMemberAsync('file' in content ? content.file : content.zip, content.member, { ...options, expectedRows: expectedRows(this.o.interval, ref) });
     } catch (err) {
       throw inCache(err, archive);
     }

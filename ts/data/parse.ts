@@ -62,17 +62,21 @@ export function parseKlinesCsvAsync(csv: Uint8Array, options: ParseKlinesOptions
 /**
  * Inflates a ZIP member located by `locateCsvMember` (size and CRC-32 checked, errors naming the
  * archive) and parses it, in one task: whole, or slice by slice for a large member (the same
- * columns, the same errors at the same lines). `archive` must not change until this settles.
+ * columns, the same errors at the same lines). `archive` is the archive in memory (it must not
+ * change until this settles) or its file's path: then the member is read from disk a block at a
+ * time and inflated in slices, so not even the compressed archive is held whole.
  */
-export function parseKlinesMemberAsync(archive: Uint8Array, member: ZipMember, options: ParseMemberOptions): Promise<ParsedKlines> {
+export function parseKlinesMemberAsync(archive: Uint8Array | string, member: ZipMember, options: ParseMemberOptions): Promise<ParsedKlines> {
+  const defaultSlice = member.uncompressedSize > STREAM_MEMBER_BYTES ? STREAM_SLICE_BYTES : 0;
   const memberCall: NativeMemberKlinesCall = {
     ...call(options),
-    sliceBytes: options.sliceBytes ?? (member.uncompressedSize > STREAM_MEMBER_BYTES ? STREAM_SLICE_BYTES : 0),
+    // A file is always read in slices.
+    sliceBytes: typeof archive === 'string' ? options.sliceBytes || STREAM_SLICE_BYTES : (options.sliceBytes ?? defaultSlice),
     expectedRows: options.expectedRows ?? 0,
   };
   return runNativeTask<NativeKlines>((done) => native().parseKlinesMemberAsync(archive, member, memberCall, done), {
     signal: options.signal,
-    lend: [archive],
+    lend: typeof archive === 'string' ? [] : [archive],
     mapError: withAdvice(options),
   });
 }

@@ -1,5 +1,5 @@
-// Reads the one CSV member of a kline archive, in memory: yauzl reads the ZIP structure
-// (yauzl.fromBuffer) and the addon inflates the member (libdeflate, native/kernels/zip_member)
+// Reads the one CSV member of a kline archive, in memory or from its file: yauzl reads the ZIP
+// structure (yauzl.fromBuffer, or yauzl.open for a file too large to hold) and the addon inflates the member (libdeflate, native/kernels/zip_member)
 // on a worker thread. Nothing is ever extracted to disk, so a member name cannot steer a write. A
 // member declaring more bytes than the period can hold is refused before inflating (a ZIP bomb);
 // inflation writes into exactly the declared size, so a lying header cannot make it write more,
@@ -25,12 +25,18 @@ function zipError(archive: string, detail: string, cause?: unknown): OhlcError {
   return new OhlcError(ErrorCode.zip, `${archive} is not a usable kline archive: ${detail}`, { cause });
 }
 
-function openZip(archive: string, data: Buffer): Promise<yauzl.ZipFile> {
+/** An archive for locateCsvMember: its bytes, or its file (of `size` bytes). */
+export type ZipSource = Buffer | { file: string; size: number };
+
+function openZip(archive: string, source: ZipSource): Promise<yauzl.ZipFile> {
+  const options = { lazyEntries: true, validateEntrySizes: true, strictFileNames: false, autoClose: false };
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(data, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+    const opened = (err: Error | null, zip?: yauzl.ZipFile) => {
       if (err || !zip) reject(zipError(archive, err?.message ?? 'unreadable', err));
       else resolve(zip);
-    });
+    };
+    if (Buffer.isBuffer(source)) yauzl.fromBuffer(source, options, opened);
+    else yauzl.open(source.file, options, opened);
   });
 }
 
@@ -51,12 +57,20 @@ function listEntries(archive: string, zip: yauzl.ZipFile): Promise<yauzl.Entry[]
 }
 
 /**
- * The single .csv member of `data`, located and checked but not inflated. `maxBytes` is the most a
+ * The single .csv member of `source`, located and checked but not inflated. `maxBytes` is the most a
  * genuine member can hold (from the interval and the period); a member declaring more is refused
  * here, before anything is inflated.
  */
-export async function locateCsvMember(archive: string, data: Buffer, maxBytes: number): Promise<ZipMember> {
-  const zip = await openZip(archive, data);
+export async function locateCsvMember(archive: string, source: ZipSource, maxBytes: number): Promise<ZipMember> {
+  const zip = await openZip(archive, source);
+  try {
+    return await locateIn(archive, zip, Buffer.isBuffer(source) ? source.length : source.size, maxBytes);
+  } finally {
+    zip.close();
+  }
+}
+
+async function locateIn(archive: string, zip: yauzl.ZipFile, archiveBytes: number, maxBytes: number): Promise<ZipMember> {
   const files = (await listEntries(archive, zip)).filter((e) => !e.fileName.endsWith('/'));
   const csvs = files.filter((e) => e.fileName.toLowerCase().endsWith('.csv'));
   if (files.length !== 1 || csvs.length !== 1) {
@@ -80,7 +94,7 @@ export async function locateCsvMember(archive: string, data: Buffer, maxBytes: n
   } catch (err) {
     throw zipError(archive, (err as Error).message, err);
   }
-  if (offset + entry.compressedSize > data.length) throw zipError(archive, `${entry.fileName} runs past the end of the archive (truncated)`);
+  if (offset + entry.compressedSize > archiveBytes) throw zipError(archive, `${entry.fileName} runs past the end of the archive (truncated)`);
   return {
     archive,
     name: entry.fileName,

@@ -190,7 +190,8 @@ export interface NativeAddon {
   /** The member's bytes, inflated off the JS thread and checked (size, CRC-32). */
   inflateMemberAsync(archive: Uint8Array, member: NativeZipMember, done: NativeDone<Buffer>): NativeCancel;
   /** Inflates and parses the member in one task. */
-  parseKlinesMemberAsync(archive: Uint8Array, member: NativeZipMember, call: NativeMemberKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
+  /** archive: the archive in memory, or its file's path (then sliceBytes > 0: read a block at a time). */
+  parseKlinesMemberAsync(archive: Uint8Array | string, member: NativeZipMember, call: NativeMemberKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
   /** Inflates the member slice by slice and checks its size and CRC-32, keeping nothing. */
   verifyMemberAsync(archive: Uint8Array, member: NativeZipMember, sliceBytes: number, done: NativeDone): NativeCancel;
   /** `images: false` reads every array but the images (their shape still comes back). */

@@ -2,6 +2,7 @@
 // hashed in slices with a turn of the event loop between them, so a big model or dataset never
 // stalls timers and I/O for more than one slice.
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { throwIfAborted } from '../errors.js';
 
@@ -22,5 +23,12 @@ export async function sha256HexAsync(bytes: Uint8Array, signal?: AbortSignal): P
     }
     hash.update(bytes.subarray(offset, offset + SLICE_BYTES));
   }
+  return hash.digest('hex');
+}
+
+/** Hex SHA-256 of a file, read as a stream (memory: one read buffer, whatever the file's size). */
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
