@@ -65,27 +65,33 @@ describe('streaming a series month by month', () => {
       const whole = planWindows(candles, seqLen, stride, skipGaps);
       const wholeLabels = labelWindows(candles, whole.breaks, whole.starts, seqLen, horizons);
 
-      const starts: number[] = [];
-      const labels: number[] = [];
-      const returns: number[] = [];
-      const skipped = { gap: 0, invalid_price: 0 };
-      let considered = 0;
-      for await (const chunk of segmentChunks(segment, loader(candles), { seqLen, stride, skipGaps, lookahead, lookback: 0 })) {
-        const l = labelWindows(chunk.candles, chunk.plan.breaks, chunk.plan.starts, seqLen, horizons);
-        // Global position of each start: find its candle by open time in the whole series.
-        chunk.plan.starts.forEach((s) => starts.push(candles.openTime.indexOf(chunk.candles.openTime[s])));
-        labels.push(...l.labels);
-        returns.push(...l.returns);
-        skipped.gap += chunk.plan.skipped.gap;
-        skipped.invalid_price += chunk.plan.skipped.invalid_price;
-        considered += chunk.plan.considered;
+      // Whole months, and months cut into pieces (down to one candle a chunk), as a month of 1s candles is.
+      for (const pieceCandles of [undefined, 1 + (seed % 37)]) {
+        const starts: number[] = [];
+        const labels: number[] = [];
+        const returns: number[] = [];
+        const skipped = { gap: 0, invalid_price: 0 };
+        let considered = 0;
+        let newCandles = 0;
+        for await (const chunk of segmentChunks(segment, loader(candles), { seqLen, stride, skipGaps, lookahead, lookback: 0, pieceCandles })) {
+          newCandles += chunk.newCandles;
+          const l = labelWindows(chunk.candles, chunk.plan.breaks, chunk.plan.starts, seqLen, horizons);
+          // Global position of each start: find its candle by open time in the whole series.
+          chunk.plan.starts.forEach((s) => starts.push(candles.openTime.indexOf(chunk.candles.openTime[s])));
+          labels.push(...l.labels);
+          returns.push(...l.returns);
+          skipped.gap += chunk.plan.skipped.gap;
+          skipped.invalid_price += chunk.plan.skipped.invalid_price;
+          considered += chunk.plan.considered;
+        }
+        const why = `seed ${seed} (seqLen ${seqLen}, stride ${stride}, skipGaps ${skipGaps}, horizons ${horizons.join(',')}, ${months.length} months, pieces of ${pieceCandles ?? 'a month'})`;
+        assert.deepEqual(starts, Array.from(whole.starts), why);
+        assert.deepEqual(skipped, whole.skipped, why);
+        assert.equal(considered, whole.considered, why);
+        assert.deepEqual(labels, Array.from(wholeLabels.labels), why);
+        assert.deepEqual(returns, Array.from(wholeLabels.returns), why);
+        assert.equal(newCandles, candles.openTime.length, why);
       }
-      const why = `seed ${seed} (seqLen ${seqLen}, stride ${stride}, skipGaps ${skipGaps}, horizons ${horizons.join(',')}, ${months.length} months)`;
-      assert.deepEqual(starts, Array.from(whole.starts), why);
-      assert.deepEqual(skipped, whole.skipped, why);
-      assert.equal(considered, whole.considered, why);
-      assert.deepEqual(labels, Array.from(wholeLabels.labels), why);
-      assert.deepEqual(returns, Array.from(wholeLabels.returns), why);
     }
   });
 
@@ -110,14 +116,16 @@ describe('streaming a series month by month', () => {
           expectedLabels.push(wholeLabels.labels[i]);
         }
       });
-      const got: number[] = [];
-      const gotLabels: number[] = [];
-      for await (const chunk of segmentChunks(segment, loader(candles), { seqLen, stride: 1, skipGaps: true, lookahead: horizons[0], lookback: 0 })) {
-        chunk.plan.starts.forEach((s) => got.push(candles.openTime.indexOf(chunk.candles.openTime[s])));
-        gotLabels.push(...labelWindows(chunk.candles, chunk.plan.breaks, chunk.plan.starts, seqLen, horizons).labels);
+      for (const pieceCandles of [undefined, 1 + (seed % 23)]) {
+        const got: number[] = [];
+        const gotLabels: number[] = [];
+        for await (const chunk of segmentChunks(segment, loader(candles), { seqLen, stride: 1, skipGaps: true, lookahead: horizons[0], lookback: 0, pieceCandles })) {
+          chunk.plan.starts.forEach((s) => got.push(candles.openTime.indexOf(chunk.candles.openTime[s])));
+          gotLabels.push(...labelWindows(chunk.candles, chunk.plan.breaks, chunk.plan.starts, seqLen, horizons).labels);
+        }
+        assert.deepEqual(got, expected, `seed ${seed}, pieces of ${pieceCandles ?? 'a month'}`);
+        assert.deepEqual(gotLabels, expectedLabels, `seed ${seed}, pieces of ${pieceCandles ?? 'a month'}`);
       }
-      assert.deepEqual(got, expected, `seed ${seed}`);
-      assert.deepEqual(gotLabels, expectedLabels, `seed ${seed}`);
     }
   });
 });

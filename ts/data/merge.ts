@@ -43,15 +43,27 @@ function copyRow(from: KlineColumns, i: number, to: KlineColumns, n: number): vo
   to.quoteVolume[n] = from.quoteVolume[i];
 }
 
+function insideRange(t: Float64Array, start: number, end: number): number {
+  let inside = 0;
+  for (let i = 0; i < t.length; i++) inside += t[i] >= start && t[i] < end ? 1 : 0;
+  return inside;
+}
+
 function concatInRange(parts: readonly KlineColumns[], start: number, end: number): { columns: KlineColumns; outOfRange: number } {
+  // One archive wholly inside (a month of a monthly build): its columns as they are, not copied
+  // (a month of 1s candles is 150 MB of columns).
+  if (parts.length === 1 && insideRange(parts[0].openTime, start, end) === parts[0].openTime.length) {
+    const columns = {} as KlineColumns;
+    for (const f of FIELDS) columns[f] = parts[0][f];
+    return { columns, outOfRange: 0 };
+  }
   let total = 0;
   for (const p of parts) total += p.openTime.length;
   const columns = allocate(total);
   let n = 0;
   for (const p of parts) {
     const t = p.openTime;
-    let inside = 0;
-    for (let i = 0; i < t.length; i++) inside += t[i] >= start && t[i] < end ? 1 : 0;
+    const inside = insideRange(t, start, end);
     if (inside === t.length) {
       for (const f of FIELDS) columns[f].set(p[f], n);
       n += inside;

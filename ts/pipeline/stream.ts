@@ -1,7 +1,9 @@
 // One segment of a build, month by month: each month's candles joined to what the previous month
 // left over (the candles the next windows still need), its windows decided, then everything but
-// that carry dropped. Memory holds one month (plus a few hundred candles) whatever the length of
-// the series, and the windows, skips and labels are exactly those of the series planned at once.
+// that carry dropped. A long month (a month of 1s candles is 2.7 M) is taken in pieces of
+// PIECE_CANDLES, each joined to the carry and planned alone, so what a chunk copies and plans stays
+// small too. Memory holds one month's columns (plus a piece) whatever the length of the series, and
+// the windows, skips and labels are exactly those of the series planned at once.
 import type { Candles, CandleSource } from '../data/types.js';
 import type { Segment, MonthSpan } from './segments.js';
 import { planChunk, type ChunkPlan, type TimedCandles } from './windows.js';
@@ -11,15 +13,19 @@ const FIELDS = ['openTime', 'open', 'high', 'low', 'close', 'volume'] as const;
 
 type Columns = TimedCandles & { openTime: Float64Array; volume: Float64Array };
 
+/** The most candles of a month one chunk takes (a 1m month, 44,640, is one chunk). */
+export const PIECE_CANDLES = 1 << 19;
+
 export interface Chunk {
   segment: Segment;
   month: MonthSpan;
-  /** The carry of the month before, this month, and (last month) the head of the month after. */
+  /** The carry of the chunk before, this month (or a piece of it), and (last chunk) the head of the month after. */
   candles: Columns;
   plan: ChunkPlan;
   /** Candles first seen in this chunk (not carried over), and gaps among or before them. */
   newCandles: number;
   newGaps: number;
+  /** The month's archives and row counts, on its first chunk (empty on the other pieces). */
   sources: CandleSource[];
   /** Rows the data layer dropped or flagged in this month. */
   rows: { malformed: number; outsidePeriod: number; outsideRange: number; duplicates: number; conflicts: number };
@@ -33,7 +39,11 @@ export interface StreamSettings {
   lookahead: number;
   /** Candles a window needs before its first (the moving average of a layout that draws one). */
   lookback: number;
+  /** The most candles of a month a chunk takes (PIECE_CANDLES; tests use small ones). */
+  pieceCandles?: number;
 }
+
+const NO_ROWS: Chunk['rows'] = { malformed: 0, outsidePeriod: 0, outsideRange: 0, duplicates: 0, conflicts: 0 };
 
 function empty(intervalMs: number | null): Columns {
   return { openTime: new Float64Array(0), open: new Float64Array(0), high: new Float64Array(0), low: new Float64Array(0), close: new Float64Array(0), volume: new Float64Array(0), intervalMs };
@@ -50,6 +60,13 @@ function join(a: Columns, from: number, b: Columns | Candles, take = b.openTime.
     out[f] = col;
   }
   out.intervalMs = b.intervalMs ?? a.intervalMs;
+  return out;
+}
+
+/** Candles [from, to) of a month, as views (no copy). */
+function piece(c: Candles, from: number, to: number): Columns {
+  const out = empty(c.intervalMs);
+  for (const f of FIELDS) out[f] = (c[f] as Float64Array).subarray(from, to);
   return out;
 }
 
@@ -76,41 +93,47 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
   // Global index of carry[0] on the segment's stride grid: its first member candle is gridStart.
   let firstGlobal = gridStart - carry.openTime.length;
   let from = gridStart;
+  const pieceCandles = s.pieceCandles ?? PIECE_CANDLES;
   for (let i = 0; i < segment.months.length; i++) {
     const month = segment.months[i];
     const candles = await load(month);
-    const carried = carry.openTime.length;
-    let series = join(carry, 0, candles);
-    const last = i === segment.months.length - 1;
-    let startsBefore = Infinity;
-    if (last && segment.lookahead) {
-      // The last windows may run into the next month, and their labels past them.
-      // A shard's piece reads on into `later` months while the head is short (a short or gappy month).
-      startsBefore = series.openTime.length;
-      const need = s.seqLen - 1 + s.lookahead;
-      for (const span of [segment.lookahead, ...(segment.later ?? [])]) {
-        const after = await load(span);
-        const got = series.openTime.length - startsBefore;
-        series = join(series, 0, after, Math.min(after.openTime.length, need - got));
-        if (series.openTime.length - startsBefore >= need) break;
+    const n = candles.openTime.length;
+    const pieces = Math.max(1, Math.ceil(n / pieceCandles));
+    for (let p = 0; p < pieces; p++) {
+      const carried = carry.openTime.length;
+      const fresh = piece(candles, p * pieceCandles, Math.min(n, (p + 1) * pieceCandles));
+      let series = join(carry, 0, fresh);
+      const last = i === segment.months.length - 1 && p === pieces - 1;
+      let startsBefore = Infinity;
+      if (last && segment.lookahead) {
+        // The last windows may run into the next month, and their labels past them.
+        // A shard's piece reads on into `later` months while the head is short (a short or gappy month).
+        startsBefore = series.openTime.length;
+        const need = s.seqLen - 1 + s.lookahead;
+        for (const span of [segment.lookahead, ...(segment.later ?? [])]) {
+          const after = await load(span);
+          const got = series.openTime.length - startsBefore;
+          series = join(series, 0, after, Math.min(after.openTime.length, need - got));
+          if (series.openTime.length - startsBefore >= need) break;
+        }
       }
+      const plan = planChunk(series, s.seqLen, s.stride, s.skipGaps, { firstGlobal, from, startsBefore, more: !last, lookahead: s.lookahead });
+      yield {
+        segment,
+        month,
+        candles: series,
+        plan,
+        newCandles: fresh.openTime.length,
+        newGaps: gapsIn(series, plan.breaks, carried) - (Number.isFinite(startsBefore) ? gapsIn(series, plan.breaks, startsBefore) : 0),
+        sources: p === 0 ? candles.sources : [],
+        rows: p === 0 ? { malformed: candles.skippedRows, outsidePeriod: candles.outOfPeriod, outsideRange: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts } : NO_ROWS,
+      };
+      // Keep what the undecided windows (and their history) still need; drop the rest.
+      const keepFrom = Math.min(series.openTime.length, Math.max(0, plan.next - firstGlobal - s.lookback));
+      carry = join(series, keepFrom, empty(series.intervalMs), 0);
+      firstGlobal += keepFrom;
+      from = plan.next;
     }
-    const plan = planChunk(series, s.seqLen, s.stride, s.skipGaps, { firstGlobal, from, startsBefore, more: !last, lookahead: s.lookahead });
-    yield {
-      segment,
-      month,
-      candles: series,
-      plan,
-      newCandles: candles.openTime.length,
-      newGaps: gapsIn(series, plan.breaks, carried) - (Number.isFinite(startsBefore) ? gapsIn(series, plan.breaks, startsBefore) : 0),
-      sources: candles.sources,
-      rows: { malformed: candles.skippedRows, outsidePeriod: candles.outOfPeriod, outsideRange: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts },
-    };
-    // Keep what the undecided windows (and their history) still need; drop the rest.
-    const keepFrom = Math.min(series.openTime.length, Math.max(0, plan.next - firstGlobal - s.lookback));
-    carry = join(series, keepFrom, empty(series.intervalMs), 0);
-    firstGlobal += keepFrom;
-    from = plan.next;
   }
 }
 
