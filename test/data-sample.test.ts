@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { csvByteLimit } from '../ts/data/archive.js';
+import { syntheticKlinesBlocks, syntheticKlinesCsv, zipStreamedMember } from '../ts/data/sample.js';
 import { readCsvMember } from '../ts/data/zip.js';
 import { downloadCryptoData, writeSampleArchives, type DataProgress } from '../ts/index.js';
 import { assertCacheClean, cacheListing } from './helpers/cache-check.js';
@@ -121,5 +122,29 @@ describe("downloadCryptoData({ source: 'sample' })", () => {
     assert.equal(new Set(a.sources.map((s) => s.sha256)).size, 3);
     // Month boundaries: the next open stays near the last close (a random walk reverting to one curve).
     for (let i = 1; i < a.length; i++) assert.ok(Math.abs(Math.log(a.open[i] / a.close[i - 1])) < 0.2, `jump at ${new Date(a.openTime[i]).toISOString()}`);
+  });
+});
+
+describe('large synthetic archives (months of 1s candles) are generated as streams', () => {
+  it('the blocks are the CSV text, and the streamed ZIP holds exactly it (deterministic bytes)', async () => {
+    for (const [market, symbol] of [['spot', 'BTCUSDT'], ['um', 'ETHUSDT']] as const) {
+      const start = Date.UTC(2024, 2, 1);
+      const end = start + 86_400_000;
+      const blocks = [...syntheticKlinesBlocks(market, symbol, '1s', '2024-03-01', start, end)];
+      assert.ok(blocks.length > 2, `${blocks.length} blocks`);
+      const { csv, rows } = syntheticKlinesCsv(market, symbol, '1s', '2024-03-01', start, end);
+      assert.equal(rows, 86_400);
+      assert.equal(blocks.join(''), csv);
+      const zipOf = async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of zipStreamedMember('x.csv', blocks, end)) chunks.push(chunk);
+        return Buffer.concat(chunks);
+      };
+      const zip = await zipOf();
+      const member = await readCsvMember('x.zip', zip, csvByteLimit('1s', { granularity: 'daily' }));
+      assert.equal(member.name, 'x.csv');
+      assert.equal(member.csv.toString('latin1'), csv);
+      assert.ok((await zipOf()).equals(zip));
+    }
   });
 });

@@ -12,6 +12,7 @@
 // (byte for byte), as are those of any symbol not in the list.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { throwIfAborted } from '../errors.js';
 import { intervalMs, type ArchiveRef, type Interval, type Market } from './binance.js';
@@ -182,6 +183,20 @@ function round(x: number, decimals: number): number {
 
 /** One archive's CSV text and row count. */
 export function syntheticKlinesCsv(market: Market, symbol: string, interval: Interval, period: string, start: number, end: number): { csv: string; rows: number } {
+  let csv = '';
+  for (const block of syntheticKlinesBlocks(market, symbol, interval, period, start, end)) csv += block;
+  return { csv, rows: openTimes(interval, start, end).length };
+}
+
+/** Rows per block of syntheticKlinesBlocks. */
+const BLOCK_ROWS = 1 << 13;
+
+/**
+ * One archive's CSV text in blocks of BLOCK_ROWS rows (each ending in a line end), in order: the
+ * text of syntheticKlinesCsv, for archives too large to build as one string (a month of 1s candles
+ * is 2.7 M rows, ~400 MB of text).
+ */
+export function* syntheticKlinesBlocks(market: Market, symbol: string, interval: Interval, period: string, start: number, end: number): Generator<string> {
   const style = seriesStyle(market, symbol);
   const rand = random(seedOf(`${market}:${symbol}:${interval}:${period}`));
   const times = openTimes(interval, start, end);
@@ -190,7 +205,7 @@ export function syntheticKlinesCsv(market: Market, symbol: string, interval: Int
   const reversion = Math.min(0.5, step / DAY_MS);
   const pd = style.priceDecimals;
   const vd = style.volumeDecimals;
-  const lines: string[] = style.header ? [FUTURES_HEADER] : [];
+  let lines: string[] = style.header ? [FUTURES_HEADER] : [];
   let logPrice = Math.log(style.anchor(start));
   for (let i = 0; i < times.length; i++) {
     const t = times[i];
@@ -209,8 +224,12 @@ export function syntheticKlinesCsv(market: Market, symbol: string, interval: Int
       `${t * micro},${open.toFixed(pd)},${high.toFixed(pd)},${low.toFixed(pd)},${close.toFixed(pd)},${volume.toFixed(vd)},` +
         `${(closeTime + 1) * micro - 1},${(volume * vwap).toFixed(8)},${trades},${takerBase.toFixed(vd)},${(takerBase * vwap).toFixed(8)},0`,
     );
+    if (lines.length >= BLOCK_ROWS) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
   }
-  return { csv: lines.length ? `${lines.join('\n')}\n` : '', rows: times.length };
+  if (lines.length) yield `${lines.join('\n')}\n`;
 }
 
 /** A DOS timestamp reads local time; shift so the ZIP shows `ms` in UTC whatever TZ is set. */
@@ -232,6 +251,24 @@ export async function zipSingleMember(member: string, data: Buffer, mtime: numbe
     zip.end();
   });
 }
+
+/**
+ * A ZIP holding `member` alone, its data deflated as it is generated: the ZIP as a stream of
+ * chunks, the member never whole in memory. The sizes and CRC-32 follow the data (a data
+ * descriptor), so the bytes differ from zipSingleMember's for the same member.
+ */
+export async function* zipStreamedMember(member: string, blocks: Iterable<string>, mtime: number): AsyncGenerator<Buffer> {
+  const { default: yazl } = await import('yazl');
+  const zip = new yazl.ZipFile();
+  zip.addReadStream(Readable.from((function* () {
+    for (const block of blocks) yield Buffer.from(block, 'latin1');
+  })()), member, { mtime: dosDate(mtime), forceDosTimestamp: true, compress: true });
+  zip.end();
+  for await (const chunk of zip.outputStream) yield chunk as Buffer;
+}
+
+/** Archives of more rows than this (months of 1s candles) are generated and written as streams. */
+const STREAMED_ROWS = 1 << 18;
 
 /** The archive (and its .CHECKSUM text) for one period. */
 export async function buildSyntheticArchive(market: Market, symbol: string, interval: Interval, ref: ArchiveRef, start: number, end: number) {
@@ -263,10 +300,17 @@ export async function writeResolvedSample(o: ResolvedSeries): Promise<SampleResu
       if (existing) {
         archives.push({ name: ref.name, path: existing.path, sha256: existing.sha256, rows: openTimes(o.interval, start, end).length, written: false });
       } else {
-        const built = await buildSyntheticArchive(o.market, o.symbol, o.interval, ref, start, end);
-        const path = await cache.commit(ref, built.zip, built.checksum);
-        archives.push({ name: ref.name, path, sha256: built.sha256, rows: built.rows, written: true });
-        o.logger.debug('wrote synthetic archive', { file: ref.name, rows: built.rows });
+        const rows = openTimes(o.interval, start, end).length;
+        let written: { path: string; sha256: string };
+        if (rows > STREAMED_ROWS) {
+          const blocks = syntheticKlinesBlocks(o.market, o.symbol, o.interval, ref.period, start, end);
+          written = await cache.commitStream(ref, zipStreamedMember(ref.name.replace(/\.zip$/, '.csv'), blocks, end), (sha256) => Buffer.from(`${sha256}  ${ref.name}`));
+        } else {
+          const built = await buildSyntheticArchive(o.market, o.symbol, o.interval, ref, start, end);
+          written = { path: await cache.commit(ref, built.zip, built.checksum), sha256: built.sha256 };
+        }
+        archives.push({ name: ref.name, path: written.path, sha256: written.sha256, rows, written: true });
+        o.logger.debug('wrote synthetic archive', { file: ref.name, rows });
         await yieldToLoop(); // generation is CPU work: let abort and other callbacks in between archives
       }
     }
