@@ -12,7 +12,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import { readCachedArchive } from '../ts/data/archive.js';
 import { archiveRef } from '../ts/data/binance.js';
 import { ArchiveCache } from '../ts/data/cache.js';
-import { parseKlinesMemberAsync, STREAM_MEMBER_BYTES, type ParsedKlines } from '../ts/data/parse.js';
+import { parseKlinesMemberAsync, releaseKlineColumns, STREAM_MEMBER_BYTES, type ParsedKlines } from '../ts/data/parse.js';
 import { locateCsvMember, verifyMember, type ZipMember } from '../ts/data/zip.js';
 import { OhlcError } from '../ts/errors.js';
 import { downloadCryptoData } from '../ts/index.js';
@@ -344,5 +344,24 @@ describe("large archives read from the cache's file", () => {
     writeFileSync(path, bad);
     assert.equal(await cache.read(ref), null);
     assert.equal(existsSync(path), false);
+  });
+});
+
+describe('releaseKlineColumns', () => {
+  it("frees a month's parsed columns now: every view of them is empty, the bytes are counted", async () => {
+    const f = klinesCsv({ start: Date.UTC(2024, 0, 1), count: 20_000, intervalMs: SECOND });
+    const { archive, member } = embed(Buffer.from(f.csv));
+    const parsed = await whole(archive, member);
+    const view = parsed.close.subarray(5);
+    const bytes = COLUMNS.reduce((n, c) => n + parsed[c].byteLength, 0);
+    assert.equal(releaseKlineColumns(parsed), bytes);
+    for (const c of COLUMNS) assert.equal(parsed[c].length, 0, c);
+    assert.equal(view.length, 0);
+    // Twice, or arrays V8 will not detach (a WebAssembly memory's): nothing happens.
+    assert.equal(releaseKlineColumns(parsed), 0);
+    const { WebAssembly: wa } = globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } };
+    const wasm = new Float64Array(new wa.Memory({ initial: 1 }).buffer);
+    assert.equal(releaseKlineColumns({ close: wasm }), 0);
+    assert.equal(wasm.length, 8192);
   });
 });

@@ -6,6 +6,7 @@
 //   parseKlinesMemberAsync(archive | path, member, { name, skipMalformed, sliceBytes, expectedRows },
 //                          done(err, result)) -> cancel()
 //   verifyMemberAsync(archive, member, sliceBytes, done(err)) -> cancel()
+//   releaseColumns(columns: Float64Array[]) -> number of bytes released
 // where member = { archive, name, offset, compressedSize, uncompressedSize, crc32, method }.
 // sliceBytes 0 inflates the member whole (libdeflate) and parses the buffer; > 0 inflates it in
 // slices of that size (zlib's streaming inflate) into the incremental parser, whose columns are
@@ -311,9 +312,35 @@ Napi::Value VerifyMemberAsync(const Napi::CallbackInfo& info) {
   return start_task(env, done, TaskSpec("ohlc-native:verifyMember", body, {info[0]}));
 }
 
+// Detaches each array's buffer, so its memory is freed now (the parser's columns are external
+// buffers: their vectors go with the last reference), not whenever V8 next collects: a month of
+// 1s candles is 150 MB of columns, and the next month is parsed while the last one still awaits
+// a collection otherwise. Buffers that cannot be detached are left alone.
+Napi::Value ReleaseColumns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) throw_argument(env, "columns", "an array of Float64Array");
+  Napi::Array columns = info[0].As<Napi::Array>();
+  double released = 0;
+  for (uint32_t i = 0; i < columns.Length(); i++) {
+    Napi::Value v = columns.Get(i);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw_argument(env, "columns", "an array of Float64Array");
+    Napi::ArrayBuffer buffer = v.As<Napi::TypedArray>().ArrayBuffer();
+    if (buffer.IsDetached()) continue;
+    const size_t bytes = buffer.ByteLength();
+    if (napi_detach_arraybuffer(env, buffer) == napi_ok) released += static_cast<double>(bytes);
+    else {
+      // A buffer V8 will not detach (not ours): the exception is cleared, the buffer left as is.
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
+  }
+  return Napi::Number::New(env, released);
+}
+
 }  // namespace
 
 void InitKlines(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseColumns", Napi::Function::New(env, ReleaseColumns, "releaseColumns"));
   exports.Set("parseKlines", Napi::Function::New(env, ParseKlines, "parseKlines"));
   exports.Set("parseKlinesAsync", Napi::Function::New(env, ParseKlinesAsync, "parseKlinesAsync"));
   exports.Set("inflateMemberAsync", Napi::Function::New(env, InflateMemberAsync, "inflateMemberAsync"));

@@ -80,3 +80,13 @@ export function parseKlinesMemberAsync(archive: Uint8Array | string, member: Zip
     mapError: withAdvice(options),
   });
 }
+
+/**
+ * Frees parsed columns now rather than at V8's next collection, by detaching their buffers (every
+ * view of them becomes empty): for a caller that is done with a month's columns and holds no other
+ * view of them. Returns the bytes released.
+ */
+export function releaseKlineColumns(columns: Partial<Record<keyof NativeKlines, unknown>>): number {
+  const arrays = Object.values(columns).filter((v): v is Float64Array => v instanceof Float64Array);
+  return native().releaseColumns(arrays);
+}

@@ -194,6 +194,8 @@ export interface NativeAddon {
   parseKlinesMemberAsync(archive: Uint8Array | string, member: NativeZipMember, call: NativeMemberKlinesCall, done: NativeDone<NativeKlines>): NativeCancel;
   /** Inflates the member slice by slice and checks its size and CRC-32, keeping nothing. */
   verifyMemberAsync(archive: Uint8Array, member: NativeZipMember, sliceBytes: number, done: NativeDone): NativeCancel;
+  /** Detaches the arrays' buffers (their memory is freed now); returns the bytes released. */
+  releaseColumns(columns: Float64Array[]): number;
   /** `images: false` reads every array but the images (their shape still comes back). */
   readDataset(path: string, format: 'hdf5' | 'npz' | 'npz-arrays', rows: Float64Array, options: { images: boolean }, done: NativeDone<NativeReadResult>): NativeCancel;
   decodeJpeg(bytes: Uint8Array, done: NativeDone<NativeJpeg>): NativeCancel;

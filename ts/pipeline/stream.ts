@@ -6,6 +6,7 @@
 // the windows, skips and labels are exactly those of the series planned at once.
 import type { Candles, CandleSource } from '../data/types.js';
 import type { Segment, MonthSpan } from './segments.js';
+import { releaseKlineColumns } from '../data/parse.js';
 import { planChunk, type ChunkPlan, type TimedCandles } from './windows.js';
 
 /** The columns a chunk keeps (open time and prices; volume for layouts that draw it). */
@@ -76,33 +77,40 @@ function gapsIn(c: Columns, breaks: Uint32Array, from: number): number {
 }
 
 /**
- * The chunks of a segment, in order. `load` returns a month's candles (cached, verified, parsed).
+ * The chunks of a segment, in order. `load` returns a month's candles (cached, verified, parsed),
+ * which are the generator's to keep: it frees their columns (`release`, by default
+ * releaseKlineColumns) once their chunks are made.
  */
-export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, s: StreamSettings): AsyncGenerator<Chunk> {
+export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, s: StreamSettings, release: (month: Candles) => void = releaseKlineColumns): AsyncGenerator<Chunk> {
   const back = s.seqLen - 1 + s.lookback;
   let carry = empty(null);
   // Global index of the segment's first candle on the run's stride grid (0 but for a shard's piece).
   let gridStart = 0;
-  if (segment.earlier && segment.earlier.length > 0) ({ carry, gridStart } = await pieceHistory(segment, load, back, s.stride));
+  if (segment.earlier && segment.earlier.length > 0) ({ carry, gridStart } = await pieceHistory(segment, load, back, s.stride, release));
   else if (segment.history) {
     // Only the month's last candles: the history of the first windows.
     const before = await load(segment.history);
     const all = join(empty(before.intervalMs), 0, before);
+    release(before);
     carry = join(all, Math.max(0, all.openTime.length - back), empty(all.intervalMs), 0);
   }
   // Global index of carry[0] on the segment's stride grid: its first member candle is gridStart.
   let firstGlobal = gridStart - carry.openTime.length;
   let from = gridStart;
   const pieceCandles = s.pieceCandles ?? PIECE_CANDLES;
+  // The month being cut into chunks. Dropped before the next one loads: a generator keeps its
+  // locals alive across awaits, and two months of 1s candles are 300 MB.
+  let candles: Candles | null = null;
   for (let i = 0; i < segment.months.length; i++) {
     const month = segment.months[i];
-    const candles = await load(month);
+    candles = null;
+    candles = await load(month);
     const n = candles.openTime.length;
     const pieces = Math.max(1, Math.ceil(n / pieceCandles));
     for (let p = 0; p < pieces; p++) {
       const carried = carry.openTime.length;
-      const fresh = piece(candles, p * pieceCandles, Math.min(n, (p + 1) * pieceCandles));
-      let series = join(carry, 0, fresh);
+      const newCandles = Math.min(n, (p + 1) * pieceCandles) - p * pieceCandles;
+      let series = join(carry, 0, piece(candles, p * pieceCandles, p * pieceCandles + newCandles));
       const last = i === segment.months.length - 1 && p === pieces - 1;
       let startsBefore = Infinity;
       if (last && segment.lookahead) {
@@ -114,6 +122,7 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
           const after = await load(span);
           const got = series.openTime.length - startsBefore;
           series = join(series, 0, after, Math.min(after.openTime.length, need - got));
+          release(after);
           if (series.openTime.length - startsBefore >= need) break;
         }
       }
@@ -123,7 +132,7 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
         month,
         candles: series,
         plan,
-        newCandles: fresh.openTime.length,
+        newCandles,
         newGaps: gapsIn(series, plan.breaks, carried) - (Number.isFinite(startsBefore) ? gapsIn(series, plan.breaks, startsBefore) : 0),
         sources: p === 0 ? candles.sources : [],
         rows: p === 0 ? { malformed: candles.skippedRows, outsidePeriod: candles.outOfPeriod, outsideRange: candles.outOfRange, duplicates: candles.duplicates, conflicts: candles.conflicts } : NO_ROWS,
@@ -134,6 +143,9 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
       firstGlobal += keepFrom;
       from = plan.next;
     }
+    // Every chunk holds copies (the carry and the pieces are joined into new arrays): the month's
+    // own columns go now, before the next month is parsed.
+    release(candles);
   }
 }
 
@@ -143,7 +155,7 @@ export async function* segmentChunks(segment: Segment, load: (span: MonthSpan) =
  * there; and the global index of the piece's first candle, which only a stride > 1 needs (then
  * every earlier month is read to count its candles).
  */
-async function pieceHistory(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, back: number, stride: number): Promise<{ carry: Columns; gridStart: number }> {
+async function pieceHistory(segment: Segment, load: (span: MonthSpan) => Promise<Candles>, back: number, stride: number, release: (month: Candles) => void): Promise<{ carry: Columns; gridStart: number }> {
   const earlier = segment.earlier!;
   const parts: Candles[] = [];
   let held = 0;
@@ -152,11 +164,15 @@ async function pieceHistory(segment: Segment, load: (span: MonthSpan) => Promise
     const c = await load(earlier[i]);
     gridStart += c.openTime.length;
     if (held < back) parts.unshift(c);
+    else release(c);
     held += c.openTime.length;
     if (held >= back && stride === 1) break;
   }
   if (held < back && segment.history) parts.unshift(await load(segment.history));
   let all = empty(parts[0]?.intervalMs ?? null);
-  for (const p of parts) all = join(all, 0, p);
+  for (const p of parts) {
+    all = join(all, 0, p);
+    release(p);
+  }
   return { carry: join(all, Math.max(0, all.openTime.length - back), empty(all.intervalMs), 0), gridStart: stride === 1 ? 0 : gridStart };
 }
