@@ -1,19 +1,21 @@
 // Many symbols in one dataset: speed against a single symbol of the same image count, and peak RSS
 // as symbols and months grow.
-//   node --import tsx bench/cross-section.ts [--quick]
+//   node --import tsx bench/cross-section.ts [--quick] [--raw <dir>]
 // Every build is the built CLI (dist/cli/main.js) on the offline synthetic market, from a warm
 // cache (a first, untimed run writes the archives), with bench/rss-probe.mjs preloaded for the
 // child's peak RSS (VmHWM) and CPU time. Images are seqLen 20 × height 64, uint8, HDF5 'fast'
 // (small images, so the per-symbol and per-month work is what shows).
 // 1. 20 symbols × 1 month against 1 symbol × 20 months (about the same images), in turns, best of 2.
-// 2. Peak RSS: the sample's whole spot universe (30 symbols) × 1 month; 1 symbol × 1 month and
-//    × 49 months (the README's real config's span); 1 symbol × 1 month of 1s candles.
+// 2. Peak RSS: the sample's whole spot universe (30 symbols) × 1 month; 50 symbols × 1 month;
+//    1 symbol × 1 month and × 49 months (the README's real config's span); 1 symbol × 1 month of
+//    1s candles, and × 12 months (a year, 31.5 M candles; stride 60, as memory is the candles').
+// --raw <dir> keeps the archive cache there (a second run skips generating a year of 1s archives).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmtMB, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
+import { flagValue, fmtMB, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -30,14 +32,16 @@ interface Run {
 
 const dir = mkdtempSync(join(tmpdir(), 'ohlc-bench-xs-'));
 
-function build(name: string, data: string): Promise<Run> {
+const RAW = flagValue('--raw') ?? join(dir, 'raw');
+
+function build(name: string, data: string, stride = 1): Promise<Run> {
   const config = join(dir, `${name}.yaml`);
   writeFileSync(
     config,
     `data: { ${data}, source: sample }
-image: { seq_len: 20, resolution: { height: 64 } }
+image: { seq_len: 20, stride: ${stride}, resolution: { height: 64 } }
 labels: { horizons: [1, 5] }
-paths: { raw_data: ${join(dir, 'raw')}, processed_data: ${join(dir, 'out')}, logs: ${join(dir, 'logs')} }
+paths: { raw_data: ${RAW}, processed_data: ${join(dir, 'out')}, logs: ${join(dir, 'logs')} }
 `,
   );
   const probeFile = join(dir, `${name}.probe.json`);
@@ -90,16 +94,19 @@ try {
   console.log('## 2. Peak RSS of the CLI (VmHWM), warm cache\n');
   console.log('| build | images | seconds | peak RSS (MB) |');
   console.log('| --- | --- | --- | --- |');
-  const cases: Array<[string, string, string]> = [
+  const fifty = [...TWENTY, ...Array.from({ length: 30 }, (_, i) => `SYN${String(i).padStart(2, '0')}USDT`)];
+  const cases: Array<[string, string, string, number?]> = [
     ['universe', 'universe: { quote: USDT }, interval: 1m, start_date: "2024-01", end_date: "2024-01"', 'the sample\'s spot universe (every USDT candidate) × 1 month, 1m'],
+    ['x50', `symbols: [${fifty.join(', ')}], interval: 1m, start_date: "2024-01", end_date: "2024-01"`, '50 symbols × 1 month, 1m'],
     ['m1', 'symbol: BTCUSDT, interval: 1m, start_date: "2024-01", end_date: "2024-01"', '1 symbol × 1 month, 1m'],
     ['m49', `symbol: BTCUSDT, interval: 1m, start_date: "2020-01", end_date: "${QUICK ? '2020-06' : '2024-01'}"`, `1 symbol × ${QUICK ? 6 : 49} months, 1m`],
     ['s1', 'symbol: BTCUSDT, interval: 1s, start_date: "2024-01", end_date: "2024-01"', '1 symbol × 1 month, 1s'],
+    ['y1s', 'symbol: BTCUSDT, interval: 1s, start_date: "2023-01", end_date: "2023-12"', '1 symbol × 12 months, 1s (stride 60)', 60],
   ];
-  for (const [name, data, label] of cases) {
-    if (QUICK && name === 's1') continue;
-    await build(name, data); // archives into the cache
-    const r = await build(name, data);
+  for (const [name, data, label, stride] of cases) {
+    if (QUICK && (name === 's1' || name === 'y1s' || name === 'x50')) continue;
+    await build(name, data, stride); // archives into the cache
+    const r = await build(name, data, stride);
     console.log(`| ${label} | ${r.images.toLocaleString('en-US')} | ${r.wall.toFixed(1)} | ${fmtMB(r.peakRss)} |`);
   }
 } finally {
