@@ -17,6 +17,21 @@ uint32_t reverse16(uint32_t x, int len) {
   return x >> (16 - len);
 }
 
+// Calls f(s) for each s < n with lengths[s] != 0, in ascending order.
+template <typename F>
+void for_each_used(const uint8_t* lengths, int n, F&& f) {
+  int s = 0;
+  for (; s + 8 <= n; s += 8) {
+    uint64_t word;
+    std::memcpy(&word, lengths + s, 8);
+    if (!word) continue;
+    for (int i = 0; i < 8; ++i)
+      if (lengths[s + i]) f(s + i);
+  }
+  for (; s < n; ++s)
+    if (lengths[s]) f(s);
+}
+
 }  // namespace
 
 void build_code_lengths(const uint32_t* freq, int n, int max_len, uint8_t* lengths) {
@@ -24,8 +39,18 @@ void build_code_lengths(const uint32_t* freq, int n, int max_len, uint8_t* lengt
   // Frequency in the high bits, symbol in the low 16: one integer sort orders by frequency.
   uint64_t keys[kMaxSymbols];
   int used = 0;
-  for (int s = 0; s < n; ++s)
+  auto take = [&](int s) {
     if (freq[s]) keys[used++] = (static_cast<uint64_t>(freq[s]) << 16) | static_cast<uint64_t>(s);
+  };
+  // Most symbols are unused: four at a time are skipped with one test.
+  int group = 0;
+  for (; group + 4 <= n; group += 4) {
+    uint64_t pair[2];
+    std::memcpy(pair, freq + group, sizeof pair);
+    if (!(pair[0] | pair[1])) continue;
+    for (int i = 0; i < 4; ++i) take(group + i);
+  }
+  for (int s = group; s < n; ++s) take(s);
   if (used < 2) {
     const int s = used == 1 ? static_cast<int>(keys[0] & 0xFFFF) : 0;
     lengths[s] = 1;
@@ -55,7 +80,9 @@ void build_code_lengths(const uint32_t* freq, int n, int max_len, uint8_t* lengt
   // Parents always have higher indices, so one downward pass yields every depth.
   uint16_t depth[2 * kMaxSymbols];
   depth[root] = 0;
-  int count[2 * kMaxSymbols] = {};
+  // A leaf is at most used - 1 deep: only that much of the histogram needs clearing.
+  int count[kMaxSymbols];
+  std::fill_n(count, used, 0);
   int max_depth = 0;
   for (int k = root - 1; k >= 0; --k) {
     depth[k] = static_cast<uint16_t>(depth[parent[k]] + 1);
@@ -87,19 +114,21 @@ void build_code_lengths(const uint32_t* freq, int n, int max_len, uint8_t* lengt
 }
 
 void canonical_codes(const uint8_t* lengths, int n, uint16_t* codes) {
+  // A block uses a few dozen of the 286 litlen symbols: both passes skip unused ones eight at
+  // a time (a byte-by-byte walk was 4% of the geometry encoder's time).
+  std::memset(codes, 0, static_cast<size_t>(n) * sizeof(uint16_t));
   int bl_count[16] = {};
-  for (int s = 0; s < n; ++s) ++bl_count[lengths[s]];
-  bl_count[0] = 0;
+  for_each_used(lengths, n, [&](int s) { ++bl_count[lengths[s]]; });
   uint32_t next[16] = {};
   uint32_t code = 0;
   for (int bits = 1; bits < 16; ++bits) {
     code = (code + static_cast<uint32_t>(bl_count[bits - 1])) << 1;
     next[bits] = code;
   }
-  for (int s = 0; s < n; ++s) {
+  for_each_used(lengths, n, [&](int s) {
     const int len = lengths[s];
-    codes[s] = len ? static_cast<uint16_t>(reverse16(next[len]++, len)) : 0;
-  }
+    codes[s] = static_cast<uint16_t>(reverse16(next[len]++, len));
+  });
 }
 
 }  // namespace ohlc::deflate
