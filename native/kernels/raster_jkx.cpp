@@ -1,5 +1,7 @@
 #include "kernels/raster_jkx.hpp"
 
+#include "kernels/jkx_column_masks.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -94,6 +96,12 @@ std::string describe_jkx_window(size_t window, int64_t start, uint32_t seq_len, 
 
 void draw_jkx_window(const JkxBar* bars, bool ma_drawn, JkxShape shape, PixelType type,
                      void* out) {
+  if (type == PixelType::U8 && jkx_fits_column_masks(shape)) {
+    uint64_t masks[kJkxMaskColumns];  // room for the zeros up to a whole group
+    jkx_column_masks(bars, ma_drawn, shape, masks);
+    jkx_write_mask_rows(masks, shape.width(), shape.height, static_cast<uint8_t*>(out));
+    return;
+  }
   // Background 0 is all-zero bytes for both types; then only the ink is written.
   std::memset(out, 0, shape.pixels() * pixel_bytes(type));
   const int32_t hp = static_cast<int32_t>(shape.price_rows());
