@@ -173,10 +173,15 @@ JkxOutcome rasterize_jkx_cpu(const JkxColumns& c, const WindowList& windows, con
   const size_t image_bytes = shape.pixels() * pixel_bytes(type);
   const int64_t n = static_cast<int64_t>(windows.count);
   const int nthreads = threads > 0 ? threads : default_thread_count();
-  // Per-thread scratch, allocated here: nothing inside the parallel region may throw.
-  const size_t scratch_doubles = jkx_scratch_doubles(shape);
-  std::vector<double> scratch(static_cast<size_t>(nthreads) * scratch_doubles);
-  std::vector<JkxBar> bars(static_cast<size_t>(nthreads) * len);
+  // Per-thread scratch, allocated here: nothing inside the parallel region may throw. Each
+  // thread's doubles and bars lie on cache lines of their own: a 5 x 32 window takes ~100 ns,
+  // and two threads writing one line would pass it back and forth every window.
+  constexpr size_t kLine = 64;
+  auto whole_lines = [](size_t bytes) { return (bytes + kLine - 1) / kLine * kLine; };
+  const size_t scratch_bytes = whole_lines(jkx_scratch_doubles(shape) * sizeof(double));
+  const size_t thread_bytes = scratch_bytes + whole_lines(len * sizeof(JkxBar));
+  std::vector<unsigned char> scratch(static_cast<size_t>(nthreads) * thread_bytes + kLine);
+  unsigned char* const first_line = scratch.data() + (kLine - reinterpret_cast<uintptr_t>(scratch.data()) % kLine) % kLine;
 
   // Lowest window not drawn so far; n means none. Reported deterministically whatever the schedule.
   std::atomic<int64_t> first_bad{n};
@@ -192,8 +197,9 @@ JkxOutcome rasterize_jkx_cpu(const JkxColumns& c, const WindowList& windows, con
 #else
     const size_t me = 0;
 #endif
-    double* my_scratch = scratch.data() + me * scratch_doubles;
-    JkxBar* my_bars = bars.data() + me * len;
+    unsigned char* const mine = first_line + me * thread_bytes;
+    double* my_scratch = reinterpret_cast<double*>(mine);
+    JkxBar* my_bars = reinterpret_cast<JkxBar*>(mine + scratch_bytes);
     const JkxScratch parts = jkx_scratch(my_scratch, shape);
 #if OHLC_HAVE_OPENMP
 #pragma omp for schedule(static)
