@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, rasterize, type Compression } from '../ts/index.js';
 import { native } from '../ts/native/load.js';
+import { labelWindows } from '../ts/pipeline/windows.js';
 import { candleSeries, cpuMs, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
 
 const QUICK = hasFlag('--quick');
@@ -24,11 +25,8 @@ const ROUNDS = QUICK ? 3 : 7;
 const ALL = native().info().threads;
 const PILLOW_BENCH = join(dirname(fileURLToPath(import.meta.url)), 'jkx_pillow.py');
 
-/** The benchmarks' series (the sample's random walk) with its volumes. */
-function candles(n: number) {
-  const c = candleSeries(n);
-  return { open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume! };
-}
+/** The benchmarks' series (the sample's random walk) with its volumes and times. */
+const series = candleSeries(QUICK ? 12_000 : 44_000);
 
 /** Best seconds per call of each step, the steps run in turns for `rounds` rounds after a warm-up. */
 function inTurns(steps: Array<() => unknown>, rounds: number): { best: number[]; foreign: number } {
@@ -44,7 +42,7 @@ function inTurns(steps: Array<() => unknown>, rounds: number): { best: number[];
   return { best, foreign: meter.foreignCores() };
 }
 
-const c = candles(QUICK ? 12_000 : 44_000);
+const c = { open: series.open, high: series.high, low: series.low, close: series.close, volume: series.volume! };
 const count = (QUICK ? 10_000 : 40_000) - 100;
 const JKX_SHAPES = [
   { L: 5, H: 32 },
@@ -119,14 +117,20 @@ try {
   writeFileSync(candleFile, Buffer.concat([c.open, c.high, c.low, c.close, c.volume].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
   const starts = Float64Array.from({ length: count }, (_, i) => i + 20);
   const ours = join(pillowDir, 'ours.h5');
+  // The labels as the pipeline makes them (the series has no gaps); the Python side makes its own.
+  const timed = { ...c, openTime: series.times, intervalMs: 60_000 };
+  const gapFree = new Uint32Array(series.length);
   let oursSeconds = Infinity;
   let oursCores = 0;
   for (let r = 0; r < (QUICK ? 2 : 3); r++) {
     const t0 = performance.now();
     const c0 = cpuMs();
     const w = await createDatasetWriter(ours, { seqLen: 20, height: 64, layout: 'jkx', overwrite: true, horizons: [5, 20] });
-    for (let i = 0; i < count; i += 1024)
-      await w.append({ candles: c, starts: starts.subarray(i, i + 1024), timestamps: starts.subarray(i, i + 1024) });
+    for (let i = 0; i < count; i += 1024) {
+      const part = starts.subarray(i, i + 1024);
+      const { timestamps, labels, returns } = labelWindows(timed, gapFree, part, 20, [5, 20]);
+      await w.append({ candles: c, starts: part, timestamps, labels, returns });
+    }
     await w.close();
     const seconds = (performance.now() - t0) / 1000;
     if (seconds < oursSeconds) [oursSeconds, oursCores] = [seconds, (cpuMs() - c0) / 1000 / seconds];
