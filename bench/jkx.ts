@@ -6,28 +6,27 @@
 //    rounds, so a busy moment of the shared machine hits both alike; the ratio is per pixel.
 // 2. Candles → closed HDF5 ('fast', the pipeline's default; and zlib level 6 for the bytes):
 //    20,000 windows of 20×64 jkx against the default 15×64, the writer drawing (candle windows).
-// 3. Pillow: the same 20×64 windows drawn one at a time by the authors' renderer
-//    (test/helpers/pillow_jkx.py: Image.new + ImageDraw.line/point), the way public replications
-//    produce these images, on one core.
+// 3. The authors' approach end to end (bench/jkx_pillow.py: NumPy geometry, Pillow drawing one
+//    image at a time with test/helpers/pillow_jkx.py's draw_image, h5py gzip), against our
+//    rasterize (drawing) and our writer (candles → closed HDF5) on the same 20×64 windows; the
+//    script checks its images against our file.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatasetWriter, rasterize, type Compression } from '../ts/index.js';
 import { native } from '../ts/native/load.js';
+import { labelWindows } from '../ts/pipeline/windows.js';
 import { candleSeries, cpuMs, fmtRate, hasFlag, LoadMeter, loadLine, machineLine } from './common.js';
 
 const QUICK = hasFlag('--quick');
 const ROUNDS = QUICK ? 3 : 7;
 const ALL = native().info().threads;
-const PILLOW = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'helpers', 'pillow_jkx.py');
+const PILLOW_BENCH = join(dirname(fileURLToPath(import.meta.url)), 'jkx_pillow.py');
 
-/** The benchmarks' series (the sample's random walk) with its volumes. */
-function candles(n: number) {
-  const c = candleSeries(n);
-  return { open: c.open, high: c.high, low: c.low, close: c.close, volume: c.volume! };
-}
+/** The benchmarks' series (the sample's random walk) with its volumes and times. */
+const series = candleSeries(QUICK ? 12_000 : 44_000);
 
 /** Best seconds per call of each step, the steps run in turns for `rounds` rounds after a warm-up. */
 function inTurns(steps: Array<() => unknown>, rounds: number): { best: number[]; foreign: number } {
@@ -43,7 +42,7 @@ function inTurns(steps: Array<() => unknown>, rounds: number): { best: number[];
   return { best, foreign: meter.foreignCores() };
 }
 
-const c = candles(QUICK ? 12_000 : 44_000);
+const c = { open: series.open, high: series.high, low: series.low, close: series.close, volume: series.volume! };
 const count = (QUICK ? 10_000 : 40_000) - 100;
 const JKX_SHAPES = [
   { L: 5, H: 32 },
@@ -108,29 +107,53 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-console.log('\n## 3. Pillow, one window at a time (the authors\' renderer), 20×64, volume, MA 20\n');
-const pillowCount = QUICK ? 300 : 2000;
-const windows = Array.from({ length: pillowCount }, (_, i) => {
-  const s = 100 + i * 7;
-  const cut = (a: Float64Array) => Array.from(a.subarray(s, s + 20));
-  return { open: cut(c.open), high: cut(c.high), low: cut(c.low), close: cut(c.close), volume: cut(c.volume), history: Array.from(c.close.subarray(s - 19, s)), height: 64, volume_strip: true, ma: 20 };
-});
-const py = spawnSync('/usr/bin/python3', ['-c', `
-import json, sys, time
-sys.path.insert(0, ${JSON.stringify(dirname(PILLOW))})
-from pillow_jkx import draw_window
-ws = json.load(sys.stdin)["windows"]
-t = time.process_time()
-for w in ws: draw_window(w)
-print(json.dumps({"seconds": time.process_time() - t}))
-`], { input: JSON.stringify({ windows }), encoding: 'utf8' });
-if (py.status !== 0) {
-  console.log(`(skipped: /usr/bin/python3 with Pillow not usable: ${py.stderr.trim().split('\n').pop()})`);
-} else {
-  const { seconds } = JSON.parse(py.stdout) as { seconds: number };
-  const one = inTurns([() => rasterize(c, { seqLen: 20, height: 64, layout: 'jkx', starts: Uint32Array.from({ length: pillowCount }, (_, i) => 100 + i * 7), threads: 1, device: 'cpu' })], ROUNDS).best[0];
-  console.log('| renderer | images/s (one core) | × Pillow |');
-  console.log('| --- | --- | --- |');
-  console.log(`| Pillow ${'(process CPU time; base64 of each image included)'} | ${fmtRate(pillowCount / seconds)} | 1 |`);
-  console.log(`| ohlc-native rasterize, 1 thread | ${fmtRate(pillowCount / one)} | ${Math.round(seconds / one)} |`);
+console.log(`\n## 3. Against the authors' approach (NumPy + Pillow + h5py), 20×64, volume, MA 20, horizons [5, 20], ${count} windows\n`);
+// bench/jkx_pillow.py: candles in NumPy → geometry with NumPy → Pillow one image at a time (the
+// tests' draw_image) → np.asarray → HDF5 with h5py (gzip, one image a chunk), against our writer
+// on the same windows, whose file the script then compares image by image.
+const pillowDir = mkdtempSync(join(tmpdir(), 'ohlc-bench-jkx-pillow-'));
+try {
+  const candleFile = join(pillowDir, 'candles.f64');
+  writeFileSync(candleFile, Buffer.concat([c.open, c.high, c.low, c.close, c.volume].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
+  const starts = Float64Array.from({ length: count }, (_, i) => i + 20);
+  const ours = join(pillowDir, 'ours.h5');
+  // The labels as the pipeline makes them (the series has no gaps); the Python side makes its own.
+  const timed = { ...c, openTime: series.times, intervalMs: 60_000 };
+  const gapFree = new Uint32Array(series.length);
+  let oursSeconds = Infinity;
+  let oursCores = 0;
+  for (let r = 0; r < (QUICK ? 2 : 3); r++) {
+    const t0 = performance.now();
+    const c0 = cpuMs();
+    const w = await createDatasetWriter(ours, { seqLen: 20, height: 64, layout: 'jkx', overwrite: true, horizons: [5, 20] });
+    for (let i = 0; i < count; i += 1024) {
+      const part = starts.subarray(i, i + 1024);
+      const { timestamps, labels, returns } = labelWindows(timed, gapFree, part, 20, [5, 20]);
+      await w.append({ candles: c, starts: part, timestamps, labels, returns });
+    }
+    await w.close();
+    const seconds = (performance.now() - t0) / 1000;
+    if (seconds < oursSeconds) [oursSeconds, oursCores] = [seconds, (cpuMs() - c0) / 1000 / seconds];
+  }
+  const oneThread = inTurns([() => rasterize(c, { seqLen: 20, height: 64, layout: 'jkx', starts: Uint32Array.from(starts), threads: 1, device: 'cpu' })], ROUNDS).best[0];
+  const meter = new LoadMeter();
+  const py = spawnSync('/usr/bin/python3', [PILLOW_BENCH, '--candles', candleFile, '--count', String(count), '--horizons', '5,20', '--same-as', ours], { encoding: 'utf8' });
+  const foreign = meter.foreignCores();
+  if (py.status !== 0) {
+    console.log(`(skipped: /usr/bin/python3 with NumPy, Pillow and h5py not usable: ${py.stderr.trim().split('\n').pop()})`);
+  } else {
+    const p = JSON.parse(py.stdout.trim().split('\n').pop()!) as { draw_s: number; end_to_end_s: number; end_to_end_cpu_s: number; bytes: number; same: boolean; pillow: string };
+    const pillowDraw = count / p.draw_s;
+    const pillowEnd = count / p.end_to_end_s;
+    console.log(`Pillow ${p.pillow}; the Python run's other load: ${foreign.toFixed(2)} cores; its images ${p.same ? 'equal ours, every one' : 'DIFFER from ours'}\n`);
+    console.log('| path | images/s | cores | × Pillow |');
+    console.log('| --- | --- | --- | --- |');
+    console.log(`| Pillow drawing only (NumPy geometry, Pillow, np.asarray; no file; process CPU time) | ${fmtRate(pillowDraw)} | 1 | 1 |`);
+    console.log(`| ohlc-native rasterize, 1 thread (best of ${ROUNDS}) | ${fmtRate(count / oneThread)} | 1 | ${(count / oneThread / pillowDraw).toFixed(0)} (drawing) |`);
+    console.log(`| Pillow end to end (candles → closed HDF5, gzip; wall time) | ${fmtRate(pillowEnd)} | ${(p.end_to_end_cpu_s / p.end_to_end_s).toFixed(2)} | 1 |`);
+    console.log(`| ohlc-native writer end to end ('fast', best of ${QUICK ? 2 : 3}; wall time) | ${fmtRate(count / oursSeconds)} | ${oursCores.toFixed(2)} | ${(count / oursSeconds / pillowEnd).toFixed(0)} (end to end) |`);
+    console.log(`\nbytes/image: Pillow + h5py gzip ${Math.round(p.bytes / count)}, ours ${Math.round(statSync(ours).size / count)}`);
+  }
+} finally {
+  rmSync(pillowDir, { recursive: true, force: true });
 }

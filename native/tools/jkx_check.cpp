@@ -15,6 +15,7 @@
 
 #include "cuda/jkx_layout.hpp"
 #include "cuda/raster_cuda.hpp"
+#include "kernels/jkx_column_masks.hpp"
 #include "kernels/raster.hpp"
 #include "kernels/raster_jkx.hpp"
 #include "tools/tool_support.hpp"
@@ -39,8 +40,9 @@ usage: jkx_check [options]
   --quick       --cases 150
   --emit N      print N random windows and this kernel's images and MA values as JSON (for
                 test/jkx-reference.test.ts) instead of checking
-  --bench       also time seqLen 20 x height 64 (volume, MA 20) against the default layout
-                at the same pixel count (seqLen 15 x height 64), one thread and all threads
+  --bench       also time the paper's shapes (5 x 32, 20 x 64, 60 x 96; volume, MA = seqLen)
+                against the default layout at about the same pixel count (4, 15, 45 bars),
+                one thread and all threads
                 (with --gpu: the same two on the GPU, device to host included)
   --gpu         also run every case through the CUDA kernel (rasterize_jkx_cuda) when a usable
                 device is found, against the CPU kernel: every pixel and the outcome
@@ -49,7 +51,9 @@ usage: jkx_check [options]
 
 What it does:
   1. the worked example of IMAGE-JKX.md (L 5, H 32, volume, MA 5): both pictures, exactly; and
-     the host's round-half-even (jkx_round_half_even) against rint on ~10 million values;
+     the host's round-half-even (jkx_round_half_even) against rint on ~10 million values; the
+     closed-form MA segments of the small images' column masks (jkx_ma_segment_masks) against
+     jkx_ma_segment's stepping on every segment of 64 rows;
   2. fixed and random cases (L 5/20/60 and 2..120; heights from the smallest legal one to ~1000;
      with and without volume strip and MA; zero and all-zero volumes; MA history cut by the
      caller or by the start of the series; flat, one-ulp, huge and tiny prices; malformed
@@ -865,6 +869,27 @@ bool check_rounding(uint64_t seed, std::string* detail) {
   return same(0.0) && same(std::numeric_limits<double>::denorm_min());
 }
 
+// The small images' MA segments in closed form (jkx_ma_segment_masks) against jkx_ma_segment's
+// stepping, on every segment of a 64-row price area, both ways up.
+bool check_segment_masks(std::string* detail) {
+  constexpr int32_t kTop = 63;
+  for (int32_t y0 = 0; y0 <= kTop; ++y0)
+    for (int32_t y1 = 0; y1 <= kTop; ++y1) {
+      uint64_t stepped[4] = {0, 0, 0, 0}, closed[4] = {0, 0, 0, 0};
+      jkx_ma_segment(0, y0, y1, [&](int32_t x, int32_t y) { stepped[x] |= uint64_t{1} << (kTop - y); });
+      jkx_ma_segment_masks(0, y0, y1, kTop, closed);
+      for (int j = 0; j < 4; ++j)
+        if (stepped[j] != closed[j]) {
+          char buf[160];
+          std::snprintf(buf, sizeof buf, "segment %d -> %d, column %d: stepped rows %016" PRIx64 ", closed form %016" PRIx64,
+                        y0, y1, j, stepped[j], closed[j]);
+          *detail = buf;
+          return false;
+        }
+    }
+  return true;
+}
+
 // Bad arguments come back as kBadArgument with a message, before anything is written; a set
 // cancel flag gives kCancelled.
 bool check_arguments(std::string* detail) {
@@ -1077,63 +1102,69 @@ void emit(uint64_t seed, size_t windows) {
 }
 
 
-// What both benches draw: `count` windows of a random walk as jkx 20x64 (volume, MA 20) and as
-// the default layout's 15x64 (the same pixel count).
+// What both benches draw: `count` windows of a random walk as jkx L x H (volume, MA L) and as
+// the default layout at about the same pixel count (ceil(3L / 4) bars: 4 columns a bar).
 struct BenchInput {
   size_t count;
   Series s;
   WindowList w;
-  const JkxShape jkx{20, 64, true, 20};
-  const ImageShape def{15, 64};
+  JkxShape jkx;
+  ImageShape def;
   std::vector<uint8_t> out;
   CandleColumns cc;
-  BenchInput(uint64_t seed, size_t n) : count(n) {
+  BenchInput(uint64_t seed, size_t n, uint32_t seq_len = 20, uint32_t height = 64)
+      : count(n), jkx{seq_len, height, true, seq_len}, def{(3 * seq_len + 3) / 4, height} {
     Rng r(seed);
-    s = random_walk(count + 100, r, 100, 0.01);
-    w.first = 19;
+    s = random_walk(count + 100 + seq_len, r, 100, 0.01);
+    w.first = seq_len - 1;
     w.count = count;
     out.resize(count * std::max(jkx.pixels(), def.pixels()));
     cc = CandleColumns{s.open.data(), s.high.data(), s.low.data(), s.close.data(), s.size()};
   }
 };
 
+// The paper's three shapes, each against the default layout; the ratio is per pixel.
 void bench(uint64_t seed) {
-  BenchInput in(seed ^ 0xbe9c4ull, 20000);
-  const size_t count = in.count;
-  const Series& s = in.s;
-  const WindowList& w = in.w;
-  const JkxShape& jkx = in.jkx;
-  const ImageShape& def = in.def;
-  std::vector<uint8_t>& out = in.out;
-  std::vector<double> ma(count * 20);
-  const CandleColumns& cc = in.cc;
-  std::printf("\nbench: uint8, %zu images per call, %zu pixels per image; images/s of the best of >= 7 "
-              "calls, taken in turns\n", count, jkx.pixels());
-  for (int threads : {1, default_thread_count()}) {
-    // The three calls in turn, so that a busy moment of the machine hits them alike.
-    auto calls = [&](int which) {
-      if (which == 0) rasterize_cpu(cc, w, def, PixelType::U8, out.data(), threads, nullptr);
-      if (which == 1) rasterize_jkx_cpu(s.columns(), w, nullptr, jkx, PixelType::U8, out.data(), threads, nullptr);
-      if (which == 2)
-        rasterize_jkx_cpu(s.columns(), w, nullptr, jkx, PixelType::U8, out.data(), threads, nullptr, ma.data());
-    };
-    double wall[3] = {1e30, 1e30, 1e30}, cpu[3] = {1e30, 1e30, 1e30};
-    for (int k = 0; k < 3; ++k) calls(k);  // warm-up: page faults, caches
-    const auto t0 = Clock::now();
-    for (int round = 0; round < 7 || seconds_since(t0) < 3.0; ++round)
-      for (int k = 0; k < 3; ++k) {
-        const auto t = Clock::now();
-        const double c = thread_seconds();
-        calls(k);
-        wall[k] = std::min(wall[k], seconds_since(t));
-        cpu[k] = std::min(cpu[k], thread_seconds() - c);
-      }
-    const double* best = threads == 1 ? cpu : wall;
-    auto ips = [&](int k) { return static_cast<double>(count) / best[k]; };
-    std::printf("  %2d thread%s (%s)  default 15x64: %9.0f (%5.0f ns)   jkx 20x64 vol+MA20: %9.0f (%5.0f ns, %.2fx "
-                "the default's time)   jkx + MA values out: %9.0f\n",
-                threads, threads == 1 ? " " : "s", threads == 1 ? "thread CPU time" : "wall time", ips(0),
-                1e9 / ips(0), ips(1), 1e9 / ips(1), best[1] / best[0], ips(2));
+  std::printf("\nbench: uint8, images/s of the best of >= 7 calls, taken in turns; the ratio is jkx's time per "
+              "pixel over the default's\n");
+  const uint32_t shapes[3][2] = {{5, 32}, {20, 64}, {60, 96}};
+  for (const auto& shape : shapes) {
+    BenchInput in(seed ^ 0xbe9c4ull, shape[0] == 5 ? 100000 : shape[0] == 20 ? 20000 : 5000, shape[0], shape[1]);
+    const size_t count = in.count;
+    const Series& s = in.s;
+    const WindowList& w = in.w;
+    const JkxShape& jkx = in.jkx;
+    const ImageShape& def = in.def;
+    std::vector<uint8_t>& out = in.out;
+    std::vector<double> ma(count * jkx.seq_len);
+    const CandleColumns& cc = in.cc;
+    for (int threads : {1, default_thread_count()}) {
+      // The three calls in turn, so that a busy moment of the machine hits them alike.
+      auto calls = [&](int which) {
+        if (which == 0) rasterize_cpu(cc, w, def, PixelType::U8, out.data(), threads, nullptr);
+        if (which == 1) rasterize_jkx_cpu(s.columns(), w, nullptr, jkx, PixelType::U8, out.data(), threads, nullptr);
+        if (which == 2)
+          rasterize_jkx_cpu(s.columns(), w, nullptr, jkx, PixelType::U8, out.data(), threads, nullptr, ma.data());
+      };
+      double wall[3] = {1e30, 1e30, 1e30}, cpu[3] = {1e30, 1e30, 1e30};
+      for (int k = 0; k < 3; ++k) calls(k);  // warm-up: page faults, caches
+      const auto t0 = Clock::now();
+      for (int round = 0; round < 7 || seconds_since(t0) < 3.0; ++round)
+        for (int k = 0; k < 3; ++k) {
+          const auto t = Clock::now();
+          const double c = thread_seconds();
+          calls(k);
+          wall[k] = std::min(wall[k], seconds_since(t));
+          cpu[k] = std::min(cpu[k], thread_seconds() - c);
+        }
+      const double* best = threads == 1 ? cpu : wall;
+      auto ips = [&](int k) { return static_cast<double>(count) / best[k]; };
+      const double per_pixel = (best[1] / static_cast<double>(jkx.pixels())) / (best[0] / static_cast<double>(def.pixels()));
+      std::printf("  %2ux%-2u %2d thread%s (%s)  default %2ux%-2u: %9.0f (%5.0f ns)   jkx vol+MA%-2u: %9.0f (%5.0f ns, "
+                  "%.2fx per pixel)   jkx + MA values out: %9.0f\n",
+                  jkx.seq_len, jkx.height, threads, threads == 1 ? " " : "s", threads == 1 ? "thread CPU time" : "wall time",
+                  def.seq_len, def.height, ips(0), 1e9 / ips(0), jkx.ma, ips(1), 1e9 / ips(1), per_pixel, ips(2));
+    }
   }
 }
 
@@ -1246,16 +1277,21 @@ int main(int argc, char** argv) {
     ++failures;
     std::printf("MISMATCH rounding: %s\n", detail.c_str());
   }
+  const bool segments_ok = check_segment_masks(&detail);
+  if (!segments_ok) {
+    ++failures;
+    std::printf("MISMATCH MA segment masks: %s\n", detail.c_str());
+  }
   for (const Case& k : fixed_cases(seed)) run(k, ("fixed case, --seed " + std::to_string(seed)).c_str());
   for (long i = 0; i < cases; ++i) {
     const Case k = random_case(seed, i);
     run(k, ("--seed " + std::to_string(seed) + " --case " + std::to_string(i)).c_str());
     if (failures > 5) break;
   }
-  std::printf("jkx_check (seed %" PRIu64 "): %s: worked example %s; rounding %s; bad arguments %s; %zu cases, %zu windows (%zu drawn: %zu with the "
+  std::printf("jkx_check (seed %" PRIu64 "): %s: worked example %s; rounding %s; MA segment masks %s; bad arguments %s; %zu cases, %zu windows (%zu drawn: %zu with the "
               "MA line, %zu with it cut; %zu invalid price, %zu invalid volume, %zu flat, %zu overflow), "
               "%.1f Mpx compared; 1 vs %d threads, uint8 vs float32, kernel emulation (1..256 threads); %.1f s\n",
-              seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", arguments_ok ? "refused" : "WRONG", g_cov.cases, g_cov.windows,
+              seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", segments_ok ? "= stepped" : "WRONG", arguments_ok ? "refused" : "WRONG", g_cov.cases, g_cov.windows,
               g_cov.status[0], g_cov.with_line, g_cov.line_cut, g_cov.status[1], g_cov.status[2], g_cov.status[3],
               g_cov.status[4], static_cast<double>(g_cov.pixels) / 1e6, default_thread_count(), seconds_since(t0));
   if (use_gpu)

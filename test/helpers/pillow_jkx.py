@@ -10,9 +10,9 @@ Run with Debian's /usr/bin/python3 (python3-pil). Reads one JSON document on std
                                      or {"status": "flat" | "invalid_price" | ...}, ...]}
 
 The arithmetic is Python floats (IEEE float64) in the spec's order; round() is round half to
-even. The pixels are Pillow's: Image.new('L', (W, H), 0), draw.line for the high-low lines, the
-volume bars and each moving-average segment, draw.point for the ticks, in Pillow's coordinates
-(y from the top). The MA segments are the check of the spec's Bresenham: Pillow's own line8 draws
+even. The pixels are Pillow's (draw_image): Image.new('L', (W, H), 0), draw.line for the high-low
+lines, the volume bars and each moving-average segment, draw.point for the ticks, in Pillow's
+coordinates (y from the top). The MA segments are the check of the spec's Bresenham: Pillow's own line8 draws
 them here.
 """
 import base64
@@ -77,34 +77,48 @@ def draw_window(w):
     def y(p):  # price row, bottom-up, then Pillow's row from the top
         return hp - 1 - round((p - lo) * ppu)
 
-    width = 3 * big_l
-    im = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(im)
-    for i in range(big_l):
-        x = 3 * i + 1
-        draw.line([(x, y(sl[i])), (x, y(sh[i]))], fill=255)
-        draw.point([(x - 1, y(so[i])), (x, y(so[i]))], fill=255)
-        draw.point([(x + 1, y(sc[i]))], fill=255)
-    if ma:
-        for i in range(big_l - 1):
-            draw.line([(3 * i + 1, y(ma[i])), (3 * i + 4, y(ma[i + 1]))], fill=255)
+    volume_pixels = None
     if strip:
         vmax = max(vol)
         if vmax != 0:
             ppv = hv / vmax
+            volume_pixels = []
             for i in range(big_l):
                 raw = vol[i] * ppv
                 if math.isnan(raw):  # 0 * inf: vmax subnormal
-                    n = 0
+                    volume_pixels.append(0)
                 elif math.isinf(raw):
-                    n = hv
+                    volume_pixels.append(hv)
                 else:
-                    n = min(round(raw), hv)
-                # From the bottom row u = 0 up to u = n - 1; for n = 0 the segment ends at
-                # u = -1, below the image, and Pillow draws its first point only.
-                x = 3 * i + 1
-                draw.line([(x, height - 1), (x, height - 1 - (n - 1))], fill=255)
+                    volume_pixels.append(min(round(raw), hv))
+    im = draw_image(height, [y(p) for p in sl], [y(p) for p in sh], [y(p) for p in so],
+                    [y(p) for p in sc], [y(m) for m in ma] if ma else None, volume_pixels)
     return {"status": "ok", "image": base64.b64encode(im.tobytes()).decode("ascii")}
+
+
+def draw_image(height, low, high, open_, close, ma=None, volume=None):
+    """The Pillow part alone: one window's image from its rows in Pillow's coordinates (y from
+    the top): per bar the rows of its low, high, open and close, the MA rows (None: no line) and
+    the volume bar's pixel count n (None: no strip, or every volume 0). Returns the 'L' image.
+    bench/jkx_pillow.py draws with it too, from rows it computes with NumPy."""
+    big_l = len(low)
+    im = Image.new("L", (3 * big_l, height), 0)
+    draw = ImageDraw.Draw(im)
+    for i in range(big_l):
+        x = 3 * i + 1
+        draw.line([(x, low[i]), (x, high[i])], fill=255)
+        draw.point([(x - 1, open_[i]), (x, open_[i])], fill=255)
+        draw.point([(x + 1, close[i])], fill=255)
+    if ma is not None:
+        for i in range(big_l - 1):
+            draw.line([(3 * i + 1, ma[i]), (3 * i + 4, ma[i + 1])], fill=255)
+    if volume is not None:
+        for i, n in enumerate(volume):
+            # From the bottom row u = 0 up to u = n - 1; for n = 0 the segment ends at
+            # u = -1, below the image, and Pillow draws its first point only.
+            x = 3 * i + 1
+            draw.line([(x, height - 1), (x, height - 1 - (n - 1))], fill=255)
+    return im
 
 
 def main():
