@@ -23,19 +23,9 @@ constexpr uint32_t kGroup = 16;  // columns written per SIMD step
 }  // namespace
 
 void jkx_ma_segment_masks(int32_t x0, int32_t y0, int32_t y1, int32_t top, uint64_t* masks) {
-  const int32_t dy = y1 >= y0 ? y1 - y0 : y0 - y1;
-  const int32_t sy = y1 >= y0 ? 1 : -1;
   for (int32_t j = 0; j < 4; ++j) {
-    // The segment's steps n (row y0 + sy * n) that land in column x0 + j. dy <= 2 (flat or
-    // dx > dy): one per column, n = round(dy * j / 3) with ties down, as line8's error term
-    // rounds. dy >= 3: step n is in column floor((6n + dy) / (2dy)), so column j holds
-    // n = ceil((2j - 1) dy / 6) .. ceil((2j + 1) dy / 6) - 1; the last column ends at the end
-    // point, n = dy.
-    const int32_t gentle = (2 * dy * j + 3) / 6;
-    const int32_t first = dy <= 2 ? gentle : j == 0 ? 0 : ((2 * j - 1) * dy + 5) / 6;
-    const int32_t last = dy <= 2 ? gentle : j == 3 ? dy : ((2 * j + 1) * dy + 5) / 6 - 1;
-    const int32_t a = top - (y0 + sy * first), b = top - (y0 + sy * last);
-    masks[x0 + j] |= row_span(a < b ? a : b, a < b ? b : a);
+    const JkxRowSpan span = jkx_ma_segment_column(j, y0, y1, top);
+    masks[x0 + j] |= row_span(span.first, span.last);
   }
 }
 

@@ -27,9 +27,7 @@ inline bool jkx_fits_column_masks(JkxShape shape) {
 void jkx_column_masks(const JkxBar* bars, bool ma_drawn, JkxShape shape, uint64_t* masks);
 
 // The pixels jkx_ma_segment plots from (x0, y0) to (x0 + 3, y1), ORed into the masks (`top`: the
-// image row of price row 0). With dx = 3 the segment is monotone and moves at most one column a
-// step, so each of its 4 columns gets one run of rows, computed here in closed form rather than
-// stepped. jkx_check compares the two on every segment of a 64-row price area.
+// image row of price row 0); see jkx_ma_segment_column (kernels/jkx_math.hpp).
 void jkx_ma_segment_masks(int32_t x0, int32_t y0, int32_t y1, int32_t top, uint64_t* masks);
 
 // Writes the H x W uint8 image of such masks (ink 255, background 0), row-major.

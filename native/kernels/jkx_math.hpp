@@ -570,6 +570,33 @@ OHLC_HD inline void jkx_ma_segment(int32_t x0, int32_t y0, int32_t y1, const Plo
   plot(x0 + dx, y1);
 }
 
+// Image rows first..last (inclusive, first <= last) of one column.
+struct JkxRowSpan {
+  int32_t first;
+  int32_t last;
+};
+
+// The rows jkx_ma_segment plots in column x0 + j (j = 0..3) of the segment from (x0, y0) to
+// (x0 + 3, y1), as image rows (`top`: the image row of price row 0). With dx = 3 the segment is
+// monotone and moves at most one column a step, so each column gets one run of rows, computed
+// here in closed form rather than stepped (the small images' masks and the geometry encoder's
+// runs draw from it). jkx_check compares it with jkx_ma_segment on every segment of a 64-row
+// price area.
+OHLC_HD inline JkxRowSpan jkx_ma_segment_column(int32_t j, int32_t y0, int32_t y1, int32_t top) {
+  const int32_t dy = y1 >= y0 ? y1 - y0 : y0 - y1;
+  const int32_t sy = y1 >= y0 ? 1 : -1;
+  // The segment's steps n (row y0 + sy * n) that land in column j. dy <= 2 (flat or dx > dy):
+  // one per column, n = round(dy * j / 3) with ties down, as line8's error term rounds. dy >= 3:
+  // step n is in column floor((6n + dy) / (2dy)), so column j holds
+  // n = ceil((2j - 1) dy / 6) .. ceil((2j + 1) dy / 6) - 1; the last column ends at the end
+  // point, n = dy.
+  const int32_t gentle = (2 * dy * j + 3) / 6;
+  const int32_t first = dy <= 2 ? gentle : j == 0 ? 0 : ((2 * j - 1) * dy + 5) / 6;
+  const int32_t last = dy <= 2 ? gentle : j == 3 ? dy : ((2 * j + 1) * dy + 5) / 6 - 1;
+  const int32_t a = top - (y0 + sy * first), b = top - (y0 + sy * last);
+  return a < b ? JkxRowSpan{a, b} : JkxRowSpan{b, a};
+}
+
 // Writes ink into one image (row-major, 0 at the top) at price rows or volume rows.
 template <typename T>
 struct JkxInk {

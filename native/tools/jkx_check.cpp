@@ -15,7 +15,10 @@
 
 #include "cuda/jkx_layout.hpp"
 #include "cuda/raster_cuda.hpp"
+#include "kernels/deflate/geometry_encoder.hpp"
+#include "kernels/deflate/row_deflate.hpp"
 #include "kernels/jkx_column_masks.hpp"
+#include "kernels/jkx_ink_runs.hpp"
 #include "kernels/raster.hpp"
 #include "kernels/raster_jkx.hpp"
 #include "tools/tool_support.hpp"
@@ -65,7 +68,11 @@ What it does:
   4. the CUDA kernel's per-thread code (cuda/jkx_layout.hpp, kernels/jkx_math.hpp phases) run
      on the CPU for block sizes 1..256 in the kernel's order, against the CPU images.
 
-  5. with --gpu on a GPU: the CUDA kernel itself, against the CPU images of step 2.
+  5. every drawn window encoded from its geometry (jkx_ink_runs + the geometry encoder, the
+     writer's path): zlib stream and deflate piece inflated by zlib against the image of step 2,
+     Adler-32 and CRC-32 against zlib's; bytes against the row encoder and zlib level 6.
+
+  6. with --gpu on a GPU: the CUDA kernel itself, against the CPU images of step 2.
 
 exit codes: 0 all passed, 1 a mismatch (described with --seed/--case to rerun it), 2 bad usage,
 3 a CUDA error, 4 --require-gpu and no usable CUDA device
@@ -559,6 +566,10 @@ struct Coverage {
   size_t status[5] = {0, 0, 0, 0, 0};
   size_t with_line = 0, line_cut = 0;
   size_t gpu_cases = 0, gpu_pixels = 0;  // compared on the device (--gpu)
+  // The geometry encoder's streams (step 5): images, and their bytes beside the row encoder's
+  // and zlib level 6's of the drawn image; images where it was larger than level 6.
+  size_t streams = 0, over_level6 = 0;
+  uint64_t geometry_bytes = 0, row_bytes = 0, level6_bytes = 0;
 };
 Coverage g_cov;
 
@@ -690,6 +701,65 @@ bool compare_case(const Case& k, CpuRun* run, std::string* detail) {
   if (std::memcmp(out2.data(), out.data(), lowest * image_bytes) != 0) {
     *detail = "images before the lowest window not drawn differ without statuses";
     return false;
+  }
+  return true;
+}
+
+// Every drawn window of a case encoded from its geometry (jkx_ink_runs + the geometry encoder, as
+// the writer does), against the drawn image of compare_case: the zlib stream and the deflate
+// piece inflated by zlib, adler32() and the piece's CRC-32 against zlib's over the image.
+bool compare_geometry(const Case& k, const CpuRun& cpu, std::string* detail) {
+  static deflate::GeometryEncoder enc;
+  static deflate::Encoder rows;
+  rows.set_period(k.type == PixelType::U8 ? 3 : 4);
+  const size_t image_bytes = k.shape.pixels() * pixel_bytes(k.type);
+  const size_t row_bytes = size_t{k.shape.width()} * pixel_bytes(k.type);
+  const WindowList wl = k.windows();
+  std::vector<double> scratch(jkx_scratch_doubles(k.shape));
+  std::vector<JkxBar> bars(k.shape.seq_len);
+  std::vector<deflate::InkRun> runs;
+  Bytes comp, plain, level6;
+  std::string why;
+  for (size_t w = 0; w < k.count; ++w) {
+    if (cpu.st[w] != JkxStatus::kOk) continue;
+    const JkxWindow g = jkx_window_geometry(k.series.columns(), wl.start(w), k.shape, k.history_ok(w),
+                                            scratch.data(), bars.data());
+    auto fail = [&](const std::string& what) {
+      *detail = "geometry encoder, window " + std::to_string(w) + ": " + what + "\n" + window_inputs(k, wl.start(w));
+      return false;
+    };
+    if (g.status != JkxStatus::kOk) return fail("the geometry says the window is not drawable");
+    jkx_ink_runs(bars.data(), g.ma_drawn, k.shape, runs);
+    enc.set_runs(runs.data(), runs.size(), k.shape.width(), k.shape.height, k.type, 3,
+                 deflate::InkPolarity::kLightOnDark);
+    const uint8_t* want = cpu.out.data() + w * image_bytes;
+    comp.clear();
+    enc.append_zlib(comp);
+    if (!inflate_all(comp.data(), comp.size(), 15, image_bytes, plain, why)) return fail("zlib: " + why);
+    for (size_t i = 0; i < image_bytes; ++i)
+      if (plain[i] != want[i])
+        return fail("zlib stream: byte " + std::to_string(i) + " (row " + std::to_string(i / row_bytes) +
+                    ") is " + std::to_string(plain[i]) + ", drawn " + std::to_string(want[i]));
+    if (enc.adler32() != adler32(1L, want, static_cast<uInt>(image_bytes)))
+      return fail("adler32() differs from zlib's");
+    const size_t geometry_size = comp.size();
+    g_cov.geometry_bytes += geometry_size;
+    comp.clear();
+    const uint32_t crc = enc.append_piece(comp);
+    deflate::finish_stream(comp);
+    if (!inflate_all(comp.data(), comp.size(), -15, image_bytes, plain, why))
+      return fail("piece + finish_stream: " + why);
+    if (std::memcmp(plain.data(), want, image_bytes) != 0) return fail("the deflate piece differs from the drawn image");
+    if (crc != crc32(0L, want, static_cast<uInt>(image_bytes))) return fail("the piece's CRC-32 differs from zlib's");
+    comp.clear();
+    rows.zlib_encode_rows(want, image_bytes, row_bytes, comp);
+    g_cov.row_bytes += comp.size();
+    uLongf level6_size = compressBound(image_bytes);
+    level6.resize(level6_size);
+    if (compress2(level6.data(), &level6_size, want, image_bytes, 6) != Z_OK) return fail("zlib compress2 failed");
+    g_cov.level6_bytes += level6_size;
+    if (geometry_size > level6_size) ++g_cov.over_level6;
+    ++g_cov.streams;
   }
   return true;
 }
@@ -1237,6 +1307,7 @@ int main(int argc, char** argv) {
     CpuRun cpu;
     bool ok = compare_case(k, &cpu, &detail);
     if (ok) ok = compare_variants(k, &detail);
+    if (ok) ok = compare_geometry(k, cpu, &detail);
     const uint32_t block_sizes[] = {1, 2, 3, 7, 32, 128, 256};
     for (uint32_t nt : block_sizes) {
       if (!ok) break;
@@ -1294,6 +1365,11 @@ int main(int argc, char** argv) {
               seed, failures ? "FAILED" : "OK", example_ok ? "exact" : "WRONG", rounding_ok ? "= rint" : "WRONG", segments_ok ? "= stepped" : "WRONG", arguments_ok ? "refused" : "WRONG", g_cov.cases, g_cov.windows,
               g_cov.status[0], g_cov.with_line, g_cov.line_cut, g_cov.status[1], g_cov.status[2], g_cov.status[3],
               g_cov.status[4], static_cast<double>(g_cov.pixels) / 1e6, default_thread_count(), seconds_since(t0));
+  std::printf("jkx_check geometry encoder: %zu images from their ink runs, every stream equal to the drawn image; "
+              "bytes %.4f of the row encoder's, %.4f of zlib level 6's (larger than level 6 in %zu)\n",
+              g_cov.streams, static_cast<double>(g_cov.geometry_bytes) / static_cast<double>(std::max<uint64_t>(g_cov.row_bytes, 1)),
+              static_cast<double>(g_cov.geometry_bytes) / static_cast<double>(std::max<uint64_t>(g_cov.level6_bytes, 1)),
+              g_cov.over_level6);
   if (use_gpu)
     std::printf("jkx_check GPU: %s: %zu cases, %.1f Mpx equal to the CPU kernel's\n",
                 failures ? "FAILED" : "OK", g_cov.gpu_cases, static_cast<double>(g_cov.gpu_pixels) / 1e6);

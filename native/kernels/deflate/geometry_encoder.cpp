@@ -33,10 +33,14 @@ struct PixelBytes {
   unsigned last_diff;
 };
 
-PixelBytes pixel_bytes_of(PixelType type) {
+PixelBytes pixel_bytes_of(PixelType type, InkPolarity polarity) {
   // Little-endian float32 1.0f = 00 00 80 3F, 0.0f = 00 00 00 00.
-  if (type == PixelType::U8) return {{1}, {0}, 1, 0, 0};
-  return {{0x00, 0x00, 0x80, 0x3F}, {0, 0, 0, 0}, 4, 2, 3};
+  if (polarity == InkPolarity::kDarkOnLight) {
+    if (type == PixelType::U8) return {{1}, {0}, 1, 0, 0};
+    return {{0x00, 0x00, 0x80, 0x3F}, {0, 0, 0, 0}, 4, 2, 3};
+  }
+  if (type == PixelType::U8) return {{0}, {255}, 1, 0, 0};
+  return {{0, 0, 0, 0}, {0x00, 0x00, 0x80, 0x3F}, 4, 2, 3};
 }
 
 // The tokenizer walks the virtual byte stream of the image (row-major, 2^kShift bytes a pixel)
@@ -439,8 +443,9 @@ int64_t mod_adler(__int128 v) {
 GeometryEncoder::GeometryEncoder() : tokens_(new uint16_t[kBlockTokens]), stats_{} {}
 GeometryEncoder::~GeometryEncoder() = default;
 
-void GeometryEncoder::set_type(PixelType type) {
+void GeometryEncoder::set_type(PixelType type, InkPolarity polarity) {
   type_ = type;
+  polarity_ = polarity;
   raw_size_ = uint64_t{changes_.width()} * changes_.height() * pixel_bytes(type);
 }
 
@@ -448,21 +453,22 @@ void GeometryEncoder::set_bars(const BarRows* bars, ImageShape shape, PixelType 
   if (type != PixelType::U8 && type != PixelType::F32)
     throw std::invalid_argument("GeometryEncoder: unknown pixel type");
   changes_.build_bars(bars, shape.seq_len, shape.height);
-  set_type(type);
+  set_type(type, InkPolarity::kDarkOnLight);
   period_ = 4;
 }
 
 void GeometryEncoder::set_runs(const InkRun* runs, size_t count, uint32_t width,
-                               uint32_t height, PixelType type, uint32_t period) {
+                               uint32_t height, PixelType type, uint32_t period,
+                               InkPolarity polarity) {
   if (type != PixelType::U8 && type != PixelType::F32)
     throw std::invalid_argument("GeometryEncoder: unknown pixel type");
   changes_.build(runs, count, width, height);
-  set_type(type);
+  set_type(type, polarity);
   period_ = period;
 }
 
 void GeometryEncoder::render(uint8_t* out) const {
-  const PixelBytes px = pixel_bytes_of(type_);
+  const PixelBytes px = pixel_bytes_of(type_, polarity_);
   if (px.size == 1) {
     changes_.render(px.bg[0], px.ink[0], out);
     return;
@@ -474,7 +480,7 @@ void GeometryEncoder::render(uint8_t* out) const {
 }
 
 void GeometryEncoder::encode(bool final, std::vector<uint8_t>& out) {
-  const PixelBytes px = pixel_bytes_of(type_);
+  const PixelBytes px = pixel_bytes_of(type_, polarity_);
   row_bits_.resize((size_t{changes_.width()} + 63) >> 6);
   BitWriter writer(out);
   auto run = [&](auto& tok) {
@@ -488,9 +494,10 @@ void GeometryEncoder::encode(bool final, std::vector<uint8_t>& out) {
       tok.distances(distances);
       if (!write_huffman_block_kinds(tokens_.get(), count, stats_, distances, kMaxTokenKinds,
                                      used, end - start, final && last, writer)) {
-        // Defensive only: with these pixel bytes (all under 144: 8-bit literals in the fixed
-        // code) and matches of 5 bytes or more (at most 26 bits), the fixed code never loses to
-        // stored blocks. Should it ever: draw the image once and store the block's bytes.
+        // Rare: with dark-on-light bytes (all under 144: 8-bit literals in the fixed code) and
+        // matches of 5 bytes or more (at most 26 bits) the fixed code never loses to stored
+        // blocks; light-on-dark ink (255, a 9-bit literal) might, on a block of little else.
+        // Then draw the image once and store the block's bytes.
         if (rendered_.size() != raw_size_) {
           rendered_.resize(raw_size_);
           render(rendered_.data());
@@ -546,7 +553,7 @@ void GeometryEncoder::append_gzip(std::vector<uint8_t>& out) {
 // (mod 65521). The blank image has closed forms; every change at (r, c) adds or removes its
 // column's difference on rows r..H-1, an arithmetic series in the position.
 uint32_t GeometryEncoder::adler32() const {
-  const PixelBytes px = pixel_bytes_of(type_);
+  const PixelBytes px = pixel_bytes_of(type_, polarity_);
   const int64_t m = kAdlerMod;
   const uint64_t width = changes_.width(), height = changes_.height();
   const uint64_t pixels = width * height, n = raw_size_, p = px.size;
@@ -596,8 +603,10 @@ uint32_t GeometryEncoder::adler32() const {
 
 void GeometryEncoder::prepare_crc() {
   const uint64_t row_bytes = uint64_t{changes_.width()} * pixel_bytes(type_);
-  if (row_bytes == crc_row_bytes_ && type_ == crc_type_ && !crc_column_.empty()) return;
-  const PixelBytes px = pixel_bytes_of(type_);
+  if (row_bytes == crc_row_bytes_ && type_ == crc_type_ && polarity_ == crc_polarity_ &&
+      !crc_column_.empty())
+    return;
+  const PixelBytes px = pixel_bytes_of(type_, polarity_);
   crc_row_shift_.init(row_bytes);
   uint32_t blank = 0;
   for (uint32_t c = 0; c < changes_.width(); ++c) blank = crc32_register(blank, px.bg, px.size);
@@ -613,6 +622,7 @@ void GeometryEncoder::prepare_crc() {
   }
   crc_row_bytes_ = row_bytes;
   crc_type_ = type_;
+  crc_polarity_ = polarity_;
 }
 
 // Row by row: the register after a row is T^row_bytes(register before) xor L(row), and L(row)

@@ -1,5 +1,6 @@
-// DEFLATE streams of two-level images (background 1, ink 0; uint8 or float32 pixels) written
-// straight from their geometry: the pixels are never drawn, scanned or checksummed byte by byte.
+// DEFLATE streams of two-level images (uint8 or float32 pixels: the default layout's ink 0 on 1,
+// or the jkx layout's 255 on 0, see InkPolarity) written straight from their geometry: the
+// pixels are never drawn, scanned or checksummed byte by byte.
 //
 // The stream is what a greedy encoder with these copies would write for the drawn image, decided
 // from the ink changes instead of a byte compare: at each token the longest (to 258 bytes) of
@@ -40,6 +41,10 @@ namespace ohlc::deflate {
 
 class Encoder;
 
+// Which of the two levels is ink: the default layout draws 0 on 1 (uint8) or 0.0f on 1.0f; the
+// jkx layout 255 on 0 or 1.0f on 0.0f (docs/IMAGE.md, docs/IMAGE-JKX.md).
+enum class InkPolarity : uint8_t { kDarkOnLight = 0, kLightOnDark = 1 };
+
 class GeometryEncoder {
  public:
   GeometryEncoder();
@@ -55,11 +60,13 @@ class GeometryEncoder {
   void set_bars(const BarRows* bars, ImageShape shape, PixelType type);
 
   // Any other two-level layout, as vertical ink runs (see InkChanges::build for the rules).
-  // The image is height rows of `width` pixels of `type`. `period`: the layout's bar width in
-  // pixels (its rows repeat with it where bars look alike; 4 for the default layout, 3 for a
-  // 3-pixel one), 0 for none; only a compression hint.
+  // The image is height rows of `width` pixels of `type`, with the ink and background values of
+  // `polarity`. `period`: the layout's bar width in pixels (its rows repeat with it where bars
+  // look alike; 4 for the default layout, 3 for a 3-pixel one), 0 for none; only a compression
+  // hint.
   void set_runs(const InkRun* runs, size_t count, uint32_t width, uint32_t height,
-                PixelType type, uint32_t period = 0);
+                PixelType type, uint32_t period = 0,
+                InkPolarity polarity = InkPolarity::kDarkOnLight);
 
   // Bytes of the image set last: height * width * pixel_bytes(type).
   uint64_t raw_size() const { return raw_size_; }
@@ -90,12 +97,13 @@ class GeometryEncoder {
   void render(uint8_t* out) const;
 
  private:
-  void set_type(PixelType type);
+  void set_type(PixelType type, InkPolarity polarity);
   void encode(bool final, std::vector<uint8_t>& out);
   void prepare_crc();
 
   InkChanges changes_;
   PixelType type_ = PixelType::U8;
+  InkPolarity polarity_ = InkPolarity::kDarkOnLight;
   uint32_t period_ = 0;
   uint64_t raw_size_ = 0;
   std::unique_ptr<uint16_t[]> tokens_;  // kind tokens (block_writer.hpp)
@@ -107,6 +115,7 @@ class GeometryEncoder {
   // CRC-32 operators for the current row length, rebuilt when it changes.
   uint64_t crc_row_bytes_ = 0;
   PixelType crc_type_ = PixelType::U8;
+  InkPolarity crc_polarity_ = InkPolarity::kDarkOnLight;
   Crc32ZeroShift crc_row_shift_;
   uint32_t crc_blank_row_ = 0;        // register of a blank row from zero
   std::vector<uint32_t> crc_column_;  // register of one ink pixel's difference, per column
