@@ -1,5 +1,6 @@
 // Candles -> closed HDF5 through the writer's fused path (images encoded from their bars, never
-// drawn) against today's path (drawn, then the row encoder: OHLC_ENCODE_FROM_PIXELS=1) and the
+// drawn: OHLC_IMAGE_ENCODER=geometry) against the drawn path (then the row encoder:
+// OHLC_IMAGE_ENCODER=pixels) and the
 // NumPy + h5py baseline, in one run; then h5py random reads of both kinds of stream.
 //   node --import tsx bench/geometry.ts [--quick]
 // Writes: bench/storage.ts's cases (seqLen 100, height 500, horizons [1, 5, 15], candle windows,
@@ -17,12 +18,11 @@ import { createDatasetWriter, type PixelDtype } from '../ts/index.js';
 const QUICK = hasFlag('--quick');
 const COUNTS = QUICK ? [10_000] : [10_000, 100_000];
 const BASELINE_COUNT = QUICK ? 2_000 : 10_000;
-const PIXELS_ENV = 'OHLC_ENCODE_FROM_PIXELS';
+const ENCODER_ENV = 'OHLC_IMAGE_ENCODER';
 
 function withPath<T>(pixels: boolean, body: () => Promise<T>): Promise<T> {
-  if (pixels) process.env[PIXELS_ENV] = '1';
-  else delete process.env[PIXELS_ENV];
-  return body().finally(() => delete process.env[PIXELS_ENV]);
+  process.env[ENCODER_ENV] = pixels ? 'pixels' : 'geometry';
+  return body().finally(() => delete process.env[ENCODER_ENV]);
 }
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;

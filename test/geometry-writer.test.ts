@@ -1,9 +1,10 @@
 // The writer's fused path (candle windows encoded straight from their bars, never drawn) against
-// the path that draws and then encodes the pixels (OHLC_ENCODE_FROM_PIXELS=1): the same windows
+// the path that draws and then encodes the pixels (OHLC_IMAGE_ENCODER=geometry / =pixels; the
+// writer's own choice goes by image size, and most images here are small): the same windows
 // of every kind go into HDF5, Zarr and NPZ both ways, and the arrays the stock readers (h5py,
 // zarr, numpy) and the package's loader read back must equal each other and rasterize()'s images.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -91,22 +92,33 @@ const FAMILIES: Family[] = [
 const FORMATS = ['hdf5', 'zarr', 'zarr3', 'npz'] as const;
 const EXT: Record<string, string> = { hdf5: 'h5', zarr: 'zarr', zarr3: 'zarr', npz: 'npz' };
 
-async function write(path: string, variant: (typeof FORMATS)[number], f: Family, dtype: 'uint8' | 'float32', c: Columns, starts: Int32Array, pixels: boolean) {
-  if (pixels) process.env.OHLC_ENCODE_FROM_PIXELS = '1';
+interface JkxOptions {
+  volume: boolean;
+  ma: number;
+  maOk?: Uint8Array;
+}
+
+type ImageEncoder = 'geometry' | 'pixels' | 'auto';
+
+async function write(path: string, variant: (typeof FORMATS)[number], f: Family, dtype: 'uint8' | 'float32', c: Columns, starts: Int32Array, encoder: ImageEncoder, jkx?: JkxOptions) {
+  if (encoder === 'auto') delete process.env.OHLC_IMAGE_ENCODER;
+  else process.env.OHLC_IMAGE_ENCODER = encoder;
   try {
     const format: StorageFormat = variant === 'zarr3' ? 'zarr' : variant;
     const zarrFormat = variant === 'zarr3' ? 3 : 2;
-    const w = await createDatasetWriter(path, { format, ...(format === 'zarr' ? { zarrFormat } : {}), seqLen: f.seqLen, height: f.height, dtype, threads: 2, metadata: { symbol: 'TESTUSDT', interval: '1m', stride: 1 } });
+    const layout = jkx ? { layout: 'jkx' as const, volume: jkx.volume, ma: jkx.ma } : {};
+    const w = await createDatasetWriter(path, { format, ...(format === 'zarr' ? { zarrFormat } : {}), seqLen: f.seqLen, height: f.height, dtype, threads: 2, ...layout, metadata: { symbol: 'TESTUSDT', interval: '1m', stride: 1 } });
     // Uneven appends, so slices and chunk boundaries fall in different places.
     const cuts = [0, 1, Math.floor(starts.length / 3), starts.length];
     for (let k = 0; k + 1 < cuts.length; k++) {
       const part = starts.subarray(cuts[k], cuts[k + 1]);
       const timestamps = Float64Array.from(part, (s) => 1_600_000_000_000 + s * 60_000);
-      await w.append({ candles: c, starts: part, timestamps });
+      const maOk = jkx?.maOk?.subarray(cuts[k], cuts[k + 1]);
+      await w.append({ candles: c, starts: part, timestamps, ...(maOk ? { maOk } : {}) });
     }
     return await w.close();
   } finally {
-    delete process.env.OHLC_ENCODE_FROM_PIXELS;
+    delete process.env.OHLC_IMAGE_ENCODER;
   }
 }
 
@@ -155,8 +167,8 @@ describe('writer: images encoded from geometry equal the drawn ones', { skip: fi
         for (const format of FORMATS) {
           const fused = join(dir, `fused-${s}.${EXT[format]}`);
           const old = join(dir, `old-${s}.${EXT[format]}`);
-          const a = await write(fused, format, f, dtype, c, starts, false);
-          const b = await write(old, format, f, dtype, c, starts, true);
+          const a = await write(fused, format, f, dtype, c, starts, 'geometry');
+          const b = await write(old, format, f, dtype, c, starts, 'pixels');
           // Different streams (the fused path was taken), the same pixels.
           assert.notEqual(a.digests[0].arrays.images, b.digests[0].arrays.images, `${format}: both paths wrote the same streams`);
           if (format !== 'zarr3') {
@@ -180,4 +192,105 @@ describe('writer: images encoded from geometry equal the drawn ones', { skip: fi
       });
     }
   }
+});
+
+// The jkx layout (docs/IMAGE-JKX.md: 255 on 0, volume strip, moving-average line) from its ink
+// runs: every family both ways, against rasterize().
+interface JkxFamily extends Family {
+  volume: boolean;
+  ma: number;
+  // Per window: its MA history usable (else cut, as by a gap).
+  maOk?: (rand: () => number) => number;
+}
+
+function withVolume(c: Columns, rand: () => number, zeros: number): Columns & { volume: Float64Array } {
+  const n = c.open.length;
+  return { ...c, volume: Float64Array.from({ length: n }, () => (rand() < zeros ? 0 : rand() * 1e4)) };
+}
+
+const JKX_FAMILIES: JkxFamily[] = [
+  { name: 'jkx 5x32, volume, MA 5', seqLen: 5, height: 32, count: 60, volume: true, ma: 5, candles: (r, n) => randomWalk(n, r) },
+  { name: 'jkx 20x64, volume, MA 20, history cut', seqLen: 20, height: 64, count: 60, volume: true, ma: 20, candles: (r, n) => randomWalk(n, r), maOk: (r) => (r() < 0.3 ? 0 : 1) },
+  { name: 'jkx 60x96, volume, MA 60', seqLen: 60, height: 96, count: 20, volume: true, ma: 60, candles: (r, n) => randomWalk(n, r, 100, 0.03) },
+  { name: 'jkx 30x200, no volume, MA 10', seqLen: 30, height: 200, count: 20, volume: false, ma: 10, candles: (r, n) => randomWalk(n, r, 100, 0.05) },
+  { name: 'jkx 20x64, volume, no MA, zero volumes', seqLen: 20, height: 64, count: 40, volume: true, ma: 0, candles: (r, n) => randomWalk(n, r) },
+  { name: 'jkx 12x40, malformed candles', seqLen: 12, height: 40, count: 40, volume: true, ma: 12, candles: malformed },
+  { name: 'jkx 8x700, tall', seqLen: 8, height: 700, count: 8, volume: true, ma: 8, candles: (r, n) => randomWalk(n, r, 100, 0.05) },
+];
+
+describe('writer: jkx images encoded from their ink runs equal the drawn ones', { skip: findPython() ? false : 'no python3 with h5py, numpy and zarr' }, () => {
+  let seed = 101;
+  for (const dtype of ['uint8', 'float32'] as const) {
+    for (const f of JKX_FAMILIES) {
+      const s = seed++;
+      it(`${f.name}, ${dtype} (seed ${s})`, async () => {
+        const rand = rng(s);
+        const history = f.ma > 0 ? f.ma - 1 : 0;
+        const n = f.count + f.seqLen + history + 3;
+        const c = withVolume(f.candles(rand, n), rand, f.name.includes('zero volumes') ? 0.5 : 0.05);
+        // Most windows have their history; a few start too early for it (no line).
+        const starts = Int32Array.from({ length: f.count }, () => Math.floor(rand() * (n - f.seqLen + 1)));
+        const maOk = f.maOk ? Uint8Array.from(starts, () => f.maOk!(rand)) : undefined;
+        const opts = { seqLen: f.seqLen, height: f.height, layout: 'jkx' as const, volume: f.volume, ma: f.ma, starts, dtype, ...(maOk ? { maOk } : {}) };
+        const { images } = rasterize(c, opts);
+        const ref = join(dir, `ref-${s}.bin`);
+        writeFileSync(ref, new Uint8Array(images.buffer, images.byteOffset, images.byteLength));
+        const jkx = { volume: f.volume, ma: f.ma, maOk };
+        for (const format of FORMATS) {
+          const fused = join(dir, `fused-${s}.${EXT[format]}`);
+          const old = join(dir, `old-${s}.${EXT[format]}`);
+          const a = await write(fused, format, f, dtype, c, starts, 'geometry', jkx);
+          const b = await write(old, format, f, dtype, c, starts, 'pixels', jkx);
+          assert.notEqual(a.digests[0].arrays.images, b.digests[0].arrays.images, `${format}: both paths wrote the same streams`);
+          if (format !== 'zarr3') {
+            const r = runPython<{ fused_equal: boolean; old_equal: boolean; fused_bytes: number; old_bytes: number }>(COMPARE, [
+              format, fused, old, ref, dtype, String(f.count), String(f.height), String(3 * f.seqLen),
+            ]);
+            assert.ok(r.fused_equal, `${format}: fused images differ from rasterize()`);
+            assert.ok(r.old_equal, `${format}: drawn images differ from rasterize()`);
+            assert.ok(r.fused_bytes <= r.old_bytes * 1.1 + 64, `${format}: ${r.fused_bytes} bytes fused against ${r.old_bytes}`);
+          }
+          const loaded = await loadImagesFromStorage(fused);
+          assert.ok(Buffer.from(loaded.images.buffer, loaded.images.byteOffset, loaded.images.byteLength).equals(Buffer.from(images.buffer, images.byteOffset, images.byteLength)), `${format}: the loader's images differ`);
+          rmSync(fused, { recursive: true, force: true });
+          rmSync(old, { recursive: true, force: true });
+        }
+        rmSync(ref);
+      });
+    }
+  }
+});
+
+describe('writer: the image encoder setting', () => {
+  it('refuses an OHLC_IMAGE_ENCODER it does not know, naming the variable', async () => {
+    process.env.OHLC_IMAGE_ENCODER = 'fastest';
+    try {
+      await assert.rejects(
+        createDatasetWriter(join(dir, 'refused.h5'), { seqLen: 5, height: 32 }),
+        /OHLC_IMAGE_ENCODER must be geometry, pixels or auto, not 'fastest'/,
+      );
+    } finally {
+      delete process.env.OHLC_IMAGE_ENCODER;
+    }
+    assert.equal(existsSync(join(dir, 'refused.h5')), false, 'no file left behind');
+  });
+
+  it('chooses by size: images under 64 KiB drawn, larger ones from geometry', async () => {
+    const rand = rng(7);
+    const c = randomWalk(400, rand);
+    const starts = Int32Array.from({ length: 12 }, (_, i) => i * 20);
+    // 100x64 uint8: 25,600 bytes; 100x200 float32: 320,000 bytes.
+    for (const [height, dtype, expected] of [[64, 'uint8', 'pixels'], [200, 'float32', 'geometry']] as const) {
+      const f: Family = { name: 'size', seqLen: 100, height, count: starts.length, candles: () => c };
+      const digest = async (encoder: ImageEncoder) => {
+        const path = join(dir, `choice-${height}-${encoder}.h5`);
+        const done = await write(path, 'hdf5', f, dtype, c, starts, encoder);
+        rmSync(path, { force: true });
+        return done.digests[0].arrays.images;
+      };
+      const [auto, geometry, pixels] = [await digest('auto'), await digest('geometry'), await digest('pixels')];
+      assert.notEqual(geometry, pixels, 'the two encoders write different streams');
+      assert.equal(auto, expected === 'pixels' ? pixels : geometry, `${100 * 4 * height * (dtype === 'uint8' ? 1 : 4)} bytes an image: ${expected}`);
+    }
+  });
 });

@@ -7,6 +7,7 @@
 #include "cuda/raster_cuda.hpp"
 #include "kernels/deflate/geometry_encoder.hpp"
 #include "kernels/deflate/row_deflate.hpp"
+#include "kernels/jkx_ink_runs.hpp"
 #include "kernels/raster_jkx.hpp"
 
 #if OHLC_HAVE_OPENMP
@@ -103,6 +104,27 @@ JkxThreadScratch& jkx_thread_scratch(JkxShape shape) {
   return s;
 }
 
+// The geometry of window i of `batch` into the scratch's bars; throws InvalidWindowError where
+// the window cannot be drawn. On the calling thread: for draw_one and encode_one.
+JkxWindow jkx_window_of(const WindowBatch& batch, size_t i, JkxShape shape, JkxThreadScratch& s) {
+  const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
+  const JkxWindow g = jkx_window_geometry(jkx_columns(batch.candles), batch.windows.start(i), shape, history_ok,
+                                          s.doubles.data(), s.bars.data(), given_ma(batch, i, shape.seq_len));
+  if (g.status != JkxStatus::kOk) {
+    WindowList one = sub_list(batch.windows, i, 1);
+    JkxOutcome r = jkx_not_drawn(jkx_columns(batch.candles), one, sub_ma_ok(batch, i), shape, 0);
+    if (batch.ma_values) {  // the stored values were drawn from: the history is not read
+      r.status = JkxOutcome::kNotDrawn;
+      r.reason = g.status;
+      r.bad.candle = g.bad_candle;
+      r.bad.field = g.bad_field;
+      r.bad.value = g.bad_value;
+    }
+    throw_if_failed(r, batch, i, shape.seq_len);
+  }
+  return g;
+}
+
 class CpuRasterizer final : public Rasterizer {
  public:
   CpuRasterizer(RasterSpec spec, int threads) : Rasterizer(spec), threads_(threads) {}
@@ -135,21 +157,7 @@ class CpuRasterizer final : public Rasterizer {
     if (spec_.layout == Layout::kJkx) {
       const JkxShape shape = spec_.jkx();
       JkxThreadScratch& s = jkx_thread_scratch(shape);
-      const bool history_ok = batch.ma_ok ? batch.ma_ok[i] != 0 : true;
-      const JkxWindow g = jkx_window_geometry(jkx_columns(batch.candles), start, shape, history_ok,
-                                              s.doubles.data(), s.bars.data(), given_ma(batch, i, shape.seq_len));
-      if (g.status != JkxStatus::kOk) {
-        WindowList one = sub_list(batch.windows, i, 1);
-        JkxOutcome r = jkx_not_drawn(jkx_columns(batch.candles), one, sub_ma_ok(batch, i), shape, 0);
-        if (batch.ma_values) {  // the stored values were drawn from: the history is not read
-          r.status = JkxOutcome::kNotDrawn;
-          r.reason = g.status;
-          r.bad.candle = g.bad_candle;
-          r.bad.field = g.bad_field;
-          r.bad.value = g.bad_value;
-        }
-        throw_if_failed(r, batch, i, shape.seq_len);
-      }
+      const JkxWindow g = jkx_window_of(batch, i, shape, s);
       draw_jkx_window(s.bars.data(), g.ma_drawn, shape, spec_.pixel, out);
       return;
     }
@@ -227,19 +235,28 @@ void Rasterizer::classify(const WindowBatch& batch, size_t first, size_t count, 
 
 uint32_t Rasterizer::encode_one(const WindowBatch& batch, size_t i, ImageStream stream,
                                 deflate::GeometryEncoder& encoder, std::vector<uint8_t>& out) const {
-  if (!encodes_from_geometry() || stream == ImageStream::kNone)
-    throw RasterError("this rasterizer's layout is not encoded from geometry");
-  const uint32_t len = spec_.shape.seq_len;
-  const int64_t start = batch.windows.start(i);
-  double lo, hi;
-  BadPrice bad;
-  if (!window_range(batch.candles, start, len, &lo, &hi, &bad))
-    throw InvalidWindowError(batch.window_base + i, start, len, bad);
-  // thread_local: a writer calls this for every image from its encoding threads.
-  thread_local std::vector<BarRows> bars;
-  bars.resize(len);
-  window_bar_rows(batch.candles, start, spec_.shape, lo, hi, bars.data());
-  encoder.set_bars(bars.data(), spec_.shape, spec_.pixel);
+  if (stream == ImageStream::kNone) throw RasterError("encode_one needs a compressed stream form");
+  if (spec_.layout == Layout::kJkx) {
+    const JkxShape shape = spec_.jkx();
+    JkxThreadScratch& s = jkx_thread_scratch(shape);
+    const JkxWindow g = jkx_window_of(batch, i, shape, s);
+    // thread_local: a writer calls this for every image from its encoding threads.
+    thread_local std::vector<deflate::InkRun> runs;
+    jkx_ink_runs(s.bars.data(), g.ma_drawn, shape, runs);
+    encoder.set_runs(runs.data(), runs.size(), shape.width(), shape.height, spec_.pixel,
+                     spec_.shape.bar_width, deflate::InkPolarity::kLightOnDark);
+  } else {
+    const uint32_t len = spec_.shape.seq_len;
+    const int64_t start = batch.windows.start(i);
+    double lo, hi;
+    BadPrice bad;
+    if (!window_range(batch.candles, start, len, &lo, &hi, &bad))
+      throw InvalidWindowError(batch.window_base + i, start, len, bad);
+    thread_local std::vector<BarRows> bars;
+    bars.resize(len);
+    window_bar_rows(batch.candles, start, spec_.shape, lo, hi, bars.data());
+    encoder.set_bars(bars.data(), spec_.shape, spec_.pixel);
+  }
   out.clear();
   if (stream == ImageStream::kZlib) {
     encoder.append_zlib(out);

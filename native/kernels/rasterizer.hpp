@@ -106,14 +106,13 @@ class Rasterizer {
   // Draws window i of `batch` into `out`, on the calling thread; throws InvalidWindowError.
   virtual void draw_one(const WindowBatch& batch, size_t i, void* out) const;
 
-  // True where encode_one works: the layout's images are two-level bars that the geometry encoder
-  // (kernels/deflate/geometry_encoder.hpp) writes straight from their rows (the default layout).
-  bool encodes_from_geometry() const { return spec_.layout == Layout::kOhlc4px; }
-  // Window i of `batch` as a compressed image in `out` (replaced), without drawing a pixel: its
-  // bar rows are computed on the calling thread by the kernels' own functions, whatever the
-  // device, so the stream is the same on every device; the decompressed bytes are the pixels
-  // draw_one would give. Returns the CRC-32 of those bytes for kDeflatePiece, 0 for kZlib.
-  // Throws InvalidWindowError, or RasterError where encodes_from_geometry() is false.
+  // Window i of `batch` as a compressed image in `out` (replaced), without drawing a pixel: the
+  // images of both layouts are two-level, and the geometry encoder
+  // (kernels/deflate/geometry_encoder.hpp) writes them straight from their bar rows (default) or
+  // ink runs (jkx, kernels/jkx_ink_runs.hpp). Those are computed on the calling thread by the
+  // kernels' own functions, whatever the device, so the stream is the same on every device; the
+  // decompressed bytes are the pixels draw_one would give. Returns the CRC-32 of those bytes for kDeflatePiece, 0 for kZlib.
+  // Throws InvalidWindowError, or RasterError for ImageStream::kNone.
   uint32_t encode_one(const WindowBatch& batch, size_t i, ImageStream stream,
                       deflate::GeometryEncoder& encoder, std::vector<uint8_t>& out) const;
 

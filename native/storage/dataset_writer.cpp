@@ -49,6 +49,26 @@ void parallel_for(size_t n, int threads, Body body) {
   if (!errors.empty() && errors[0]) std::rethrow_exception(errors[0]);
 }
 
+// Candle windows' images of at least this many raw bytes are encoded from their geometry;
+// smaller ones are drawn and row-encoded. Measured per image on one core (geometry_check --bench
+// --shape, bench/RESULTS.md): drawing + the row encoder is 1.2-1.6x faster up to ~40 KB (a
+// drawn image stays in L1, and the geometry encoder's per-row and per-image set-up weighs more
+// than the pixels), about even at 100-200 KB uint8, and the geometry encoder 1.15-1.6x faster
+// from ~60 KB float32 on. The rule depends on the shape only, so a dataset's bytes (and its
+// content digest) do not depend on the machine or its load.
+constexpr size_t kGeometryMinImageBytes = size_t{64} << 10;
+
+// The encoder for candle windows' images: OHLC_IMAGE_ENCODER=geometry or =pixels in the
+// environment forces one (the benchmarks and the tests that compare both paths: their images
+// decompress to the same pixels); unset or "auto" chooses by size.
+bool encode_from_geometry(size_t image_bytes) {
+  const char* v = std::getenv("OHLC_IMAGE_ENCODER");
+  if (!v || !*v || std::strcmp(v, "auto") == 0) return image_bytes >= kGeometryMinImageBytes;
+  if (std::strcmp(v, "geometry") == 0) return true;
+  if (std::strcmp(v, "pixels") == 0) return false;
+  throw StorageError(std::string("OHLC_IMAGE_ENCODER must be geometry, pixels or auto, not '") + v + "'");
+}
+
 }  // namespace
 
 DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, int threads,
@@ -67,13 +87,9 @@ DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, i
     scratch_.push_back(std::make_unique<EncodeScratch>());
     scratch_.back()->rows.set_period(period);
   }
-  // Candle windows go from geometry to compressed image where both sides can; the environment
-  // variable OHLC_ENCODE_FROM_PIXELS=1 forces drawing and the row encoder (for the benchmark and
-  // the tests that compare both paths; the decompressed images are the same).
-  const char* force_pixels = std::getenv("OHLC_ENCODE_FROM_PIXELS");
-  const bool pixels_forced = force_pixels && force_pixels[0] != '\0' && std::strcmp(force_pixels, "0") != 0;
-  geometry_stream_ = rasterizer_->encodes_from_geometry() && !pixels_forced ? sink_->image_stream()
-                                                                            : ImageStream::kNone;
+  // Candle windows go from geometry to compressed image where the sink takes compressed images
+  // and the image is large enough to gain from it.
+  geometry_stream_ = encode_from_geometry(layout_.image_bytes()) ? sink_->image_stream() : ImageStream::kNone;
 }
 
 DatasetWriter::~DatasetWriter() {

@@ -10,7 +10,7 @@
 //       returned CRC-32 and adler32() are compared with zlib's over the drawn bytes.
 //       --quick: 20,000 cases of at most 2^15 pixels. --case K: only case K of that seed
 //       (with --quick: of the quick sequence), described.
-//   geometry_check --bench [--images N] [--threads N] [--rounds N]
+//   geometry_check --bench [--images N] [--threads N] [--rounds N] [--shape LxH-type]
 //       images/s and bytes/image for draw + row encoder, geometry encoder, draw + zlib level 6,
 //       on one thread (its CPU time) and on all (wall time), best of --rounds (3); zlib inflate
 //       speed of both encoders' streams. Like bench/README.md's benchmarks, a block counts only
@@ -634,16 +634,28 @@ double wall_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-int run_bench(uint64_t seed, size_t images, int threads, int rounds, double patience) {
+int run_bench(uint64_t seed, size_t images, int threads, int rounds, double patience,
+              const std::string& only_shape) {
   const double give_up = wall_seconds() + patience;
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   struct Config {
     ohlc::ImageShape shape;
     ohlc::PixelType type;
   };
-  const Config configs[] = {{{100, 500}, ohlc::PixelType::U8},
-                            {{20, 64}, ohlc::PixelType::U8},
-                            {{100, 500}, ohlc::PixelType::F32}};
+  std::vector<Config> configs = {{{100, 500}, ohlc::PixelType::U8},
+                                 {{20, 64}, ohlc::PixelType::U8},
+                                 {{15, 64}, ohlc::PixelType::U8},
+                                 {{100, 500}, ohlc::PixelType::F32}};
+  if (!only_shape.empty()) {
+    unsigned len = 0, height = 0;
+    char type[16] = {0};
+    if (std::sscanf(only_shape.c_str(), "%ux%u-%15s", &len, &height, type) != 3 || len < 1 || height < 2 ||
+        (std::strcmp(type, "uint8") != 0 && std::strcmp(type, "float32") != 0)) {
+      std::fprintf(stderr, "geometry_check: --shape takes LxH-uint8 or LxH-float32, e.g. 100x500-uint8\n");
+      return 2;
+    }
+    configs = {{{len, height}, std::strcmp(type, "uint8") == 0 ? ohlc::PixelType::U8 : ohlc::PixelType::F32}};
+  }
   std::printf("geometry_check --bench: seed %llu, random walks (1%% steps), best of %d rounds; "
               "1 thread: its CPU time; all: %d threads, wall time; one run, so figures compare "
               "within it\n",
@@ -742,6 +754,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   int rounds = 3;
   double patience = 900;
+  std::string only_shape;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--bench") bench = true;
@@ -756,12 +769,15 @@ int main(int argc, char** argv) {
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::atoi(argv[++i]));
     else if (a == "--patience" && i + 1 < argc) patience = std::atof(argv[++i]);
+    else if (a == "--shape" && i + 1 < argc) only_shape = argv[++i];
     else {
       std::fprintf(stderr,
                    "usage: geometry_check [--seed N] [--cases N | --quick | --case K]\n"
-                   "       geometry_check --bench [--seed N] [--images N] [--threads N] [--rounds N] [--patience S]\n");
+                   "       geometry_check --bench [--seed N] [--images N] [--threads N] [--rounds N] [--patience S]\n"
+                   "                      [--shape LxH-uint8 | LxH-float32]\n");
       return 2;
     }
   }
-  return bench ? run_bench(g_seed, images, threads, rounds, patience) : run_fuzz(g_seed, cases, only_case);
+  return bench ? run_bench(g_seed, images, threads, rounds, patience, only_shape)
+               : run_fuzz(g_seed, cases, only_case);
 }
