@@ -1,8 +1,9 @@
 // The archive cache: <root>/<Binance path>, each archive beside its .CHECKSUM. Files are written
 // under a temporary name and renamed into place, the archive last and only once verified, so a
 // final name never holds a partial or unverified file. Reads re-verify against the cached
-// checksum (a large one as a stream, never held whole); a corrupt archive (a torn write after a power loss, a stray edit) is deleted so it
-// gets fetched again. Temporary files a killed process left behind are swept on the next write.
+// checksum (a large one as a stream, never held whole); a corrupt archive (a torn write after a
+// power loss, a stray edit) is deleted so it gets fetched again. Temporary files a killed
+// process left behind are swept on the next write.
 import { createHash } from 'node:crypto';
 import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -117,12 +118,18 @@ export class ArchiveCache {
 
   /** Stores a verified archive and the checksum text it was verified against. */
   async commit(ref: ArchiveRef, archive: Uint8Array, checksum: Uint8Array): Promise<string> {
+    const path = await this.prepare(ref);
+    await writeFileAtomic(checksumName(path), checksum);
+    await writeFileAtomic(path, archive);
+    return path;
+  }
+
+  /** The archive's path, its folder made and cleared of temporaries an interrupted commit left. */
+  private async prepare(ref: ArchiveRef): Promise<string> {
     const path = this.pathOf(ref);
     await mkdir(dirname(path), { recursive: true });
     await removeStaleTemporaries(dirname(path), ref.name);
     await removeStaleTemporaries(dirname(path), basename(checksumName(path)));
-    await writeFileAtomic(checksumName(path), checksum);
-    await writeFileAtomic(path, archive);
     return path;
   }
 
@@ -131,10 +138,7 @@ export class ArchiveCache {
    * written; its checksum text, made from that hash, is committed before the archive's name.
    */
   async commitStream(ref: ArchiveRef, chunks: AsyncIterable<Uint8Array>, checksumFor: (sha256: string) => Uint8Array): Promise<{ path: string; sha256: string }> {
-    const path = this.pathOf(ref);
-    await mkdir(dirname(path), { recursive: true });
-    await removeStaleTemporaries(dirname(path), ref.name);
-    await removeStaleTemporaries(dirname(path), basename(checksumName(path)));
+    const path = await this.prepare(ref);
     const temp = temporaryPath(path);
     const hash = createHash('sha256');
     try {
