@@ -73,7 +73,7 @@ for (const { L, H } of JKX_SHAPES) {
   }
 }
 
-console.log(`\n## 2. Candles → closed HDF5, 20×64 jkx against 15×64 default, ${count} windows, appends of 1,024, best of ${QUICK ? 2 : 3}\n`);
+console.log(`\n## 2. Candles → closed HDF5, 20×64 jkx against 15×64 default (and 60×96 float32 jkx), ${count} windows, appends of 1,024, best of ${QUICK ? 2 : 3}\n`);
 console.log('| layout | compression | images/s | bytes/image | cores used |');
 console.log('| --- | --- | --- | --- | --- |');
 const dir = mkdtempSync(join(tmpdir(), 'ohlc-bench-jkx-'));
@@ -81,15 +81,25 @@ try {
   const starts = Float64Array.from({ length: count }, (_, i) => i + 20);
   const timestamps = Float64Array.from(starts);
   type Layout = 'ohlc-4px' | 'jkx';
-  async function write(layout: Layout, compression: Compression, drawn: boolean): Promise<{ seconds: number; bytes: number; cores: number }> {
+  interface WriteCase {
+    layout: Layout;
+    compression: Compression;
+    drawn: boolean;
+    seqLen?: number;
+    height?: number;
+    dtype?: 'uint8' | 'float32';
+  }
+  async function write(k: WriteCase): Promise<{ seconds: number; bytes: number; cores: number }> {
+    const { layout, compression, drawn } = k;
     const path = join(dir, `${layout}-${compression}.h5`);
-    const seqLen = layout === 'jkx' ? 20 : 15;
+    const seqLen = k.seqLen ?? (layout === 'jkx' ? 20 : 15);
+    const height = k.height ?? 64;
     // Read by the writer when it is opened.
     process.env.OHLC_IMAGE_ENCODER = drawn ? 'pixels' : 'geometry';
     try {
       const t0 = performance.now();
       const c0 = cpuMs();
-      const w = await createDatasetWriter(path, { seqLen, height: 64, layout, compression, overwrite: true, horizons: [] });
+      const w = await createDatasetWriter(path, { seqLen, height, layout, compression, dtype: k.dtype ?? 'uint8', overwrite: true, horizons: [] });
       for (let i = 0; i < count; i += 1024) {
         await w.append({ candles: c, starts: starts.subarray(i, i + 1024), timestamps: timestamps.subarray(i, i + 1024) });
       }
@@ -101,24 +111,28 @@ try {
     }
   }
   // At level 6 every image is drawn and deflated by libdeflate: there is no geometry path.
-  const cases: Array<{ layout: Layout; compression: Compression; drawn: boolean }> = [
+  // The last two: a jkx image of 69 KiB (60×96 float32), where the writer's own choice is geometry.
+  const cases: WriteCase[] = [
     { layout: 'ohlc-4px', compression: 'fast', drawn: false },
     { layout: 'jkx', compression: 'fast', drawn: false },
     { layout: 'ohlc-4px', compression: 'fast', drawn: true },
     { layout: 'jkx', compression: 'fast', drawn: true },
     { layout: 'ohlc-4px', compression: 6, drawn: true },
     { layout: 'jkx', compression: 6, drawn: true },
+    { layout: 'jkx', compression: 'fast', drawn: false, seqLen: 60, height: 96, dtype: 'float32' },
+    { layout: 'jkx', compression: 'fast', drawn: true, seqLen: 60, height: 96, dtype: 'float32' },
   ];
   const best = cases.map(() => ({ seconds: Infinity, bytes: 0, cores: 0 }));
   for (let r = 0; r < (QUICK ? 2 : 3); r++)
     for (const [i, k] of cases.entries()) {
-      const f = await write(k.layout, k.compression, k.drawn);
+      const f = await write(k);
       if (f.seconds < best[i].seconds) best[i] = f;
     }
   for (const [i, k] of cases.entries()) {
     const f = best[i];
     const how = k.compression === 'fast' ? (k.drawn ? "'fast', drawn + row encoder" : "'fast', from geometry") : `level ${k.compression}`;
-    console.log(`| ${k.layout} | ${how} | ${fmtRate(count / f.seconds)} | ${Math.round(f.bytes / count)} | ${f.cores.toFixed(2)} |`);
+    const shape = `${k.seqLen ?? (k.layout === 'jkx' ? 20 : 15)}×${k.height ?? 64} ${k.dtype ?? 'uint8'}`;
+    console.log(`| ${k.layout} ${shape} | ${how} | ${fmtRate(count / f.seconds)} | ${Math.round(f.bytes / count)} | ${f.cores.toFixed(2)} |`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

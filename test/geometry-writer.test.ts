@@ -275,7 +275,7 @@ describe('writer: the image encoder setting', () => {
     assert.equal(existsSync(join(dir, 'refused.h5')), false, 'no file left behind');
   });
 
-  it('chooses by size: images under 64 KiB drawn, larger ones from geometry', async () => {
+  it('chooses by size: default-layout images under 64 KiB drawn, larger ones from geometry; jkx drawn', async () => {
     const rand = rng(7);
     const c = randomWalk(400, rand);
     const starts = Int32Array.from({ length: 12 }, (_, i) => i * 20);
@@ -292,5 +292,18 @@ describe('writer: the image encoder setting', () => {
       assert.notEqual(geometry, pixels, 'the two encoders write different streams');
       assert.equal(auto, expected === 'pixels' ? pixels : geometry, `${100 * 4 * height * (dtype === 'uint8' ? 1 : 4)} bytes an image: ${expected}`);
     }
+    // jkx 60x96 float32 (69,120 bytes): drawn all the same.
+    const v = withVolume(randomWalk(400, rand), rand, 0.05);
+    const f: Family = { name: 'jkx size', seqLen: 60, height: 96, count: starts.length, candles: () => v };
+    const jkx = { volume: true, ma: 60 };
+    const digest = async (encoder: ImageEncoder) => {
+      const path = join(dir, `choice-jkx-${encoder}.h5`);
+      const done = await write(path, 'hdf5', f, 'float32', v, starts, encoder, jkx);
+      rmSync(path, { force: true });
+      return done.digests[0].arrays.images;
+    };
+    const [auto, geometry, pixels] = [await digest('auto'), await digest('geometry'), await digest('pixels')];
+    assert.notEqual(geometry, pixels);
+    assert.equal(auto, pixels, 'jkx: drawn');
   });
 });

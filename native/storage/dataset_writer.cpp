@@ -49,21 +49,25 @@ void parallel_for(size_t n, int threads, Body body) {
   if (!errors.empty() && errors[0]) std::rethrow_exception(errors[0]);
 }
 
-// Candle windows' images of at least this many raw bytes are encoded from their geometry;
-// smaller ones are drawn and row-encoded. Measured per image on one core (geometry_check --bench
-// --shape, bench/RESULTS.md): drawing + the row encoder is 1.2-1.6x faster up to ~40 KB (a
-// drawn image stays in L1, and the geometry encoder's per-row and per-image set-up weighs more
-// than the pixels), about even at 100-200 KB uint8, and the geometry encoder 1.15-1.6x faster
-// from ~60 KB float32 on. The rule depends on the shape only, so a dataset's bytes (and its
-// content digest) do not depend on the machine or its load.
+// Default-layout images of candle windows of at least this many raw bytes are encoded from their
+// geometry; smaller ones are drawn and row-encoded. Measured per image on one core
+// (geometry_check --bench --shape, bench/RESULTS.md): drawing + the row encoder is 1.2-1.6x
+// faster up to ~40 KB (a drawn image stays in L1, and the geometry encoder's per-row and
+// per-image set-up weighs more than the pixels), about even at 100-200 KB uint8, and the
+// geometry encoder 1.15-1.6x faster from ~60 KB float32 on. jkx images are drawn: their moving-
+// average line and volume strip change most rows, so the geometry encoder has more tokens per
+// pixel and was slower at every shape measured (bench/jkx.ts: 20x64 uint8 0.77x, 60x96 float32
+// 0.75x, the writer end to end). The rule depends on the shape only, so a dataset's bytes (and
+// its content digest) do not depend on the machine or its load.
 constexpr size_t kGeometryMinImageBytes = size_t{64} << 10;
 
 // The encoder for candle windows' images: OHLC_IMAGE_ENCODER=geometry or =pixels in the
 // environment forces one (the benchmarks and the tests that compare both paths: their images
-// decompress to the same pixels); unset or "auto" chooses by size.
-bool encode_from_geometry(size_t image_bytes) {
+// decompress to the same pixels); unset or "auto" chooses by layout and size.
+bool encode_from_geometry(const RasterSpec& spec) {
   const char* v = std::getenv("OHLC_IMAGE_ENCODER");
-  if (!v || !*v || std::strcmp(v, "auto") == 0) return image_bytes >= kGeometryMinImageBytes;
+  if (!v || !*v || std::strcmp(v, "auto") == 0)
+    return spec.layout == Layout::kOhlc4px && spec.image_bytes() >= kGeometryMinImageBytes;
   if (std::strcmp(v, "geometry") == 0) return true;
   if (std::strcmp(v, "pixels") == 0) return false;
   throw StorageError(std::string("OHLC_IMAGE_ENCODER must be geometry, pixels or auto, not '") + v + "'");
@@ -88,8 +92,8 @@ DatasetWriter::DatasetWriter(DatasetLayout layout, std::unique_ptr<Sink> sink, i
     scratch_.back()->rows.set_period(period);
   }
   // Candle windows go from geometry to compressed image where the sink takes compressed images
-  // and the image is large enough to gain from it.
-  geometry_stream_ = encode_from_geometry(layout_.image_bytes()) ? sink_->image_stream() : ImageStream::kNone;
+  // and the image gains from it.
+  geometry_stream_ = encode_from_geometry(rasterizer_->spec()) ? sink_->image_stream() : ImageStream::kNone;
 }
 
 DatasetWriter::~DatasetWriter() {
